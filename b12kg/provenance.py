@@ -1,0 +1,54 @@
+"""PROV-O provenance: the assessment activity, and conclusion -> rule -> statement -> facts.
+
+The assessment is a prov:Activity carrying the as-of date, the software and guideline
+versions, the reasoner used and a hash of the input. The links from each conclusion
+to its evidence are drawn by queries/provenance/*.rq.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pyoxigraph as ox
+
+from . import __version__, resources
+from .knowledge import Knowledge
+from .namespaces import GM, PROV, PT
+
+XSD = "http://www.w3.org/2001/XMLSchema#"
+PROVENANCE_QUERIES = ("provenance/evidence-from-rule.rq", "provenance/prov-links.rq")
+
+
+def _iri(term) -> ox.NamedNode:
+    return ox.NamedNode(str(term))
+
+
+def assessment_node(patient_iri: str) -> ox.NamedNode:
+    return ox.NamedNode(f"{patient_iri}/assessment")
+
+
+def assessment_quads(patient_iri: str, as_of: date, knowledge: Knowledge, reasoner: str, source: str,
+                     source_sha256: str, graph: ox.NamedNode) -> list[ox.Quad]:
+    """The assessment activity: what was assessed, as of when, with what."""
+    node = assessment_node(patient_iri)
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+    triples = [
+        (rdf_type, _iri(GM.Assessment)),
+        (rdf_type, _iri(PROV.Activity)),
+        (_iri(GM.asOf), ox.Literal(as_of.isoformat(), datatype=ox.NamedNode(XSD + "date"))),
+        (_iri(GM.assessedPatient), ox.NamedNode(patient_iri)),
+        (_iri(PROV.startedAtTime), ox.Literal(started, datatype=ox.NamedNode(XSD + "dateTime"))),
+        (_iri(PROV.used), ox.NamedNode(knowledge.guideline_iri)),
+        (_iri(GM.softwareVersion), ox.Literal(f"b12kg {__version__}")),
+        (_iri(GM.reasoner), ox.Literal(reasoner)),
+        (_iri(GM.inputFile), ox.Literal(source)),
+        (_iri(GM.inputSha256), ox.Literal(source_sha256)),
+    ]
+    triples += [(_iri(GM.guidelineVersion), ox.NamedNode(v)) for v in knowledge.version_iris]
+    return [ox.Quad(node, p, o, graph) for p, o in triples] + [
+        ox.Quad(ox.NamedNode(patient_iri), rdf_type, _iri(PT.Patient), graph)]
+
+
+def provenance_queries() -> list[str]:
+    return [resources.query_text(q) for q in PROVENANCE_QUERIES]

@@ -1,0 +1,137 @@
+"""OWL reasoning behind one small interface, with interchangeable backends.
+
+Each backend takes the ontology's axioms (TBox, prepared once) and one patient's facts
+(ABox) and returns only the new triples about the patient, so asserted and inferred
+facts stay in separate graphs. Backends:
+
+- ``reasonable``: OWL 2 RL in Rust. Default: fastest, and complete for this ontology
+  (value sets are class assertions, bands are computed by queries/classify).
+- ``owlrl``: OWL 2 RL in pure Python, the reference implementation; slow.
+- ``hermit``: OWL 2 DL with owlready2 + HermiT (needs Java); slowest, for checking.
+
+The choice and its measurements are in README.md and benchmarks/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
+
+import rdflib
+from rdflib import RDF, Literal
+
+Triple = tuple[rdflib.term.Node, rdflib.term.Node, rdflib.term.Node]
+
+
+def axioms(ontology: rdflib.Graph) -> list[Triple]:
+    """The ontology's logical triples: annotations with literal values are left out."""
+    return [t for t in ontology if not isinstance(t[2], Literal)]
+
+
+class Reasoner(Protocol):
+    """Computes what the ontology entails about one patient's facts."""
+
+    name: str
+
+    def infer(self, facts: Iterable[Triple]) -> set[Triple]:
+        """New triples entailed by the ontology and `facts` (neither already present)."""
+        ...
+
+
+class ReasonableReasoner:
+    """OWL 2 RL materialisation with `reasonable` (Rust)."""
+
+    name = "reasonable"
+
+    def __init__(self, ontology: rdflib.Graph):
+        import reasonable
+
+        self._module = reasonable
+        self._tbox = axioms(ontology)
+        self._tbox_closure = set(self._run(self._tbox))
+
+    def _run(self, triples: list[Triple]) -> list[Triple]:
+        reasoner = self._module.PyReasoner()
+        reasoner.from_graph(triples)
+        return reasoner.reason()
+
+    def infer(self, facts: Iterable[Triple]) -> set[Triple]:
+        facts = list(facts)
+        return set(self._run(self._tbox + facts)) - self._tbox_closure - set(facts)
+
+
+class OwlrlReasoner:
+    """OWL 2 RL materialisation with `owlrl` (pure Python, the W3C reference rules)."""
+
+    name = "owlrl"
+
+    def __init__(self, ontology: rdflib.Graph):
+        import owlrl
+
+        self._owlrl = owlrl
+        self._tbox = axioms(ontology)
+        closure = rdflib.Graph()
+        for t in self._tbox:
+            closure.add(t)
+        owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(closure)
+        self._tbox_closure = set(closure)
+
+    def infer(self, facts: Iterable[Triple]) -> set[Triple]:
+        graph = rdflib.Graph()
+        for t in self._tbox:
+            graph.add(t)
+        facts = set(facts)
+        for t in facts:
+            graph.add(t)
+        self._owlrl.DeductiveClosure(self._owlrl.OWLRL_Semantics).expand(graph)
+        return set(graph) - self._tbox_closure - facts
+
+
+class HermitReasoner:
+    """OWL 2 DL realisation with owlready2 + HermiT (Java): class memberships only."""
+
+    name = "hermit"
+
+    def __init__(self, ontology: rdflib.Graph):
+        self._tbox = axioms(ontology)
+
+    def infer(self, facts: Iterable[Triple]) -> set[Triple]:
+        import os
+        import tempfile
+
+        import owlready2
+
+        facts = list(facts)
+        graph = rdflib.Graph()
+        for t in self._tbox + facts:
+            graph.add(t)
+        individuals = {s for s, p, o in facts if p == RDF.type} | {o for s, p, o in facts if isinstance(o, rdflib.URIRef) and p != RDF.type}
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "kb.nt")
+            graph.serialize(path, format="nt")
+            world = owlready2.World()
+            onto = world.get_ontology("file://" + path).load(format="ntriples")
+            with onto:
+                owlready2.sync_reasoner_hermit(world, infer_property_values=False, debug=0)
+            inferred: set[Triple] = set()
+            for individual in individuals:
+                entity = world[str(individual)]
+                if entity is None or not hasattr(entity, "is_a"):
+                    continue
+                for cls in entity.INDIRECT_is_a if hasattr(entity, "INDIRECT_is_a") else entity.is_a:
+                    iri = getattr(cls, "iri", None)
+                    if iri:
+                        inferred.add((individual, RDF.type, rdflib.URIRef(iri)))
+        return inferred - set(facts)
+
+
+BACKENDS: dict[str, type] = {"reasonable": ReasonableReasoner, "owlrl": OwlrlReasoner, "hermit": HermitReasoner}
+DEFAULT = "reasonable"
+
+
+def make_reasoner(name: str, ontology: rdflib.Graph) -> Reasoner:
+    """A prepared reasoner backend by name."""
+    try:
+        return BACKENDS[name](ontology)
+    except KeyError:
+        raise ValueError(f"unknown reasoner {name!r}; choose from {', '.join(BACKENDS)}") from None

@@ -1,0 +1,129 @@
+"""Renderings of an assessment: the contract's JSON, RDF with provenance, and text."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+import pyoxigraph as ox
+
+from . import resources
+from .derive import select
+from .errors import B12kgError
+from .knowledge import Knowledge
+from .namespaces import GM
+
+_KIND = {str(GM.StatusFinding): "status", str(GM.RiskFactorFinding): "risk", str(GM.RecommendedAction): "action"}
+
+
+class InconsistentConclusions(B12kgError):
+    """The rules concluded something impossible (e.g. two statuses): a defect, exit 1."""
+
+
+def _value(term) -> str | None:
+    return None if term is None else term.value
+
+
+def conclusions(store: ox.Store) -> list[dict]:
+    """Every conclusion in the store, grouped from the report query's rows."""
+    grouped: dict[str, dict] = {}
+    for row in select(store, resources.query_text("report/conclusions.rq")):
+        key = row["conclusion"].value
+        item = grouped.setdefault(key, {
+            "iri": key, "kind": _KIND[row["kind"].value], "code": row["code"].value,
+            "text": _value(row.get("text")), "rule": row["rule"].value,
+            "serum_b12": _value(row.get("serumB12")), "due": _value(row.get("due")),
+            "measure": set(), "based_on": set(), "evidence": {}})
+        if "measure" in row:
+            item["measure"].add(row["measure"].value)
+        if "fact" in row:
+            item["based_on"].add(_value(row.get("factId")) or row["fact"].value)
+        if "statement" in row:
+            item["evidence"][row["statement"].value] = {
+                "citation": row["citation"].value, "statement": row["statementText"].value,
+                "level": _value(row.get("level"))}
+    return list(grouped.values())
+
+
+def _evidence(item: dict) -> list[dict]:
+    return sorted(item["evidence"].values(), key=lambda e: (e["citation"], e["statement"]))
+
+
+def to_json(store: ox.Store, patient_id: str, as_of: str, knowledge: Knowledge, ignored: list[dict]) -> dict:
+    """The assessment as the output contract's JSON object."""
+    found = conclusions(store)
+    statuses = [c for c in found if c["kind"] == "status"]
+    if len(statuses) != 1:
+        raise InconsistentConclusions(f"expected one B12 status for {patient_id}, the rules concluded {len(statuses)}")
+    status = statuses[0]
+    order = {rule.iri: rule.stage for rule in knowledge.rules}
+    risks = sorted((c for c in found if c["kind"] == "risk"), key=lambda c: c["code"])
+    actions = sorted((c for c in found if c["kind"] == "action"), key=lambda c: (order.get(c["rule"], 99), c["code"]))
+    follow = next((c for c in actions if c["due"]), None)
+    measure_order = ["serum-b12", "mma", "homocysteine", "neurological-symptoms"]
+    return {
+        "patient": patient_id,
+        "as_of": as_of,
+        "guideline": {"id": knowledge.guideline_iri, "version": knowledge.guideline_version},
+        "b12_status": {
+            "value": status["code"],
+            "serum_b12_ng_per_l": float(Decimal(status["serum_b12"])) if status["serum_b12"] else None,
+            "based_on": sorted(status["based_on"]),
+            "evidence": _evidence(status),
+            "rule": status["rule"],
+        },
+        "risk_factors": [{"code": c["code"], "based_on": sorted(c["based_on"]), "evidence": _evidence(c),
+                          "rule": c["rule"]} for c in risks],
+        "recommendations": [{"action": c["code"], "text": c["text"], "based_on": sorted(c["based_on"]),
+                             "evidence": _evidence(c), "rule": c["rule"]} for c in actions],
+        "follow_up": None if follow is None else {
+            "due": follow["due"],
+            "measure": sorted(follow["measure"], key=lambda m: measure_order.index(m) if m in measure_order else 99)},
+        "ignored_facts": ignored,
+    }
+
+
+def to_text(doc: dict) -> str:
+    """A short human-readable summary of the JSON assessment."""
+    status = doc["b12_status"]
+    lines = [f"Patient {doc['patient']}, assessed as of {doc['as_of']} "
+             f"against {doc['guideline']['id']} (version {doc['guideline']['version']})", ""]
+    b12 = f" (serum B12 {status['serum_b12_ng_per_l']:g} ng/L)" if status["serum_b12_ng_per_l"] is not None else ""
+    lines.append(f"B12 status: {status['value']}{b12}")
+    lines.append(f"  based on: {', '.join(status['based_on']) or 'no facts (absence of a result)'}")
+    for e in status["evidence"]:
+        lines.append(f"  [{e['citation']}] {e['statement']}")
+    lines.append("")
+    lines.append("Risk factors: " + (", ".join(r["code"] for r in doc["risk_factors"]) or "none"))
+    lines.append("")
+    lines.append("Recommendations:" if doc["recommendations"] else "Recommendations: none")
+    for r in doc["recommendations"]:
+        lines.append(f"- {r['action']}: {r['text']}")
+        lines.append(f"    based on: {', '.join(r['based_on']) or 'the absence of a result'}; rule {r['rule']}")
+        for e in r["evidence"]:
+            level = f", level {e['level']} evidence" if e["level"] else ""
+            lines.append(f"    [{e['citation']}{level}] {e['statement']}")
+    if doc["follow_up"]:
+        lines.append("")
+        lines.append(f"Follow-up due {doc['follow_up']['due']}: {', '.join(doc['follow_up']['measure'])}")
+    if doc["ignored_facts"]:
+        lines.append("")
+        lines.append("Ignored facts:")
+        for fact in doc["ignored_facts"]:
+            lines.append(f"- {fact['id']}: {fact['reason']}")
+    return "\n".join(lines) + "\n"
+
+
+RDF_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "jsonld": ox.RdfFormat.JSON_LD, "trig": ox.RdfFormat.TRIG,
+               "nquads": ox.RdfFormat.N_QUADS}
+
+
+def to_rdf(quads: list[ox.Quad], fmt: str) -> str:
+    """The assessment's quads serialised; Turtle and JSON-LD merge the named graphs."""
+    from .namespaces import PREFIXES
+
+    rdf_format = RDF_FORMATS[fmt]
+    if not rdf_format.supports_datasets:
+        quads = [ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph()) for q in quads]
+    kwargs = {"prefixes": PREFIXES} if fmt in ("turtle", "trig") else {}
+    return ox.serialize(quads, format=rdf_format, **kwargs).decode("utf-8")

@@ -1,0 +1,69 @@
+"""SHACL validation of patient facts with pySHACL, turned into located problems."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import rdflib
+from rdflib import Namespace
+
+from . import resources
+from .errors import InputRejected, Problem
+from .knowledge import Knowledge
+from .load import LoadedPatient, describe
+from .namespaces import PT
+
+SH = Namespace("http://www.w3.org/ns/shacl#")
+
+
+@cache
+def shapes_graph(name: str) -> rdflib.Graph:
+    """A shapes file, parsed once per process."""
+    graph = rdflib.Graph()
+    graph.parse(resources.shapes_file(name), format="turtle")
+    return graph
+
+
+def _field(knowledge: Knowledge, path) -> str | None:
+    if path is None:
+        return None
+    fhir_path = knowledge.graph.value(path, PT.fhirPath)
+    return str(fhir_path) if fhir_path is not None else str(path).rsplit("#", 1)[-1]
+
+
+def _rule(shape, report: rdflib.Graph) -> str:
+    """A readable name of the shape broken (named node shape for anonymous ones)."""
+    if isinstance(shape, rdflib.URIRef):
+        return f"shape {shape.rsplit('#', 1)[-1]}"
+    parent = report.value(predicate=SH.property, object=shape) or report.value(predicate=SH.sparql, object=shape)
+    return f"shape {parent.rsplit('#', 1)[-1]}" if isinstance(parent, rdflib.URIRef) else "shape"
+
+
+def conforms(data: rdflib.Graph, shapes: rdflib.Graph, knowledge: Knowledge, file: str) -> list[Problem]:
+    """Problems found by validating `data` against `shapes` (empty when it conforms)."""
+    import pyshacl
+
+    ok, report, _ = pyshacl.validate(data, shacl_graph=shapes, inference="none", advanced=True,
+                                     allow_warnings=True, meta_shacl=False)
+    if ok:
+        return []
+    shapes_and_report = report + shapes
+    problems = []
+    for result in report.subjects(rdflib.RDF.type, SH.ValidationResult):
+        if report.value(result, SH.resultSeverity) != SH.Violation:
+            continue
+        focus = report.value(result, SH.focusNode)
+        problems.append(Problem(
+            file=file,
+            reason=str(report.value(result, SH.resultMessage) or "violates a shape"),
+            resource=describe(data, focus),
+            field=_field(knowledge, report.value(result, SH.resultPath)),
+            rule=_rule(report.value(result, SH.sourceShape), shapes_and_report)))
+    return sorted(set(problems), key=lambda p: (p.resource or "", p.field or "", p.reason))
+
+
+def validate_input(loaded: LoadedPatient, knowledge: Knowledge) -> None:
+    """Raise InputRejected when the patient's facts break an input shape."""
+    problems = conforms(loaded.graph, shapes_graph("patient-input"), knowledge, loaded.file)
+    if problems:
+        raise InputRejected(problems)

@@ -1,0 +1,1065 @@
+#!/usr/bin/env python3
+"""Generate the clinical test cases in this folder from one readable table.
+
+Each case is ``NAME.json`` (a FHIR R4 Bundle, type collection, in the style of the
+contract examples) and ``NAME.expected.json`` in the format read by
+``/work/shared/bin/check-contract``, extended with two optional keys:
+
+- ``description``: what the patient has and why the expected conclusion follows,
+  citing the row of CONTRACT.md section 3 it tests;
+- ``based_on``: for ``b12_status`` and for some action and risk-factor codes, the FHIR
+  resource ids the conclusion must list among the facts it used (a subset, not the
+  exact list; ``[]`` means no patient fact is required, e.g. for order-serum-b12).
+
+``must_not`` is every contract action that is not expected, so a case checks the whole
+set of contract actions (extra, non-contract actions stay allowed).
+
+Run ``python3 tests/cases/make_cases.py`` from anywhere; it rewrites every case file it
+owns (standard library only). Case names follow ``<rule>-<expected>-<reason>``; ``_``
+stands for a decimal point. Dates: the default assessment date is 2026-11-24, so
+"3 months before" is 2026-08-24, "4 months before" 2026-07-24, "12 months before"
+2025-11-24 and a new follow-up is due 2027-02-24.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+LOINC = "http://loinc.org"
+SCT = "http://snomed.info/sct"
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+ATC = "http://www.whocc.no/atc"
+UCUM = "http://unitsofmeasure.org"
+FACTS = "https://w3id.org/b12kg/fhir/CodeSystem/facts"
+CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+
+AS_OF = "2026-11-24"
+NEW_DUE = "2027-02-24"  # AS_OF + 3 calendar months
+
+# Contract action codes (CONTRACT.md section 3).
+ORDER_B12 = "order-serum-b12"
+ORDER_MMA = "order-mma"
+ORAL = "oral-b12-high-dose"
+IM = "im-b12-loading"
+FOLLOW_UP = "follow-up-3-months"
+URGENT = "urgent-untreated-deficiency"
+FOLIC = "avoid-folic-acid-alone"
+MONITOR = "enhanced-monitoring"
+LIFELONG = "lifelong-maintenance"
+MAY_STOP = "maintenance-may-stop"
+ESCALATE = "escalate-to-parenteral"
+PAIN = "b12-for-neuropathic-pain"
+ALL_ACTIONS = [ORDER_B12, ORDER_MMA, ORAL, IM, FOLLOW_UP, URGENT, FOLIC, MONITOR,
+               LIFELONG, MAY_STOP, ESCALATE, PAIN]
+
+# Contract risk-factor codes.
+METFORMIN_RF = "metformin-over-4-months"
+PPI_RF = "ppi-over-12-months"
+DIET_RF = "vegan-or-vegetarian-diet"
+MALABS_RF = "malabsorption"
+RESECTION_RF = "gastric-or-intestinal-resection"
+
+
+# --------------------------------------------------------------------------- facts
+# Each builder returns one FHIR resource without its subject; build_bundle adds it.
+
+def _coding(system, code, display=None):
+    c = {"system": system, "code": code}
+    if display:
+        c["display"] = display
+    return c
+
+
+def _quantity(value, unit):
+    return {"value": value, "unit": unit, "system": UCUM, "code": unit}
+
+
+def lab(rid, loinc, date, value, unit):
+    return {"resourceType": "Observation", "id": rid, "status": "final",
+            "code": {"coding": [_coding(LOINC, loinc)]},
+            "effectiveDateTime": date, "valueQuantity": _quantity(value, unit)}
+
+
+def b12(rid, date, value, unit="pg/mL"):
+    """Serum B12: LOINC 2132-9 for mass units, 14685-2 for pmol/L."""
+    return lab(rid, "14685-2" if unit == "pmol/L" else "2132-9", date, value, unit)
+
+
+def mma(rid, date, value, unit="umol/L"):
+    return lab(rid, "13964-2", date, value, unit)
+
+
+def hcy(rid, date, value, unit="umol/L"):
+    return lab(rid, "13965-9", date, value, unit)
+
+
+def condition(rid, code, system=SCT, status="active", onset="2025-06-01", display=None):
+    return {"resourceType": "Condition", "id": rid,
+            "clinicalStatus": {"coding": [_coding(CLINICAL, status)]},
+            "code": {"coding": [_coding(system, code, display)]},
+            "onsetDateTime": onset}
+
+
+def local_condition(rid, code, status="active", onset="2025-06-01"):
+    return condition(rid, code, FACTS, status, onset)
+
+
+def neuropathy(rid="cond-pn", status="active"):
+    return condition(rid, "302226006", status=status, display="peripheral neuropathy")
+
+
+def procedure(rid, code, system, date, display=None):
+    return {"resourceType": "Procedure", "id": rid, "status": "completed",
+            "code": {"coding": [_coding(system, code, display)]},
+            "performedDateTime": date}
+
+
+def fact_observation(rid, code, date):
+    """An Observation carrying a local fact code (e.g. a recorded diet), no value."""
+    return {"resourceType": "Observation", "id": rid, "status": "final",
+            "code": {"coding": [_coding(FACTS, code)]}, "effectiveDateTime": date}
+
+
+def response(rid, date, value):
+    """Observation neuropathy-response: improved / unchanged / worsened."""
+    return {"resourceType": "Observation", "id": rid, "status": "final",
+            "code": {"coding": [_coding(FACTS, "neuropathy-response")]},
+            "effectiveDateTime": date,
+            "valueCodeableConcept": {"coding": [_coding(FACTS, value)]}}
+
+
+ROUTES = {"oral": "26643006", "im": "78421000"}
+
+
+def med(rid, system, code, name, start, dose, unit, freq=1, period=1, period_unit="d",
+        route=None, status="active", end=None):
+    effective = {"start": start}
+    if end:
+        effective["end"] = end
+    dosage = {"timing": {"repeat": {"frequency": freq, "period": period,
+                                    "periodUnit": period_unit}},
+              "doseAndRate": [{"doseQuantity": _quantity(dose, unit)}]}
+    if route:
+        dosage["route"] = {"coding": [_coding(SCT, ROUTES[route])]}
+    return {"resourceType": "MedicationStatement", "id": rid, "status": status,
+            "medicationCodeableConcept": {"coding": [_coding(system, code, name)], "text": name},
+            "effectivePeriod": effective, "dosage": [dosage]}
+
+
+def metformin(start, rid="med-metformin", status="active", end=None, atc=False):
+    system, code = (ATC, "A10BA02") if atc else (RXNORM, "6809")
+    return med(rid, system, code, "metformin", start, 850, "mg", freq=2, route="oral",
+               status=status, end=end)
+
+
+def ppi(start, rid="med-ppi", system=RXNORM, code="7646", name="omeprazole",
+        status="active", end=None):
+    return med(rid, system, code, name, start, 20, "mg", route="oral", status=status, end=end)
+
+
+def folic(start, dose, unit="mg", freq=1, period=1, period_unit="d", rid="med-folic",
+          status="active", atc=False):
+    system, code = (ATC, "B03BB01") if atc else (RXNORM, "4511")
+    return med(rid, system, code, "folic acid", start, dose, unit, freq, period, period_unit,
+               route="oral", status=status)
+
+
+B12_DRUGS = {"cyanocobalamin": "B03BA01", "hydroxocobalamin": "B03BA03",
+             "mecobalamin": "B03BA05"}
+
+
+def b12_oral(start, rid="med-b12", drug="cyanocobalamin", route="oral", status="active",
+             end=None):
+    """Oral B12 2000 ug daily (route None = no route recorded)."""
+    return med(rid, ATC, B12_DRUGS[drug], drug, start, 2000, "ug", route=route,
+               status=status, end=end)
+
+
+def b12_im(start, rid="med-b12-im", status="active", end=None):
+    """IM hydroxocobalamin 1000 ug weekly."""
+    return med(rid, ATC, "B03BA03", "hydroxocobalamin", start, 1000, "ug", period_unit="wk",
+               route="im", status=status, end=end)
+
+
+def pernicious_anaemia(rid="cond-pa"):
+    return condition(rid, "84027009", onset="2024-01-10", display="pernicious anaemia")
+
+
+# --------------------------------------------------------------------------- cases
+
+CASES = []
+
+
+def case(name, description, facts, status, must=(), risk=(), due=None, as_of=AS_OF,
+         based_on=None):
+    CASES.append({"name": name, "description": description, "facts": facts,
+                  "status": status, "must": list(must), "risk": list(risk), "due": due,
+                  "as_of": as_of, "based_on": based_on or {}})
+
+
+def rejected(name, description, facts=None):
+    """An input b12kg must refuse (exit 2); facts=None writes truncated JSON instead."""
+    CASES.append({"name": name, "description": description, "facts": facts,
+                  "rejected": True, "as_of": AS_OF})
+
+
+PN = neuropathy()
+D = "2026-11-02"  # a recent result date: within 3 months of AS_OF
+B = {"b12_status": ["obs-b12-1"]}
+
+
+def bo(**extra):
+    """based_on helper: keyword names use _ for -; always includes the B12 that decides."""
+    out = dict(B)
+    for k, v in extra.items():
+        out[k.replace("_", "-")] = v
+    return out
+
+
+# ---- b12_status: serum B12 thresholds and units --------------------------------------
+
+case("status-confirmed-b12-179_9-ng-per-l",
+     "Serum B12 179.9 ng/L with peripheral neuropathy and no B12 therapy: below 180 is "
+     "`confirmed` (status row confirmed), so oral high-dose B12 and a 3-month follow-up.",
+     [PN, b12("obs-b12-1", D, 179.9, "ng/L")],
+     "confirmed", [ORAL, FOLLOW_UP], due=NEW_DUE, based_on=bo(oral_b12_high_dose=["obs-b12-1"]))
+
+case("status-indeterminate-b12-exactly-180-ng-per-l",
+     "Serum B12 exactly 180 ng/L, no MMA or homocysteine: 180 is inside 180-350, so "
+     "`indeterminate` (not confirmed) and MMA must be ordered (order-mma row).",
+     [PN, b12("obs-b12-1", D, 180, "ng/L")],
+     "indeterminate", [ORDER_MMA], based_on=bo(order_mma=["obs-b12-1"]))
+
+case("status-indeterminate-b12-exactly-350-ng-per-l",
+     "Serum B12 exactly 350 ng/L, no metabolites: 350 is still inside 180-350 inclusive, "
+     "so `indeterminate` and order-mma.",
+     [PN, b12("obs-b12-1", D, 350, "ng/L")],
+     "indeterminate", [ORDER_MMA], based_on=bo(order_mma=["obs-b12-1"]))
+
+case("status-unlikely-b12-350_5-ng-per-l",
+     "Serum B12 350.5 ng/L (> 350) and no metabolite: `unlikely`; but the patient has "
+     "peripheral neuropathy and 350 < B12 <= 500 with no MMA/homocysteine, so order-mma "
+     "still fires (order-mma row, second clause).",
+     [PN, b12("obs-b12-1", D, 350.5, "ng/L")],
+     "unlikely", [ORDER_MMA], based_on=bo(order_mma=["obs-b12-1"]))
+
+case("status-confirmed-b12-132_8-pmol-per-l",
+     "Serum B12 132.8 pmol/L (LOINC 14685-2) = 132.8 x 1.355 = 179.94 ng/L, below 180: "
+     "`confirmed`, oral high-dose B12 and follow-up.",
+     [PN, b12("obs-b12-1", D, 132.8, "pmol/L")],
+     "confirmed", [ORAL, FOLLOW_UP], due=NEW_DUE, based_on=bo(oral_b12_high_dose=["obs-b12-1"]))
+
+case("status-indeterminate-b12-258_3-pmol-per-l",
+     "Serum B12 258.3 pmol/L = 349.9965 ng/L, still <= 350: `indeterminate` and order-mma "
+     "(not unlikely; no rounding up to 350.0 and beyond).",
+     [PN, b12("obs-b12-1", D, 258.3, "pmol/L")],
+     "indeterminate", [ORDER_MMA], based_on=bo(order_mma=["obs-b12-1"]))
+
+case("status-unknown-no-b12",
+     "Peripheral neuropathy and no serum B12 at all: status `unknown` and the only "
+     "action is to order a serum B12 (order-serum-b12 row); no follow-up without treatment.",
+     [PN],
+     "unknown", [ORDER_B12], based_on={"b12_status": [], ORDER_B12: []})
+
+case("status-unknown-elevated-mma-without-b12",
+     "MMA 0.6 umol/L is elevated but there is no serum B12: the status table needs a "
+     "baseline serum B12, so `unknown` (not functional) and order-serum-b12, no treatment.",
+     [PN, mma("obs-mma-1", D, 0.6)],
+     "unknown", [ORDER_B12], based_on={ORDER_B12: []})
+
+case("status-unknown-b12-deficiency-diagnosis-without-lab",
+     "A coded diagnosis of vitamin B12 deficiency (SNOMED 190634004) but no serum B12 result: "
+     "the status is judged on measurements only, so `unknown` and order-serum-b12.",
+     [PN, condition("cond-b12def", "190634004", display="vitamin B12 deficiency")],
+     "unknown", [ORDER_B12], based_on={ORDER_B12: []})
+
+# ---- b12_status: metabolites ---------------------------------------------------------
+
+case("status-functional-mma-401-nmol-per-l-b12-300",
+     "Serum B12 300 pg/mL with MMA 401 nmol/L (= 0.401 umol/L > 0.4, elevated): "
+     "`functional` deficiency (status row functional), so oral B12 and follow-up.",
+     [PN, b12("obs-b12-1", D, 300), mma("obs-mma-1", D, 401, "nmol/L")],
+     "functional", [ORAL, FOLLOW_UP], due=NEW_DUE,
+     based_on={"b12_status": ["obs-b12-1", "obs-mma-1"]})
+
+case("status-unlikely-mma-400-nmol-per-l-b12-300",
+     "Serum B12 300 pg/mL with MMA 400 nmol/L (= exactly 0.4 umol/L, not elevated): a normal "
+     "MMA in the 180-350 band makes it `unlikely` (second clause); no MMA to order, no treatment.",
+     [PN, b12("obs-b12-1", D, 300), mma("obs-mma-1", D, 400, "nmol/L")],
+     "unlikely", [], based_on={"b12_status": ["obs-b12-1", "obs-mma-1"]})
+
+case("status-functional-homocysteine-15_1-b12-300",
+     "Serum B12 300 pg/mL with homocysteine 15.1 umol/L (> 15, elevated) and no MMA: "
+     "`functional` deficiency, oral B12 and follow-up.",
+     [PN, b12("obs-b12-1", D, 300), hcy("obs-hcy-1", D, 15.1)],
+     "functional", [ORAL, FOLLOW_UP], due=NEW_DUE,
+     based_on={"b12_status": ["obs-b12-1", "obs-hcy-1"]})
+
+case("status-indeterminate-homocysteine-exactly-15-b12-300",
+     "Serum B12 300 pg/mL with homocysteine exactly 15 umol/L (not elevated) and no MMA: "
+     "a normal homocysteine alone does not settle it, so `indeterminate` and order-mma.",
+     [PN, b12("obs-b12-1", D, 300), hcy("obs-hcy-1", D, 15)],
+     "indeterminate", [ORDER_MMA], based_on=bo(order_mma=["obs-b12-1"]))
+
+case("status-functional-b12-600-mma-0_6",
+     "Serum B12 600 pg/mL looks normal, but MMA 0.6 umol/L is elevated: `functional` "
+     "(B12 >= 180 and a metabolite elevated), so oral B12 despite the 'normal' level.",
+     [PN, b12("obs-b12-1", D, 600), mma("obs-mma-1", D, 0.6)],
+     "functional", [ORAL, FOLLOW_UP], due=NEW_DUE,
+     based_on={"b12_status": ["obs-b12-1", "obs-mma-1"]})
+
+case("status-functional-normal-mma-elevated-homocysteine-b12-300",
+     "Serum B12 300 pg/mL, MMA 0.2 umol/L normal but homocysteine 20 umol/L elevated: any "
+     "elevated metabolite makes it `functional` (a normal MMA gives unlikely only with no "
+     "elevated metabolite).",
+     [PN, b12("obs-b12-1", D, 300), mma("obs-mma-1", D, 0.2), hcy("obs-hcy-1", D, 20)],
+     "functional", [ORAL, FOLLOW_UP], due=NEW_DUE,
+     based_on={"b12_status": ["obs-b12-1", "obs-hcy-1"]})
+
+# ---- b12_status: the 90-day metabolite window ----------------------------------------
+
+case("status-functional-mma-90-days-before-b12",
+     "Serum B12 300 pg/mL on 2026-11-24 and MMA 0.6 umol/L on 2026-08-26, exactly 90 days "
+     "earlier (window inclusive): `functional`. Earliest deficient result 2026-08-26 is not "
+     "before 2026-08-24, so no urgent flag.",
+     [PN, b12("obs-b12-1", "2026-11-24", 300), mma("obs-mma-1", "2026-08-26", 0.6)],
+     "functional", [ORAL, FOLLOW_UP], due=NEW_DUE,
+     based_on={"b12_status": ["obs-b12-1", "obs-mma-1"]})
+
+case("status-indeterminate-mma-91-days-before-b12",
+     "Serum B12 300 pg/mL on 2026-11-24 and MMA 0.6 umol/L on 2026-08-25, 91 days earlier: "
+     "outside the 90-day window, so the MMA does not count: `indeterminate`, order-mma.",
+     [PN, b12("obs-b12-1", "2026-11-24", 300), mma("obs-mma-1", "2026-08-25", 0.6)],
+     "indeterminate", [ORDER_MMA], based_on=bo(order_mma=["obs-b12-1"]))
+
+case("status-functional-homocysteine-90-days-after-b12",
+     "Serum B12 300 pg/mL on 2026-08-25 and homocysteine 20 umol/L on 2026-11-23, exactly "
+     "90 days later (the window runs both ways): `functional`, oral B12 and follow-up.",
+     [PN, b12("obs-b12-1", "2026-08-25", 300), hcy("obs-hcy-1", "2026-11-23", 20)],
+     "functional", [ORAL, FOLLOW_UP], due=NEW_DUE,
+     based_on={"b12_status": ["obs-b12-1", "obs-hcy-1"]})
+
+# ---- b12_status: which B12 decides, and the pre-treatment baseline ------------------
+
+case("status-unlikely-latest-b12-600-older-b12-150",
+     "Serum B12 150 pg/mL on 2026-05-01, then 600 pg/mL on 2026-11-02, no B12 therapy: the "
+     "latest result decides, so `unlikely`; no treatment and no urgent flag.",
+     [PN, b12("obs-b12-1", "2026-05-01", 150), b12("obs-b12-2", D, 600)],
+     "unlikely", [], based_on={"b12_status": ["obs-b12-2"]})
+
+case("status-confirmed-latest-b12-150-older-b12-600",
+     "Serum B12 600 pg/mL on 2026-05-01, then 150 pg/mL on 2026-11-02: the latest result "
+     "decides, so `confirmed`, oral B12; first deficient result is recent, so not urgent.",
+     [PN, b12("obs-b12-1", "2026-05-01", 600), b12("obs-b12-2", D, 150)],
+     "confirmed", [ORAL, FOLLOW_UP], due=NEW_DUE,
+     based_on={"b12_status": ["obs-b12-2"], ORAL: ["obs-b12-2"]})
+
+case("status-confirmed-on-therapy-baseline-low-latest-normal",
+     "B12 150 pg/mL on 2026-05-20, oral cyanocobalamin since 2026-06-01, B12 600 on "
+     "2026-10-01: status is judged on the pre-treatment baseline, so `confirmed`; therapy is "
+     "under way, so no new treatment, follow-up due 2026-09-01 (start + 3 months).",
+     [PN, b12("obs-b12-1", "2026-05-20", 150), b12_oral("2026-06-01"),
+      b12("obs-b12-2", "2026-10-01", 600)],
+     "confirmed", [FOLLOW_UP], due="2026-09-01",
+     based_on={"b12_status": ["obs-b12-1"], FOLLOW_UP: ["med-b12"]})
+
+case("status-unknown-b12-on-therapy-start-day",
+     "The only B12 (150 pg/mL) was taken on 2026-06-01, the day oral B12 started: the "
+     "baseline must be strictly before therapy, so `unknown` and order-serum-b12; therapy "
+     "under way, follow-up due 2026-09-01.",
+     [PN, b12("obs-b12-1", "2026-06-01", 150), b12_oral("2026-06-01")],
+     "unknown", [ORDER_B12, FOLLOW_UP], due="2026-09-01",
+     based_on={ORDER_B12: [], FOLLOW_UP: ["med-b12"]})
+
+case("status-indeterminate-mma-after-therapy-start-not-counted",
+     "B12 300 pg/mL on 2026-05-20 (baseline), oral B12 from 2026-06-01, MMA 0.6 on 2026-06-15: "
+     "the MMA is within 90 days but after therapy started, so it is not baseline: "
+     "`indeterminate`, order-mma; follow-up of the running therapy due 2026-09-01.",
+     [PN, b12("obs-b12-1", "2026-05-20", 300), b12_oral("2026-06-01"),
+      mma("obs-mma-1", "2026-06-15", 0.6)],
+     "indeterminate", [ORDER_MMA, FOLLOW_UP], due="2026-09-01",
+     based_on=bo(order_mma=["obs-b12-1"]))
+
+case("status-confirmed-baseline-before-earliest-therapy-including-stopped",
+     "B12 150 on 2026-02-01; IM hydroxocobalamin 2026-03-01 to 04-01 (stopped); B12 600 on "
+     "2026-05-01; oral cyanocobalamin active since 2026-07-01. Baseline ends at the earliest "
+     "therapy of any status (03-01), so the 150 decides: `confirmed`; follow-up due "
+     "2026-10-01 (earliest active start + 3 months).",
+     [PN, b12("obs-b12-1", "2026-02-01", 150),
+      b12_im("2026-03-01", status="stopped", end="2026-04-01"),
+      b12("obs-b12-2", "2026-05-01", 600), b12_oral("2026-07-01")],
+     "confirmed", [FOLLOW_UP], due="2026-10-01",
+     based_on={"b12_status": ["obs-b12-1"], FOLLOW_UP: ["med-b12"]})
+
+# ---- order-mma: the > 350 and <= 500 clause ------------------------------------------
+
+case("order-mma-fires-b12-420-neuropathy-no-metabolites",
+     "Serum B12 420 pg/mL (`unlikely`) in a patient with peripheral neuropathy and no MMA or "
+     "homocysteine: functional deficiency is possible at 'normal' levels, so order-mma.",
+     [PN, b12("obs-b12-1", D, 420)],
+     "unlikely", [ORDER_MMA], based_on=bo(order_mma=["obs-b12-1"]))
+
+case("order-mma-fires-b12-exactly-500-neuropathy",
+     "Serum B12 exactly 500 pg/mL with peripheral neuropathy and no metabolites: <= 500 is "
+     "inside the order-mma band, so order-mma fires.",
+     [PN, b12("obs-b12-1", D, 500)],
+     "unlikely", [ORDER_MMA], based_on=bo(order_mma=["obs-b12-1"]))
+
+case("order-mma-not-b12-500_1-neuropathy",
+     "Serum B12 500.1 pg/mL with peripheral neuropathy: above 500, so no MMA is ordered; "
+     "`unlikely`, no action.",
+     [PN, b12("obs-b12-1", D, 500.1)],
+     "unlikely", [])
+
+case("order-mma-not-b12-420-no-neuropathy",
+     "Serum B12 420 pg/mL without peripheral neuropathy: the 350-500 clause needs a "
+     "neuropathy, so no order-mma; `unlikely`, no action.",
+     [b12("obs-b12-1", D, 420)],
+     "unlikely", [])
+
+case("order-mma-not-b12-420-neuropathy-resolved",
+     "Serum B12 420 pg/mL; the peripheral neuropathy is recorded as resolved (not active): "
+     "no order-mma; `unlikely`, no action.",
+     [neuropathy(status="resolved"), b12("obs-b12-1", D, 420)],
+     "unlikely", [])
+
+case("order-mma-not-b12-420-normal-homocysteine",
+     "Serum B12 420 pg/mL with neuropathy, and a normal homocysteine (10 umol/L) the same "
+     "day: there is a metabolite result, so the 350-500 clause does not fire; `unlikely`.",
+     [PN, b12("obs-b12-1", D, 420), hcy("obs-hcy-1", D, 10)],
+     "unlikely", [])
+
+case("order-mma-fires-b12-420-mma-91-days-earlier",
+     "Serum B12 420 pg/mL on 2026-11-24 with neuropathy; the only MMA (0.25, normal) is from "
+     "2026-08-25, 91 days earlier, so it does not qualify: order-mma fires.",
+     [PN, b12("obs-b12-1", "2026-11-24", 420), mma("obs-mma-1", "2026-08-25", 0.25)],
+     "unlikely", [ORDER_MMA], based_on=bo(order_mma=["obs-b12-1"]))
+
+# ---- order-serum-b12 -----------------------------------------------------------------
+
+case("order-serum-b12-fires-only-b12-after-as-of",
+     "The only serum B12 (150 pg/mL) is dated 2026-12-01, after the assessment date: facts "
+     "after as-of are ignored, so `unknown` and order-serum-b12, no treatment.",
+     [PN, b12("obs-b12-1", "2026-12-01", 150)],
+     "unknown", [ORDER_B12], based_on={ORDER_B12: []})
+
+# ---- oral-b12-high-dose / im-b12-loading ---------------------------------------------
+
+case("oral-b12-high-dose-not-b12-course-already-completed",
+     "Baseline B12 150 pg/mL (2026-01-10); IM hydroxocobalamin course 2026-02-01 to 05-01 "
+     "completed; B12 600 on 2026-10-01. `confirmed` on the baseline, but B12 therapy has "
+     "been given, so no new treatment, no urgent flag, and no follow-up (nothing active).",
+     [PN, b12("obs-b12-1", "2026-01-10", 150),
+      b12_im("2026-02-01", status="completed", end="2026-05-01"),
+      b12("obs-b12-2", "2026-10-01", 600)],
+     "confirmed", [], based_on={"b12_status": ["obs-b12-1"]})
+
+case("im-b12-loading-fires-subacute-combined-degeneration",
+     "Serum B12 150 pg/mL with subacute combined degeneration, no B12 therapy: a severe "
+     "manifestation, so IM loading (not oral) and follow-up (im-b12-loading row).",
+     [PN, b12("obs-b12-1", D, 150),
+      local_condition("cond-severe", "subacute-combined-degeneration")],
+     "confirmed", [IM, FOLLOW_UP], due=NEW_DUE,
+     based_on=bo(im_b12_loading=["obs-b12-1", "cond-severe"]))
+
+case("im-b12-loading-fires-myelopathy",
+     "Serum B12 150 pg/mL with myelopathy: severe manifestation, IM loading instead of oral.",
+     [PN, b12("obs-b12-1", D, 150), local_condition("cond-severe", "myelopathy")],
+     "confirmed", [IM, FOLLOW_UP], due=NEW_DUE,
+     based_on=bo(im_b12_loading=["obs-b12-1", "cond-severe"]))
+
+case("im-b12-loading-fires-cognitive-impairment-functional",
+     "Serum B12 300 pg/mL with MMA 0.6 (`functional`) and cognitive impairment attributed to "
+     "B12: functional deficiency with a severe manifestation also gets IM loading, not oral.",
+     [PN, b12("obs-b12-1", D, 300), mma("obs-mma-1", D, 0.6),
+      local_condition("cond-severe", "cognitive-impairment-b12")],
+     "functional", [IM, FOLLOW_UP], due=NEW_DUE,
+     based_on={"b12_status": ["obs-b12-1", "obs-mma-1"], IM: ["cond-severe"]})
+
+case("im-b12-loading-fires-optic-neuropathy",
+     "Serum B12 150 pg/mL with optic neuropathy: severe manifestation, IM loading, not oral.",
+     [PN, b12("obs-b12-1", D, 150), local_condition("cond-severe", "optic-neuropathy")],
+     "confirmed", [IM, FOLLOW_UP], due=NEW_DUE,
+     based_on=bo(im_b12_loading=["obs-b12-1", "cond-severe"]))
+
+case("im-b12-loading-fires-clinician-asserted-severe-case",
+     "Serum B12 150 pg/mL and a clinician-asserted severe case (Condition severe-case): IM "
+     "loading, not oral.",
+     [PN, b12("obs-b12-1", D, 150), local_condition("cond-severe", "severe-case")],
+     "confirmed", [IM, FOLLOW_UP], due=NEW_DUE,
+     based_on=bo(im_b12_loading=["obs-b12-1", "cond-severe"]))
+
+case("im-b12-loading-not-ataxia-but-b12-unlikely",
+     "Ataxia with serum B12 600 pg/mL and no elevated metabolite: `unlikely`, so no B12 "
+     "treatment of either route (a severe sign alone is not a deficiency).",
+     [PN, b12("obs-b12-1", D, 600), local_condition("cond-severe", "ataxia")],
+     "unlikely", [])
+
+case("im-b12-loading-not-b12-therapy-already-under-way",
+     "Baseline B12 150 pg/mL (2026-05-20), myelopathy, oral B12 running since 2026-06-01: "
+     "therapy is under way, so no new IM or oral recommendation; follow-up due 2026-09-01 "
+     "(no response recorded, so no escalation either).",
+     [PN, b12("obs-b12-1", "2026-05-20", 150), local_condition("cond-severe", "myelopathy"),
+      b12_oral("2026-06-01")],
+     "confirmed", [FOLLOW_UP], due="2026-09-01", based_on={FOLLOW_UP: ["med-b12"]})
+
+# ---- follow-up-3-months: due dates ---------------------------------------------------
+
+case("follow-up-3-months-due-2027-02-28-as-of-month-end",
+     "Assessed on 2026-11-30: B12 150 pg/mL, oral B12 recommended; 3 calendar months after "
+     "2026-11-30 is 2027-02-28 (no 30 February; clamped to the month's last day).",
+     [PN, b12("obs-b12-1", D, 150)],
+     "confirmed", [ORAL, FOLLOW_UP], due="2027-02-28", as_of="2026-11-30")
+
+case("follow-up-3-months-due-from-earliest-active-therapy",
+     "Baseline B12 150 pg/mL (2026-04-01); oral B12 active since 2026-04-10 and IM "
+     "hydroxocobalamin active since 2026-09-01: follow-up is due 3 months after the earliest "
+     "active start, 2026-07-10.",
+     [PN, b12("obs-b12-1", "2026-04-01", 150), b12_oral("2026-04-10"), b12_im("2026-09-01")],
+     "confirmed", [FOLLOW_UP], due="2026-07-10", based_on={FOLLOW_UP: ["med-b12"]})
+
+# ---- urgent-untreated-deficiency -----------------------------------------------------
+
+case("urgent-untreated-deficiency-fires-b12-150-on-2026-08-23",
+     "Serum B12 150 pg/mL on 2026-08-23, never treated: the deficiency was found more than "
+     "3 months before 2026-11-24 (before 2026-08-24), so urgent flag plus oral and follow-up.",
+     [PN, b12("obs-b12-1", "2026-08-23", 150)],
+     "confirmed", [ORAL, FOLLOW_UP, URGENT], due=NEW_DUE,
+     based_on=bo(urgent_untreated_deficiency=["obs-b12-1"]))
+
+case("urgent-untreated-deficiency-not-b12-150-on-2026-08-24",
+     "Serum B12 150 pg/mL on 2026-08-24, exactly 3 months before 2026-11-24: not *more* than "
+     "3 months, so no urgent flag; oral and follow-up.",
+     [PN, b12("obs-b12-1", "2026-08-24", 150)],
+     "confirmed", [ORAL, FOLLOW_UP], due=NEW_DUE)
+
+case("urgent-untreated-deficiency-fires-functional-mma-2026-08-10",
+     "B12 300 pg/mL on 2026-08-01 and MMA 0.6 on 2026-08-10 (`functional`), never treated: "
+     "the elevated MMA is the first evidence of deficiency and is older than 3 months: urgent.",
+     [PN, b12("obs-b12-1", "2026-08-01", 300), mma("obs-mma-1", "2026-08-10", 0.6)],
+     "functional", [ORAL, FOLLOW_UP, URGENT], due=NEW_DUE,
+     based_on={"b12_status": ["obs-b12-1", "obs-mma-1"], URGENT: ["obs-mma-1"]})
+
+case("urgent-untreated-deficiency-not-functional-mma-2026-08-24",
+     "B12 300 pg/mL on 2026-08-20 (not itself deficient) and MMA 0.6 on 2026-08-24: "
+     "`functional`; the first evidence of deficiency is the MMA, exactly 3 months old, so "
+     "not urgent (the older normal-range B12 date must not be used).",
+     [PN, b12("obs-b12-1", "2026-08-20", 300), mma("obs-mma-1", "2026-08-24", 0.6)],
+     "functional", [ORAL, FOLLOW_UP], due=NEW_DUE,
+     based_on={"b12_status": ["obs-b12-1", "obs-mma-1"]})
+
+case("urgent-untreated-deficiency-not-b12-2026-02-28-as-of-2026-05-31",
+     "Assessed 2026-05-31; B12 150 pg/mL on 2026-02-28. 2026-05-31 minus 3 calendar months "
+     "is 2026-02-28 (clamped), and the result is not strictly before it: not urgent. Oral, "
+     "follow-up due 2026-08-31.",
+     [PN, b12("obs-b12-1", "2026-02-28", 150)],
+     "confirmed", [ORAL, FOLLOW_UP], due="2026-08-31", as_of="2026-05-31")
+
+case("urgent-untreated-deficiency-fires-b12-2026-02-27-as-of-2026-05-31",
+     "Assessed 2026-05-31; B12 150 pg/mL on 2026-02-27, before 2026-02-28: untreated for "
+     "more than 3 months, urgent. Oral, follow-up due 2026-08-31.",
+     [PN, b12("obs-b12-1", "2026-02-27", 150)],
+     "confirmed", [ORAL, FOLLOW_UP, URGENT], due="2026-08-31", as_of="2026-05-31",
+     based_on=bo(urgent_untreated_deficiency=["obs-b12-1"]))
+
+# ---- avoid-folic-acid-alone ----------------------------------------------------------
+
+NORMAL_B12 = b12("obs-b12-1", "2026-11-01", 600)
+
+case("avoid-folic-acid-alone-fires-0_4-mg-daily-rxnorm",
+     "Folic acid (RxNorm 4511) 0.4 mg once daily, no B12 therapy, B12 600 pg/mL: "
+     "0.4 mg/day > 0.1 mg/day, so warn against folic acid alone.",
+     [PN, NORMAL_B12, folic("2026-09-01", 0.4)],
+     "unlikely", [FOLIC], based_on=bo(avoid_folic_acid_alone=["med-folic"]))
+
+case("avoid-folic-acid-alone-fires-1-mg-weekly-atc",
+     "Folic acid (ATC B03BB01) 1 mg once a week = 0.143 mg/day > 0.1, no B12 therapy: warn.",
+     [PN, NORMAL_B12, folic("2026-09-01", 1, period_unit="wk", atc=True)],
+     "unlikely", [FOLIC], based_on=bo(avoid_folic_acid_alone=["med-folic"]))
+
+case("avoid-folic-acid-alone-fires-50-ug-every-8-hours",
+     "Folic acid 50 ug every 8 hours = 150 ug = 0.15 mg per day > 0.1: warn (dose in ug, "
+     "period in hours).",
+     [PN, NORMAL_B12, folic("2026-09-01", 50, "ug", period=8, period_unit="h")],
+     "unlikely", [FOLIC], based_on=bo(avoid_folic_acid_alone=["med-folic"]))
+
+case("avoid-folic-acid-alone-not-exactly-0_1-mg-daily",
+     "Folic acid exactly 0.1 mg daily: not *more* than 0.1 mg/day, so no warning.",
+     [PN, NORMAL_B12, folic("2026-09-01", 0.1)],
+     "unlikely", [])
+
+case("avoid-folic-acid-alone-not-100-ug-daily",
+     "Folic acid 100 ug daily = 0.1 mg/day, not more than 0.1: no warning (ug converted).",
+     [PN, NORMAL_B12, folic("2026-09-01", 100, "ug")],
+     "unlikely", [])
+
+case("avoid-folic-acid-alone-not-with-active-b12-therapy",
+     "Folic acid 5 mg daily while oral B12 is running (since 2026-06-01, baseline B12 150): "
+     "folic acid is not 'alone', no warning; follow-up due 2026-09-01.",
+     [PN, b12("obs-b12-1", "2026-05-20", 150), b12_oral("2026-06-01"),
+      folic("2026-01-01", 5)],
+     "confirmed", [FOLLOW_UP], due="2026-09-01", based_on={FOLLOW_UP: ["med-b12"]})
+
+case("avoid-folic-acid-alone-fires-b12-course-completed",
+     "Folic acid 5 mg daily active; the only B12 therapy (IM course Feb-May 2026) is "
+     "completed, so no active B12: warn. Baseline B12 150 (`confirmed`) was treated, so no "
+     "new treatment and no follow-up.",
+     [PN, b12("obs-b12-1", "2026-01-10", 150),
+      b12_im("2026-02-01", status="completed", end="2026-05-01"),
+      folic("2026-06-01", 5)],
+     "confirmed", [FOLIC], based_on=bo(avoid_folic_acid_alone=["med-folic"]))
+
+# ---- risk factors and enhanced-monitoring --------------------------------------------
+
+case("risk-metformin-fires-start-2026-07-23",
+     "Metformin (RxNorm 6809) active since 2026-07-23, more than 4 months before 2026-11-24: "
+     "risk factor metformin-over-4-months and enhanced monitoring.",
+     [PN, NORMAL_B12, metformin("2026-07-23")],
+     "unlikely", [MONITOR], [METFORMIN_RF],
+     based_on=bo(metformin_over_4_months=["med-metformin"], enhanced_monitoring=["med-metformin"]))
+
+case("risk-metformin-not-start-exactly-4-months-2026-07-24",
+     "Metformin active since 2026-07-24, exactly 4 months before 2026-11-24: not *more* "
+     "than 4 months, so no risk factor and no enhanced monitoring.",
+     [PN, NORMAL_B12, metformin("2026-07-24")],
+     "unlikely", [])
+
+case("risk-metformin-fires-atc-a10ba02",
+     "Metformin coded only in ATC (A10BA02), active since 2025-01-15: risk factor.",
+     [PN, NORMAL_B12, metformin("2025-01-15", atc=True)],
+     "unlikely", [MONITOR], [METFORMIN_RF],
+     based_on=bo(metformin_over_4_months=["med-metformin"]))
+
+case("risk-metformin-not-exactly-4-months-as-of-month-end",
+     "Assessed 2026-05-31, metformin since 2026-01-31: exactly 4 calendar months, not more: "
+     "no risk factor.",
+     [PN, b12("obs-b12-1", "2026-05-01", 600), metformin("2026-01-31")],
+     "unlikely", [], as_of="2026-05-31")
+
+case("risk-ppi-fires-omeprazole-start-2025-11-23",
+     "Omeprazole (RxNorm 7646) active since 2025-11-23, more than 12 months before "
+     "2026-11-24: risk factor ppi-over-12-months and enhanced monitoring.",
+     [PN, NORMAL_B12, ppi("2025-11-23")],
+     "unlikely", [MONITOR], [PPI_RF],
+     based_on=bo(ppi_over_12_months=["med-ppi"], enhanced_monitoring=["med-ppi"]))
+
+case("risk-ppi-not-start-exactly-12-months-2025-11-24",
+     "Omeprazole active since 2025-11-24, exactly 12 months: not more, no risk factor.",
+     [PN, NORMAL_B12, ppi("2025-11-24")],
+     "unlikely", [])
+
+case("risk-ppi-fires-atc-a02bc07",
+     "A proton pump inhibitor coded ATC A02BC07 (under A02BC, not in the terminology table), "
+     "active since 2024-05-01: the whole A02BC group counts, risk factor.",
+     [PN, NORMAL_B12, ppi("2024-05-01", system=ATC, code="A02BC07", name="dexrabeprazole")],
+     "unlikely", [MONITOR], [PPI_RF], based_on=bo(ppi_over_12_months=["med-ppi"]))
+
+case("risk-diet-fires-vegetarian-snomed-765021002",
+     "Vegetarian diet recorded as a Condition (SNOMED 765021002): risk factor "
+     "vegan-or-vegetarian-diet and enhanced monitoring.",
+     [PN, NORMAL_B12, condition("cond-diet", "765021002", display="vegetarian diet")],
+     "unlikely", [MONITOR], [DIET_RF], based_on=bo(vegan_or_vegetarian_diet=["cond-diet"]))
+
+case("risk-diet-fires-local-strict-vegetarian-diet-observation",
+     "Strict vegetarian diet recorded as an Observation with the local code "
+     "strict-vegetarian-diet (2026-03-01): risk factor and enhanced monitoring.",
+     [PN, NORMAL_B12, fact_observation("obs-diet", "strict-vegetarian-diet", "2026-03-01")],
+     "unlikely", [MONITOR], [DIET_RF], based_on=bo(vegan_or_vegetarian_diet=["obs-diet"]))
+
+case("risk-diet-not-recorded-after-as-of",
+     "A vegan diet Observation dated 2026-12-01, after the assessment date: ignored, so no "
+     "risk factor.",
+     [PN, NORMAL_B12, fact_observation("obs-diet", "vegan-diet", "2026-12-01")],
+     "unlikely", [])
+
+case("risk-malabsorption-fires-snomed-32230006",
+     "Malabsorption syndrome (SNOMED 32230006) active: risk factor malabsorption.",
+     [PN, NORMAL_B12, condition("cond-malabs", "32230006", display="malabsorption syndrome")],
+     "unlikely", [MONITOR], [MALABS_RF], based_on=bo(malabsorption=["cond-malabs"]))
+
+case("risk-malabsorption-fires-local-coeliac-disease",
+     "Coeliac disease (local code coeliac-disease) active: risk factor malabsorption.",
+     [PN, NORMAL_B12, local_condition("cond-malabs", "coeliac-disease")],
+     "unlikely", [MONITOR], [MALABS_RF], based_on=bo(malabsorption=["cond-malabs"]))
+
+case("risk-resection-fires-local-small-intestine-resection",
+     "Small intestine resection (local Procedure code, 2019): risk factor "
+     "gastric-or-intestinal-resection; B12 600 so no lifelong maintenance.",
+     [PN, NORMAL_B12, procedure("proc-resection", "small-intestine-resection", FACTS,
+                                "2019-04-02")],
+     "unlikely", [MONITOR], [RESECTION_RF],
+     based_on=bo(gastric_or_intestinal_resection=["proc-resection"]))
+
+case("risk-resection-not-gastrectomy-after-as-of",
+     "Gastrectomy (SNOMED 53442002) dated 2026-12-05, after the assessment date: ignored, "
+     "no risk factor.",
+     [PN, NORMAL_B12, procedure("proc-resection", "53442002", SCT, "2026-12-05", "gastrectomy")],
+     "unlikely", [])
+
+# ---- lifelong-maintenance ------------------------------------------------------------
+
+case("lifelong-maintenance-fires-pernicious-anaemia-confirmed",
+     "Serum B12 150 pg/mL and pernicious anaemia (SNOMED 84027009): irreversible cause, so "
+     "lifelong maintenance, plus oral and follow-up. Pernicious anaemia is not one of the "
+     "contract's listed risk factors.",
+     [PN, b12("obs-b12-1", D, 150), pernicious_anaemia()],
+     "confirmed", [ORAL, FOLLOW_UP, LIFELONG], due=NEW_DUE,
+     based_on=bo(lifelong_maintenance=["cond-pa"]))
+
+case("lifelong-maintenance-fires-gastrectomy-functional",
+     "B12 300 pg/mL with MMA 0.6 (`functional`) after a gastrectomy (Procedure SNOMED "
+     "53442002, 2015): lifelong maintenance, oral, follow-up, and the resection risk factor.",
+     [PN, b12("obs-b12-1", D, 300), mma("obs-mma-1", D, 0.6),
+      procedure("proc-gastrectomy", "53442002", SCT, "2015-03-10", "gastrectomy")],
+     "functional", [ORAL, FOLLOW_UP, LIFELONG, MONITOR], [RESECTION_RF], due=NEW_DUE,
+     based_on={"b12_status": ["obs-b12-1", "obs-mma-1"], LIFELONG: ["proc-gastrectomy"],
+               RESECTION_RF: ["proc-gastrectomy"]})
+
+case("lifelong-maintenance-fires-ileal-resection",
+     "Serum B12 150 pg/mL after ileal resection (local Procedure code, 2018): irreversible "
+     "cause, lifelong maintenance; also the resection risk factor.",
+     [PN, b12("obs-b12-1", D, 150),
+      procedure("proc-ileal", "ileal-resection", FACTS, "2018-06-01")],
+     "confirmed", [ORAL, FOLLOW_UP, LIFELONG, MONITOR], [RESECTION_RF], due=NEW_DUE,
+     based_on=bo(lifelong_maintenance=["proc-ileal"],
+                 gastric_or_intestinal_resection=["proc-ileal"]))
+
+case("lifelong-maintenance-not-pernicious-anaemia-status-indeterminate",
+     "Pernicious anaemia recorded but serum B12 250 pg/mL and no MMA: `indeterminate`, so no "
+     "lifelong maintenance yet (needs confirmed/functional); order-mma.",
+     [PN, b12("obs-b12-1", D, 250), pernicious_anaemia()],
+     "indeterminate", [ORDER_MMA], based_on=bo(order_mma=["obs-b12-1"]))
+
+case("lifelong-maintenance-not-gastric-bypass",
+     "Serum B12 150 pg/mL after gastric bypass (local Procedure code): a resection risk "
+     "factor, but not one of the contract's irreversible causes (pernicious anaemia, "
+     "gastrectomy, ileal resection), so no lifelong-maintenance; nor a reversible cause.",
+     [PN, b12("obs-b12-1", D, 150),
+      procedure("proc-bypass", "gastric-bypass", FACTS, "2017-09-12")],
+     "confirmed", [ORAL, FOLLOW_UP, MONITOR], [RESECTION_RF], due=NEW_DUE,
+     based_on=bo(gastric_or_intestinal_resection=["proc-bypass"]))
+
+case("lifelong-maintenance-fires-pernicious-anaemia-on-therapy",
+     "Pernicious anaemia, baseline B12 150 pg/mL (2026-05-20), oral B12 since 2026-06-01: "
+     "lifelong maintenance; no new treatment; follow-up due 2026-09-01.",
+     [PN, b12("obs-b12-1", "2026-05-20", 150), pernicious_anaemia(), b12_oral("2026-06-01")],
+     "confirmed", [FOLLOW_UP, LIFELONG], due="2026-09-01",
+     based_on=bo(lifelong_maintenance=["cond-pa"], follow_up_3_months=["med-b12"]))
+
+# ---- maintenance-may-stop ------------------------------------------------------------
+
+STOPPED_METFORMIN = metformin("2023-01-01", status="stopped", end="2026-10-15")
+
+case("maintenance-may-stop-fires-metformin-stopped",
+     "Serum B12 150 pg/mL; metformin (the reversible cause) was stopped on 2026-10-15: every "
+     "identified cause addressed, so long-term maintenance may stop; oral and follow-up now. "
+     "A stopped metformin is no longer a risk factor.",
+     [PN, b12("obs-b12-1", D, 150), STOPPED_METFORMIN],
+     "confirmed", [ORAL, FOLLOW_UP, MAY_STOP], due=NEW_DUE,
+     based_on=bo(maintenance_may_stop=["med-metformin"]))
+
+case("maintenance-may-stop-fires-metformin-stopped-ppi-completed",
+     "Serum B12 150 pg/mL; two reversible causes, metformin stopped and omeprazole "
+     "completed: both addressed, maintenance may stop. Neither counts as a risk factor.",
+     [PN, b12("obs-b12-1", D, 150), STOPPED_METFORMIN,
+      ppi("2022-03-01", status="completed", end="2026-09-30")],
+     "confirmed", [ORAL, FOLLOW_UP, MAY_STOP], due=NEW_DUE,
+     based_on=bo(maintenance_may_stop=["med-metformin", "med-ppi"]))
+
+case("maintenance-may-stop-not-ppi-still-active",
+     "Serum B12 150 pg/mL; metformin stopped but omeprazole still active since 2024-01-01: "
+     "not every cause addressed, so no maintenance-may-stop; the PPI is a risk factor.",
+     [PN, b12("obs-b12-1", D, 150), STOPPED_METFORMIN, ppi("2024-01-01")],
+     "confirmed", [ORAL, FOLLOW_UP, MONITOR], [PPI_RF], due=NEW_DUE,
+     based_on=bo(ppi_over_12_months=["med-ppi"]))
+
+case("maintenance-may-stop-not-recent-metformin-still-active",
+     "Serum B12 150 pg/mL; omeprazole completed, metformin started 2026-10-01 and active: too "
+     "recent to be a risk factor, but it is an identified reversible cause not addressed, so "
+     "no maintenance-may-stop.",
+     [PN, b12("obs-b12-1", D, 150), ppi("2022-03-01", status="completed", end="2026-09-30"),
+      metformin("2026-10-01")],
+     "confirmed", [ORAL, FOLLOW_UP], due=NEW_DUE)
+
+case("maintenance-may-stop-not-irreversible-cause-present",
+     "Serum B12 150 pg/mL, metformin stopped, but pernicious anaemia too: an irreversible "
+     "cause means lifelong maintenance, never maintenance-may-stop.",
+     [PN, b12("obs-b12-1", D, 150), STOPPED_METFORMIN, pernicious_anaemia()],
+     "confirmed", [ORAL, FOLLOW_UP, LIFELONG], due=NEW_DUE,
+     based_on=bo(lifelong_maintenance=["cond-pa"]))
+
+case("maintenance-may-stop-fires-on-therapy-metformin-stopped",
+     "Baseline B12 150 pg/mL (2026-05-20), metformin stopped 2026-05-15, oral B12 since "
+     "2026-06-01: cause addressed, maintenance may stop after the course; follow-up due "
+     "2026-09-01; no new treatment.",
+     [PN, b12("obs-b12-1", "2026-05-20", 150),
+      metformin("2023-01-01", status="stopped", end="2026-05-15"), b12_oral("2026-06-01")],
+     "confirmed", [FOLLOW_UP, MAY_STOP], due="2026-09-01",
+     based_on=bo(maintenance_may_stop=["med-metformin"], follow_up_3_months=["med-b12"]))
+
+# ---- escalate-to-parenteral ----------------------------------------------------------
+
+BASE_LOW = b12("obs-b12-1", "2026-05-01", 130)
+
+case("escalate-to-parenteral-fires-oral-since-2026-08-24-unchanged",
+     "Oral cyanocobalamin since 2026-08-24, exactly 3 months before 2026-11-24 (at least 3 "
+     "months), neuropathy unchanged on 2026-11-20: escalate to parenteral; follow-up due "
+     "2026-11-24.",
+     [PN, BASE_LOW, b12_oral("2026-08-24"), response("obs-resp-1", "2026-11-20", "unchanged")],
+     "confirmed", [ESCALATE, FOLLOW_UP], due="2026-11-24",
+     based_on=bo(escalate_to_parenteral=["med-b12", "obs-resp-1"]))
+
+case("escalate-to-parenteral-not-oral-since-2026-08-25",
+     "Oral cyanocobalamin since 2026-08-25, one day short of 3 months, neuropathy unchanged: "
+     "too early to escalate; follow-up due 2026-11-25.",
+     [PN, BASE_LOW, b12_oral("2026-08-25"), response("obs-resp-1", "2026-11-20", "unchanged")],
+     "confirmed", [FOLLOW_UP], due="2026-11-25", based_on={FOLLOW_UP: ["med-b12"]})
+
+case("escalate-to-parenteral-fires-worsened-no-route-recorded",
+     "Mecobalamin (ATC B03BA05) with no route recorded (counts as oral) since 2026-06-10, "
+     "neuropathy worsened on 2026-10-01: escalate; follow-up due 2026-09-10.",
+     [PN, BASE_LOW, b12_oral("2026-06-10", drug="mecobalamin", route=None),
+      response("obs-resp-1", "2026-10-01", "worsened")],
+     "confirmed", [ESCALATE, FOLLOW_UP], due="2026-09-10",
+     based_on=bo(escalate_to_parenteral=["med-b12", "obs-resp-1"]))
+
+case("escalate-to-parenteral-not-improved",
+     "Oral B12 since 2026-06-10, neuropathy improved on 2026-10-01: keep the oral course, no "
+     "escalation; follow-up due 2026-09-10.",
+     [PN, BASE_LOW, b12_oral("2026-06-10"), response("obs-resp-1", "2026-10-01", "improved")],
+     "confirmed", [FOLLOW_UP], due="2026-09-10")
+
+case("escalate-to-parenteral-not-intramuscular-therapy",
+     "IM hydroxocobalamin (route 78421000) since 2026-06-10, neuropathy unchanged: already "
+     "parenteral, so no escalation; follow-up due 2026-09-10.",
+     [PN, BASE_LOW, b12_im("2026-06-10"), response("obs-resp-1", "2026-10-01", "unchanged")],
+     "confirmed", [FOLLOW_UP], due="2026-09-10", based_on={FOLLOW_UP: ["med-b12-im"]})
+
+case("escalate-to-parenteral-not-response-before-therapy-start",
+     "Oral B12 since 2026-06-10; the only neuropathy response ('worsened', 2026-05-15) predates "
+     "the therapy, so it says nothing about the response to it: no escalation.",
+     [PN, BASE_LOW, response("obs-resp-1", "2026-05-15", "worsened"), b12_oral("2026-06-10")],
+     "confirmed", [FOLLOW_UP], due="2026-09-10")
+
+case("escalate-to-parenteral-not-oral-stopped-im-running",
+     "Oral B12 2026-06-10 to 08-10 (stopped), IM hydroxocobalamin since 2026-08-10, neuropathy "
+     "worsened 2026-10-01: no active oral therapy, no escalation; follow-up due 2026-11-10 "
+     "(active IM start + 3 months).",
+     [PN, BASE_LOW, b12_oral("2026-06-10", status="stopped", end="2026-08-10"),
+      b12_im("2026-08-10"), response("obs-resp-1", "2026-10-01", "worsened")],
+     "confirmed", [FOLLOW_UP], due="2026-11-10", based_on={FOLLOW_UP: ["med-b12-im"]})
+
+case("escalate-to-parenteral-fires-as-of-month-end-start-2026-02-28",
+     "Assessed 2026-05-31: oral B12 since 2026-02-28 (on 2026-05-31 minus 3 months), "
+     "neuropathy unchanged 2026-05-20: escalate; follow-up due 2026-05-28.",
+     [PN, b12("obs-b12-1", "2026-02-10", 130), b12_oral("2026-02-28"),
+      response("obs-resp-1", "2026-05-20", "unchanged")],
+     "confirmed", [ESCALATE, FOLLOW_UP], due="2026-05-28", as_of="2026-05-31",
+     based_on=bo(escalate_to_parenteral=["med-b12", "obs-resp-1"]))
+
+# ---- b12-for-neuropathic-pain --------------------------------------------------------
+
+case("b12-for-neuropathic-pain-fires-post-herpetic-neuralgia",
+     "Post-herpetic neuralgia (local code), B12 600 pg/mL: information that B12 may "
+     "alleviate neuropathic pain (level II), whatever the B12 status.",
+     [NORMAL_B12, local_condition("cond-pain", "post-herpetic-neuralgia")],
+     "unlikely", [PAIN], based_on=bo(b12_for_neuropathic_pain=["cond-pain"]))
+
+case("b12-for-neuropathic-pain-fires-painful-peripheral-neuropathy",
+     "Painful peripheral neuropathy (local code) with B12 250 pg/mL (`indeterminate`): "
+     "neuropathic-pain information (level III) and order-mma.",
+     [b12("obs-b12-1", D, 250), local_condition("cond-pain", "painful-peripheral-neuropathy")],
+     "indeterminate", [ORDER_MMA, PAIN], based_on=bo(b12_for_neuropathic_pain=["cond-pain"]))
+
+case("b12-for-neuropathic-pain-not-peripheral-neuropathy-without-pain",
+     "Peripheral neuropathy (SNOMED 302226006) not coded as painful, B12 700 ng/L: no "
+     "neuropathic-pain recommendation; `unlikely`, no action.",
+     [PN, b12("obs-b12-1", D, 700, "ng/L")],
+     "unlikely", [])
+
+# ---- combinations ---------------------------------------------------------------------
+
+case("combo-vegan-metformin-pernicious-anaemia-confirmed",
+     "Vegan (local vegan-diet Condition) on metformin since 2025-01-15, with pernicious "
+     "anaemia and B12 150 pg/mL: oral, follow-up, lifelong maintenance (irreversible cause, "
+     "so not may-stop), enhanced monitoring for the diet and metformin risk factors.",
+     [PN, b12("obs-b12-1", D, 150), local_condition("cond-diet", "vegan-diet"),
+      metformin("2025-01-15"), pernicious_anaemia()],
+     "confirmed", [ORAL, FOLLOW_UP, LIFELONG, MONITOR], [METFORMIN_RF, DIET_RF], due=NEW_DUE,
+     based_on=bo(lifelong_maintenance=["cond-pa"], metformin_over_4_months=["med-metformin"],
+                 vegan_or_vegetarian_diet=["cond-diet"]))
+
+case("combo-functional-ataxia-crohns-ppi-folic-acid-neuralgia",
+     "B12 320 pg/mL with homocysteine 22 (`functional`), ataxia, Crohn's disease, omeprazole "
+     "since 2024-03-01, folic acid 5 mg daily, post-herpetic neuralgia: IM loading, "
+     "follow-up, folic-acid warning, enhanced monitoring (PPI, malabsorption), pain info.",
+     [PN, b12("obs-b12-1", D, 320), hcy("obs-hcy-1", D, 22),
+      local_condition("cond-severe", "ataxia"), local_condition("cond-crohns", "crohns-disease"),
+      ppi("2024-03-01"), folic("2026-09-01", 5),
+      local_condition("cond-pain", "post-herpetic-neuralgia")],
+     "functional", [IM, FOLLOW_UP, FOLIC, MONITOR, PAIN], [PPI_RF, MALABS_RF], due=NEW_DUE,
+     based_on={"b12_status": ["obs-b12-1", "obs-hcy-1"], IM: ["cond-severe"],
+               FOLIC: ["med-folic"], PPI_RF: ["med-ppi"], MALABS_RF: ["cond-crohns"],
+               PAIN: ["cond-pain"]})
+
+case("combo-pernicious-anaemia-oral-worsening-with-folic-acid",
+     "Pernicious anaemia, baseline B12 120 pg/mL, oral B12 since 2026-03-15, folic acid 1 mg "
+     "daily, neuropathy worsened 2026-10-01: escalate, lifelong maintenance, follow-up due "
+     "2026-06-15; no folic-acid warning because B12 therapy is active.",
+     [PN, pernicious_anaemia(), b12("obs-b12-1", "2026-03-01", 120), b12_oral("2026-03-15"),
+      folic("2026-01-01", 1), response("obs-resp-1", "2026-10-01", "worsened")],
+     "confirmed", [ESCALATE, FOLLOW_UP, LIFELONG], due="2026-06-15",
+     based_on=bo(escalate_to_parenteral=["med-b12", "obs-resp-1"],
+                 lifelong_maintenance=["cond-pa"]))
+
+case("combo-untreated-since-june-vegan-metformin",
+     "B12 165 pg/mL in June, 170 with MMA 0.7 on 2026-11-10, never treated; vegan (SNOMED "
+     "1255165006) on metformin (ATC) since 2020: `confirmed`, oral, follow-up, urgent (first "
+     "deficient result 2026-06-01), enhanced monitoring; causes not addressed, so not may-stop.",
+     [PN, b12("obs-b12-1", "2026-06-01", 165), b12("obs-b12-2", "2026-11-10", 170),
+      mma("obs-mma-1", "2026-11-10", 0.7),
+      condition("cond-diet", "1255165006", display="vegan diet"),
+      metformin("2020-05-01", atc=True)],
+     "confirmed", [ORAL, FOLLOW_UP, URGENT, MONITOR], [METFORMIN_RF, DIET_RF], due=NEW_DUE,
+     based_on={"b12_status": ["obs-b12-2"], URGENT: ["obs-b12-1"],
+               METFORMIN_RF: ["med-metformin"], DIET_RF: ["cond-diet"]})
+
+# ---- rejected input (exit code 2) ----------------------------------------------------
+
+rejected("rejected-unknown-unit-mg-per-h",
+         "Serum B12 given in mg/h, not a unit of concentration: the input must be rejected "
+         "(exit 2) with a message naming obs-b12-1 and its unit.",
+         [PN, b12("obs-b12-1", D, 150, "mg/h")])
+
+rejected("rejected-non-numeric-value-abc",
+         "Serum B12 valueQuantity.value is the string \"abc\": rejected (exit 2) with a "
+         "message naming obs-b12-1 and the value field.",
+         [PN, {**b12("obs-b12-1", D, 150, "ng/L"),
+               "valueQuantity": {"value": "abc", "unit": "ng/L", "system": UCUM,
+                                 "code": "ng/L"}}])
+
+rejected("rejected-homocysteine-unit-mg-per-l",
+         "Homocysteine in mg/L (only umol/L is accepted): rejected (exit 2), not silently "
+         "converted or ignored.",
+         [PN, b12("obs-b12-1", D, 300), hcy("obs-hcy-1", D, 2.1, "mg/L")])
+
+rejected("rejected-malformed-json",
+         "The file is truncated JSON (cut off mid-resource): rejected as unreadable (exit 2).")
+
+
+# --------------------------------------------------------------------------- writing
+
+SUBJECT_AFTER = {"Observation": "code", "Condition": "id", "Procedure": "code",
+                 "MedicationStatement": "medicationCodeableConcept"}
+
+
+def patient_id(name):
+    pid = name.replace("_", "-")
+    return pid if len(pid) <= 64 else pid[:64].rstrip("-")
+
+
+def with_subject(resource, pid):
+    out = {}
+    for key, value in resource.items():
+        out[key] = value
+        if key == SUBJECT_AFTER[resource["resourceType"]]:
+            out["subject"] = {"reference": f"Patient/{pid}"}
+    return out
+
+
+def build_bundle(name, facts):
+    pid = patient_id(name)
+    resources = [{"resourceType": "Patient", "id": pid, "gender": "female",
+                  "birthDate": "1956-03-02"}]
+    resources += [with_subject(f, pid) for f in facts]
+    ids = [r["id"] for r in resources]
+    assert len(ids) == len(set(ids)), f"{name}: duplicate resource id"
+    def full_url(rid):
+        return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL,
+                                            f"https://w3id.org/b12kg/tests/{name}/{rid}"))
+
+    entries = [{"fullUrl": full_url(r["id"]), "resource": r} for r in resources]
+    return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+
+
+def expected(c):
+    if c.get("rejected"):
+        return {"description": c["description"], "as_of": c["as_of"], "b12_status": "unknown",
+                "actions": {"must": [], "must_not": []}, "exit_code": 2}
+    unknown = set(c["must"]) - set(ALL_ACTIONS)
+    assert not unknown, f"{c['name']}: unknown action {unknown}"
+    assert (FOLLOW_UP in c["must"]) == (c["due"] is not None), f"{c['name']}: due vs follow-up"
+    assert (MONITOR in c["must"]) == bool(c["risk"]), f"{c['name']}: monitoring vs risk"
+    ids = {f["id"] for f in c["facts"]}
+    for key, used in c["based_on"].items():
+        assert set(used) <= ids, f"{c['name']}: based_on {key} names an unknown id"
+    return {"description": c["description"], "as_of": c["as_of"], "b12_status": c["status"],
+            "actions": {"must": c["must"],
+                        "must_not": [a for a in ALL_ACTIONS if a not in c["must"]]},
+            "risk_factors": sorted(c["risk"]), "follow_up_due": c["due"],
+            "based_on": c["based_on"]}
+
+
+def dump(obj):
+    return json.dumps(obj, indent=1, ensure_ascii=False) + "\n"
+
+
+def main():
+    names = [c["name"] for c in CASES]
+    assert len(names) == len(set(names)), "duplicate case name"
+    for c in CASES:
+        name = c["name"]
+        assert name == name.lower() and " " not in name, name
+        if c.get("rejected") and c["facts"] is None:
+            text = dump(build_bundle(name, [PN, b12("obs-b12-1", D, 150)]))
+            text = text[: len(text) * 2 // 3]  # truncated mid-document: not valid JSON
+        else:
+            text = dump(build_bundle(name, c["facts"]))
+        (HERE / f"{name}.json").write_text(text)
+        (HERE / f"{name}.expected.json").write_text(dump(expected(c)))
+    (HERE / "README.md").write_text(readme())
+    stale = sorted(p.name[: -len(".expected.json")] for p in HERE.glob("*.expected.json")
+                   if p.name[: -len(".expected.json")] not in names)
+    for name in stale:
+        print(f"warning: {name} is not in the table (renamed or hand-written?)")
+    print(f"wrote {len(CASES)} cases to {HERE}")
+
+
+def readme():
+    lines = [
+        "# Clinical test cases",
+        "",
+        "Generated by `make_cases.py` from one table: edit the table there and rerun",
+        "`python3 tests/cases/make_cases.py`; do not edit the JSON files by hand.",
+        "",
+        "Each case is `NAME.json` (a FHIR R4 Bundle) and `NAME.expected.json`: the format of",
+        "`/work/shared/bin/check-contract` plus `description` (why, citing CONTRACT.md section 3)",
+        "and `based_on` (resource ids each conclusion must list among its facts; a subset).",
+        "`must_not` holds every contract action not expected. Run them with",
+        "`B12KG=b12kg /work/shared/bin/check-contract tests/cases`.",
+        "",
+        "Default assessment date 2026-11-24 (minus 3 months = 2026-08-24, minus 4 months =",
+        "2026-07-24, minus 12 months = 2025-11-24; a new follow-up is due 2027-02-24).",
+        "",
+        "| case | as of | status | expected actions | risk factors | follow-up due |",
+        "|---|---|---|---|---|---|",
+    ]
+    for c in sorted(CASES, key=lambda c: c["name"]):
+        if c.get("rejected"):
+            lines.append(f"| `{c['name']}` | {c['as_of']} | exit 2 | | | |")
+            continue
+        lines.append(f"| `{c['name']}` | {c['as_of']} | {c['status']} | "
+                     f"{', '.join(c['must']) or '(none)'} | {', '.join(sorted(c['risk']))} | "
+                     f"{c['due'] or ''} |")
+    lines += ["", "## Why each case expects what it does", ""]
+    for c in sorted(CASES, key=lambda c: c["name"]):
+        lines.append(f"- `{c['name']}`: {c['description']}")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
