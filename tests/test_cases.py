@@ -1,0 +1,59 @@
+"""Clinical cases: a patient file + the conclusions a clinician expects.
+
+Each tests/cases/NAME.json (FHIR R4 Bundle) or NAME.ttl (native RDF) has
+NAME.expected.json beside it (format of shared/bin/check-contract, plus
+"description" and "based_on"). See tests/cases/README.md for the index.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from b12kg.errors import InputRejected
+
+CASES = Path(__file__).resolve().parent / "cases"
+EXPECTED = sorted(CASES.glob("*.expected.json"))
+
+
+def _input(expected: Path) -> Path:
+    stem = expected.name[: -len(".expected.json")]
+    inputs = [p for p in CASES.glob(stem + ".*") if p != expected]
+    assert len(inputs) == 1, f"{stem}: expected one input file, found {inputs}"
+    return inputs[0]
+
+
+def test_there_are_cases():
+    assert len(EXPECTED) >= 50
+
+
+@pytest.mark.parametrize("expected_file", EXPECTED, ids=lambda p: p.name[: -len(".expected.json")])
+def test_case(expected_file: Path, assessor):
+    expected = json.loads(expected_file.read_text())
+    as_of = date.fromisoformat(expected["as_of"])
+    path = _input(expected_file)
+    if expected.get("exit_code", 0) == 2:
+        with pytest.raises(InputRejected) as rejected:
+            assessor.assess(path, as_of)
+        assert rejected.value.problems and all(p.file == str(path) for p in rejected.value.problems)
+        return
+    doc = assessor.assess(path, as_of).document
+    assert doc["b12_status"]["value"] == expected["b12_status"], doc["b12_status"]
+    actions = {r["action"] for r in doc["recommendations"]}
+    assert set(expected["actions"].get("must", [])) <= actions, f"missing {set(expected['actions']['must']) - actions}"
+    assert not set(expected["actions"].get("must_not", [])) & actions, f"unexpected {set(expected['actions']['must_not']) & actions}"
+    if "risk_factors" in expected:
+        assert sorted(r["code"] for r in doc["risk_factors"]) == sorted(expected["risk_factors"])
+    if "follow_up_due" in expected:
+        assert (doc["follow_up"] or {}).get("due") == expected["follow_up_due"]
+    for r in doc["recommendations"]:
+        assert r["evidence"] and r["rule"], r
+    by_code = {"b12_status": doc["b12_status"]}
+    by_code.update({r["action"]: r for r in doc["recommendations"]})
+    by_code.update({r["code"]: r for r in doc["risk_factors"]})
+    for code, ids in expected.get("based_on", {}).items():
+        assert code in by_code, f"based_on names {code}, which was not concluded"
+        assert set(ids) <= set(by_code[code]["based_on"]), f"{code} based on {by_code[code]['based_on']}, expected {ids}"
