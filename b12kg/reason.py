@@ -84,7 +84,8 @@ class OwlrlReasoner:
         for t in facts:
             graph.add(t)
         self._owlrl.DeductiveClosure(self._owlrl.OWLRL_Semantics).expand(graph)
-        return set(graph) - self._tbox_closure - facts
+        # owlrl's generalised RDF can put literals in subject position: not RDF, dropped.
+        return {t for t in graph if not isinstance(t[0], Literal)} - self._tbox_closure - facts
 
 
 class HermitReasoner:
