@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from typing import Protocol
 
 import rdflib
-from rdflib import RDF, Literal
+from rdflib import RDF, XSD, Literal
 
 Triple = tuple[rdflib.term.Node, rdflib.term.Node, rdflib.term.Node]
 
@@ -94,7 +94,9 @@ class HermitReasoner:
     name = "hermit"
 
     def __init__(self, ontology: rdflib.Graph):
-        self._tbox = axioms(ontology)
+        # HermiT accepts only the OWL 2 datatype map (no xsd:date or durations): the
+        # classification needs object properties only, so datatype ranges are left out.
+        self._tbox = [t for t in axioms(ontology) if not str(t[2]).startswith(str(XSD))]
 
     def infer(self, facts: Iterable[Triple]) -> set[Triple]:
         import os
@@ -102,7 +104,7 @@ class HermitReasoner:
 
         import owlready2
 
-        facts = list(facts)
+        facts = [t for t in facts if not isinstance(t[2], Literal)]
         graph = rdflib.Graph()
         for t in self._tbox + facts:
             graph.add(t)
@@ -115,15 +117,44 @@ class HermitReasoner:
             with onto:
                 owlready2.sync_reasoner_hermit(world, infer_property_values=False, debug=0)
             inferred: set[Triple] = set()
+            unions = [(cls, {getattr(m, "iri", None) for m in eq.Classes})
+                      for cls in world.classes() for eq in cls.equivalent_to if isinstance(eq, owlready2.Or)]
             for individual in individuals:
                 entity = world[str(individual)]
                 if entity is None or not hasattr(entity, "is_a"):
                     continue
-                for cls in entity.INDIRECT_is_a if hasattr(entity, "INDIRECT_is_a") else entity.is_a:
-                    iri = getattr(cls, "iri", None)
-                    if iri:
-                        inferred.add((individual, RDF.type, rdflib.URIRef(iri)))
+                for iri in _named_superclasses(entity.is_a, unions):
+                    inferred.add((individual, RDF.type, rdflib.URIRef(iri)))
         return inferred - set(facts)
+
+
+def _named_superclasses(classes, unions: list[tuple[object, set]]) -> set[str]:
+    """IRIs of the named classes above `classes`, through subclass axioms, the conjuncts
+    of equivalent intersections and the named unions containing one of them
+    (owlready2 keeps only the most specific types)."""
+    import owlready2
+
+    seen: set[str] = set()
+    todo = list(classes)
+    while True:
+        _walk(todo, seen, owlready2)
+        todo = [union for union, members in unions if union.iri not in seen and members & seen]
+        if not todo:
+            return seen
+
+
+def _walk(todo: list, seen: set[str], owlready2) -> None:
+    while todo:
+        cls = todo.pop()
+        if isinstance(cls, owlready2.And):
+            todo.extend(cls.Classes)
+            continue
+        iri = getattr(cls, "iri", None)
+        if iri is None or iri in seen:
+            continue
+        seen.add(iri)
+        todo.extend(getattr(cls, "is_a", []))
+        todo.extend(eq for eq in getattr(cls, "equivalent_to", []) if not isinstance(eq, owlready2.Or))
 
 
 BACKENDS: dict[str, type] = {"reasonable": ReasonableReasoner, "owlrl": OwlrlReasoner, "hermit": HermitReasoner}

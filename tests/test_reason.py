@@ -1,0 +1,59 @@
+"""Reasoner backends agree: the fast default against the reference implementations."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from b12kg.pipeline import Assessor
+
+CASES = Path(__file__).resolve().parent / "cases"
+
+
+def _assessable_cases() -> list[Path]:
+    cases = []
+    for expected in sorted(CASES.glob("*.expected.json")):
+        if json.loads(expected.read_text()).get("exit_code", 0) == 0:
+            stem = expected.name[: -len(".expected.json")]
+            cases.append(next(p for p in CASES.glob(stem + ".*") if p != expected))
+    return cases
+
+
+CASE_FILES = _assessable_cases()
+
+
+def _comparable(document: dict) -> dict:
+    return {k: v for k, v in document.items() if k != "ignored_facts"}
+
+
+@pytest.fixture(scope="module")
+def owlrl_assessor():
+    return Assessor(reasoner="owlrl")
+
+
+@pytest.mark.parametrize("case", CASE_FILES[::3], ids=lambda p: p.stem)
+def test_reasonable_and_owlrl_conclude_the_same(case: Path, assessor, owlrl_assessor):
+    """owlrl is the pure-Python OWL 2 RL reference; reasonable must match it exactly."""
+    as_of = date.fromisoformat(json.loads(case.with_name(case.stem + ".expected.json").read_text())["as_of"])
+    assert _comparable(assessor.assess(case, as_of).document) == _comparable(owlrl_assessor.assess(case, as_of).document)
+
+
+@pytest.mark.skipif(shutil.which("java") is None, reason="HermiT needs Java, which is not installed")
+@pytest.mark.parametrize("name", ["combo-functional-ataxia-crohns-ppi-folic-acid-neuralgia",
+                                  "combo-vegan-metformin-pernicious-anaemia-confirmed",
+                                  "status-unlikely-b12-350_5-ng-per-l"])
+def test_hermit_concludes_the_same(name: str, assessor):
+    """HermiT (OWL 2 DL) classifies the same facts into the same classes as OWL 2 RL."""
+    case = CASES / f"{name}.json"
+    as_of = date.fromisoformat(json.loads((CASES / f"{name}.expected.json").read_text())["as_of"])
+    hermit = Assessor(reasoner="hermit")
+    assert _comparable(hermit.assess(case, as_of).document) == _comparable(assessor.assess(case, as_of).document)
+
+
+def test_unknown_reasoner_is_refused():
+    with pytest.raises(ValueError, match="unknown reasoner"):
+        Assessor(reasoner="magic")
