@@ -86,15 +86,7 @@ def assess(ctx: click.Context, path: Path, as_of: date, fmt: str, output: Path |
     from .pipeline import Assessor
     from .report import to_rdf, to_text
 
-    try:
-        result = Assessor(reasoner=reasoner).assess(path, as_of, input_format)
-    except InputRejected as exc:
-        _reject(exc)
-    except Exception as exc:
-        if ctx.obj["debug"]:
-            raise
-        click.echo(f"b12kg: internal error: {type(exc).__name__}: {exc} (run with --debug for details)", err=True)
-        sys.exit(EXIT_INTERNAL)
+    result = _run(ctx, lambda: Assessor(reasoner=reasoner).assess(path, as_of, input_format))
     if fmt == "json":
         _write(json.dumps(result.document, indent=2, ensure_ascii=False) + "\n", output)
     elif fmt == "text":
@@ -107,16 +99,163 @@ def assess(ctx: click.Context, path: Path, as_of: date, fmt: str, output: Path |
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
 @as_of_option
 @input_format_option
-def validate(path: Path, as_of: date, input_format: str | None) -> None:
+@click.pass_context
+def validate(ctx: click.Context, path: Path, as_of: date, input_format: str | None) -> None:
     """Check one patient file against the input shapes without assessing it."""
     from .pipeline import Assessor
 
-    try:
-        loaded = Assessor().load(path, as_of, input_format)
-    except InputRejected as exc:
-        _reject(exc)
+    loaded = _run(ctx, lambda: Assessor().load(path, as_of, input_format))
     click.echo(f"{path}: valid ({len(loaded.graph)} triples about patient {loaded.patient_id}"
                f"{f', {len(loaded.ignored)} facts ignored' if loaded.ignored else ''})")
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@as_of_option
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "html"]), default="text", show_default=True,
+              help="html is one self-contained page linking each conclusion to its rule, statements and facts.")
+@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write to FILE instead of standard output.")
+@input_format_option
+@click.pass_context
+def explain(ctx: click.Context, path: Path, as_of: date, fmt: str, output: Path | None, input_format: str | None) -> None:
+    """Explain every conclusion for one patient: the rule, the guideline statement
+    quoted with its citation, the facts used, the thresholds compared, and what is
+    missing (which fact would change the conclusion)."""
+    from .explain import render
+    from .pipeline import Assessor
+
+    assessor = Assessor()
+    result = _run(ctx, lambda: assessor.assess(path, as_of, input_format))
+    _write(render(result, assessor.knowledge, fmt), output)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+@as_of_option
+@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the JSON Lines to FILE instead of standard output.")
+@input_format_option
+@reasoner_option
+@click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: when stderr is a terminal).")
+def batch(paths: tuple[Path, ...], as_of: date, output: Path | None, input_format: str | None, reasoner: str,
+          progress: bool | None) -> None:
+    """Assess many patient files (files or folders) and write JSON Lines: one
+    assessment object per patient, or {"file", "rejected"} for a rejected file.
+
+    A rejected patient is reported and the others are still assessed; the exit code
+    is 2 if any file was rejected, else 0.
+    """
+    from rich.progress import Progress
+
+    from .pipeline import Assessor
+
+    files = _patient_files(paths)
+    assessor = Assessor(reasoner=reasoner)
+    out = output.open("w", encoding="utf-8") if output else sys.stdout
+    rejected = failed = 0
+    show = sys.stderr.isatty() if progress is None else progress
+    with Progress(disable=not show, transient=True, console=_stderr_console()) as bar:
+        task = bar.add_task("assessing", total=len(files))
+        for file in files:
+            try:
+                record = assessor.assess(file, as_of, input_format).document
+            except InputRejected as exc:
+                rejected += 1
+                record = {"file": str(file), "rejected": [p.as_dict() for p in exc.problems]}
+                for problem in exc.problems:
+                    click.echo(f"b12kg: rejected: {problem}", err=True)
+            except Exception as exc:  # one patient's defect must not stop the batch
+                failed += 1
+                record = {"file": str(file), "internal_error": f"{type(exc).__name__}: {exc}"}
+                click.echo(f"b12kg: internal error on {file}: {type(exc).__name__}: {exc}", err=True)
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            bar.advance(task)
+    if output:
+        out.close()
+    click.echo(f"b12kg: {len(files) - rejected - failed} assessed, {rejected} rejected, {failed} internal errors", err=True)
+    sys.exit(EXIT_INTERNAL if failed else EXIT_REJECTED if rejected else 0)
+
+
+@main.command()
+@click.option("--cases", type=click.Path(path_type=Path, file_okay=False), default=Path("tests/cases"), show_default=True,
+              help="Folder of clinical test cases (NAME.expected.json).")
+@click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
+@click.option("--check", is_flag=True, help="Exit 1 when the matrix has a gap.")
+def coverage(cases: Path, fmt: str, check: bool) -> None:
+    """The coverage matrix generated from the ontology: guideline statement ->
+    individual -> rule -> query -> test cases, with every gap listed."""
+    from .coverage import build, to_markdown
+    from .knowledge import load_knowledge
+
+    matrix = build(load_knowledge(), cases)
+    click.echo(to_markdown(matrix) if fmt == "markdown" else json.dumps(matrix.as_dict(), indent=2))
+    if check and matrix.gaps:
+        sys.exit(EXIT_INTERNAL)
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("query_file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@as_of_option
+@input_format_option
+@click.pass_context
+def query(ctx: click.Context, path: Path, query_file: Path, as_of: date, input_format: str | None) -> None:
+    """Run your own SPARQL query over one assessed patient (ontology, asserted,
+    inferred and concluded graphs). Results as CSV (SELECT), N-Triples (CONSTRUCT)
+    or true/false (ASK). Updates, SERVICE and FROM are refused: nothing is fetched.
+
+    \b
+    Example:
+      b12kg query examples/ex1-confirmed-oral.json queries/report/conclusions.rq
+    """
+    import pyoxigraph as ox
+
+    from .pipeline import Assessor
+    from .query import run_user_query
+
+    assessor = Assessor()
+    text = query_file.read_text(encoding="utf-8")
+    result = _run(ctx, lambda: run_user_query(assessor.assess(path, as_of, input_format).quads, assessor.knowledge.quads,
+                                              text, str(query_file)))
+    if isinstance(result, ox.QueryBoolean):
+        click.echo("true" if bool(result) else "false")
+    elif isinstance(result, ox.QuerySolutions):
+        click.echo(result.serialize(format=ox.QueryResultsFormat.CSV).decode("utf-8"), nl=False)
+    else:
+        click.echo(ox.serialize(result, format=ox.RdfFormat.N_TRIPLES).decode("utf-8"), nl=False)
+
+
+PATIENT_SUFFIXES = {".json", ".ttl", ".jsonld", ".nt"}
+
+
+def _patient_files(paths: tuple[Path, ...]) -> list[Path]:
+    """The patient files named, folders expanded (expected-result files left out)."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.iterdir() if p.suffix in PATIENT_SUFFIXES and not p.name.endswith(".expected.json")))
+        else:
+            files.append(path)
+    return files
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _run(ctx: click.Context, work):
+    """Run `work`, turning rejections into exit 2 and defects into exit 1."""
+    try:
+        return work()
+    except InputRejected as exc:
+        _reject(exc)
+    except Exception as exc:
+        if ctx.obj["debug"]:
+            raise
+        click.echo(f"b12kg: internal error: {type(exc).__name__}: {exc} (run with --debug for details)", err=True)
+        sys.exit(EXIT_INTERNAL)
 
 
 if __name__ == "__main__":
