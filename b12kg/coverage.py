@@ -148,7 +148,7 @@ def to_markdown(coverage: Coverage) -> str:
              "## Statements", "", "| citation | statement | individual | rules |", "|---|---|---|---|"]
     for s in coverage.statements:
         rules = ", ".join(_short(r) for r in s["rules"]) or f"none: {s['note']}"
-        text = s["text"] if len(s["text"]) <= 90 else s["text"][:87] + "..."
+        text = s["text"] if len(s["text"]) <= 100 else s["text"][:97] + "..."
         lines.append(f"| {s['citation']} | {text} | `{_short(s['statement'])}` | {rules} |")
     lines += ["", "## Rules", "", "| rule | concludes | query | cases firing | cases not firing |", "|---|---|---|---|---|"]
     for r in coverage.rules:
