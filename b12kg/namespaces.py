@@ -17,6 +17,7 @@ INFERRED_GRAPH = GRAPH["inferred"]
 CONCLUDED_GRAPH = GRAPH["concluded"]
 ASSESSMENT_GRAPH = GRAPH["assessment"]
 IGNORED_GRAPH = GRAPH["ignored"]
+CITED_GRAPH = GRAPH["cited-guideline"]
 
 PREFIXES = {
     "gm": str(GM), "pt": str(PT), "b12": str(B12), "rule": str(RULE), "prov": str(PROV),

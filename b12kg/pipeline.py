@@ -12,17 +12,18 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from . import reason
+from . import reason, resources
 from .derive import add, construct, run_rules
 from .knowledge import Knowledge, load_knowledge
 from .load import LoadedPatient, load_patient
-from .namespaces import ASSERTED_GRAPH, ASSESSMENT_GRAPH, CONCLUDED_GRAPH, IGNORED_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
-from .provenance import assessment_quads, provenance_queries
+from .namespaces import ASSERTED_GRAPH, ASSESSMENT_GRAPH, CITED_GRAPH, CONCLUDED_GRAPH, IGNORED_GRAPH, INFERRED_GRAPH
+from .provenance import CITED_KNOWLEDGE_QUERY, assessment_quads, provenance_queries
 from .rdfterms import to_ox, to_rdflib, triples_to_quads
 from .report import to_json
 from .validate import validate_input
 
-PATIENT_GRAPHS = [ox.NamedNode(str(g)) for g in (ASSERTED_GRAPH, INFERRED_GRAPH, CONCLUDED_GRAPH, ASSESSMENT_GRAPH, IGNORED_GRAPH)]
+PATIENT_GRAPHS = [ox.NamedNode(str(g)) for g in (ASSERTED_GRAPH, INFERRED_GRAPH, CONCLUDED_GRAPH, ASSESSMENT_GRAPH, IGNORED_GRAPH,
+                                                  CITED_GRAPH)]
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Assessor:
         self.classify_rules = [r for r in self.knowledge.rules if r.before_reasoning]
         self.derive_rules = [r for r in self.knowledge.rules if not r.before_reasoning]
         self.provenance = provenance_queries()
+        self.cited_knowledge = resources.query_text(CITED_KNOWLEDGE_QUERY)
         self.store = ox.Store()
         self.store.extend(self.knowledge.quads)
 
@@ -75,6 +77,7 @@ class Assessor:
         run_rules(store, self.derive_rules, concluded)
         for query in self.provenance:
             add(store, construct(store, query), concluded)
+        add(store, construct(store, self.cited_knowledge), ox.NamedNode(str(CITED_GRAPH)))
 
         document = to_json(store, loaded.patient_id, as_of.isoformat(), self.knowledge, loaded.ignored)
         quads = [q for g in PATIENT_GRAPHS for q in store.quads_for_pattern(None, None, None, g)]

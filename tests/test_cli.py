@@ -70,7 +70,8 @@ def test_rdf_output_parses_and_carries_provenance(b12kg_command, fmt, parser):
     if fmt == "trig":
         names = {str(g.identifier) for g in dataset.graphs()}
         assert {"https://w3id.org/b12kg/graph/asserted", "https://w3id.org/b12kg/graph/inferred",
-                "https://w3id.org/b12kg/graph/concluded"} <= names
+                "https://w3id.org/b12kg/graph/concluded", "https://w3id.org/b12kg/graph/cited-guideline"} <= names
+        assert any("High-dose oral vitamin B12 supplementation" in str(o) for o in dataset.objects(None, None))
 
 
 def test_batch_reports_bad_patient_and_assesses_the_rest(b12kg_command, tmp_path):
