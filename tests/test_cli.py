@@ -71,7 +71,7 @@ def test_rdf_output_parses_and_carries_provenance(b12kg_command, fmt, parser):
         names = {str(g.identifier) for g in dataset.graphs()}
         assert {"https://w3id.org/b12kg/graph/asserted", "https://w3id.org/b12kg/graph/inferred",
                 "https://w3id.org/b12kg/graph/concluded", "https://w3id.org/b12kg/graph/cited-guideline"} <= names
-        assert any("High-dose oral vitamin B12 supplementation" in str(o) for o in dataset.objects(None, None))
+        assert any("High-dose oral vitamin B12 supplementation" in str(o) for _, _, o, _ in dataset.quads())
 
 
 def test_batch_reports_bad_patient_and_assesses_the_rest(b12kg_command, tmp_path):
