@@ -156,18 +156,18 @@ def batch(paths: tuple[Path, ...], as_of: date, output: Path | None, input_forma
     show = sys.stderr.isatty() if progress is None else progress
     with Progress(disable=not show, transient=True, console=_stderr_console()) as bar:
         task = bar.add_task("assessing", total=len(files))
-        for file in files:
-            try:
-                record = assessor.assess(file, as_of, input_format).document
-            except InputRejected as exc:
+        for file, outcome in assessor.assess_many(files, as_of, input_format):
+            if isinstance(outcome, InputRejected):
                 rejected += 1
-                record = {"file": str(file), "rejected": [p.as_dict() for p in exc.problems]}
-                for problem in exc.problems:
+                record = {"file": str(file), "rejected": [p.as_dict() for p in outcome.problems]}
+                for problem in outcome.problems:
                     click.echo(f"b12kg: rejected: {problem}", err=True)
-            except Exception as exc:  # one patient's defect must not stop the batch
+            elif isinstance(outcome, Exception):  # one patient's defect must not stop the batch
                 failed += 1
-                record = {"file": str(file), "internal_error": f"{type(exc).__name__}: {exc}"}
-                click.echo(f"b12kg: internal error on {file}: {type(exc).__name__}: {exc}", err=True)
+                record = {"file": str(file), "internal_error": f"{type(outcome).__name__}: {outcome}"}
+                click.echo(f"b12kg: internal error on {file}: {type(outcome).__name__}: {outcome}", err=True)
+            else:
+                record = outcome.document
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
             bar.advance(task)
     if output:

@@ -15,8 +15,9 @@ import pyoxigraph as ox
 import rdflib
 
 from . import resources
-from .namespaces import GUIDELINE, ONTOLOGY_GRAPH, PREFIXES
+from .namespaces import GUIDELINE, ONTOLOGY_GRAPH
 from .rdfterms import to_ox
+from .sparql import select
 
 
 @dataclass(frozen=True)
@@ -55,12 +56,6 @@ class Rule:
     def before_reasoning(self) -> bool:
         """Classification rules (stage < 10) run before the OWL reasoner."""
         return self.stage < 10
-
-
-def _select(store: ox.Store, query: str) -> list[dict[str, ox.Literal | ox.NamedNode]]:
-    rows = store.query(query, prefixes=PREFIXES, use_default_graph_as_union=True)
-    names = [v.value for v in rows.variables]
-    return [{n: row[n] for n in names if row[n] is not None} for row in rows]
 
 
 def _decimal(term: ox.Literal | None) -> Decimal | None:
@@ -104,9 +99,9 @@ def load_knowledge() -> Knowledge:
     store.extend(quads)
 
     analytes = []
-    measured_as = _select(store, "SELECT ?a ?c WHERE { ?a gm:measuredAs ?c }")
-    accepted = _select(store, "SELECT ?a ?u WHERE { ?a gm:acceptedUnit ?u }")
-    for row in _select(store, """
+    measured_as = select(store, "SELECT ?a ?c WHERE { ?a gm:measuredAs ?c }")
+    accepted = select(store, "SELECT ?a ?u WHERE { ?a gm:acceptedUnit ?u }")
+    for row in select(store, """
         SELECT ?a ?label ?canonical ?mass ?min ?max WHERE {
           ?a a gm:Analyte ; skos:prefLabel ?label ; gm:canonicalUnit ?canonical .
           OPTIONAL { ?a gm:massPerSubstance ?mass } OPTIONAL { ?a gm:plausibleMin ?min }
@@ -121,16 +116,16 @@ def load_knowledge() -> Knowledge:
 
     code_systems = tuple(
         CodeSystem(iri=r["cs"].value, system_uri=r["uri"].value, namespace=r["ns"].value)
-        for r in _select(store, "SELECT ?cs ?uri ?ns WHERE { ?cs a gm:CodeSystem ; gm:systemUri ?uri ; gm:conceptNamespace ?ns }"))
+        for r in select(store, "SELECT ?cs ?uri ?ns WHERE { ?cs a gm:CodeSystem ; gm:systemUri ?uri ; gm:conceptNamespace ?ns }"))
 
     rules = tuple(sorted(
         (Rule(iri=r["rule"].value, stage=int(r["stage"].value), query_path=r["path"].value,
               query=resources.query_text(r["path"].value))
-         for r in _select(store, "SELECT ?rule ?stage ?path WHERE { ?rule a gm:Rule ; gm:stage ?stage ; gm:implementedBy ?path }")),
+         for r in select(store, "SELECT ?rule ?stage ?path WHERE { ?rule a gm:Rule ; gm:stage ?stage ; gm:implementedBy ?path }")),
         key=lambda rule: (rule.stage, rule.query_path)))
 
-    version = next(r["v"].value for r in _select(store, "SELECT ?g ?v WHERE { ?g a gm:Guideline ; owl:versionInfo ?v }")
+    version = next(r["v"].value for r in select(store, "SELECT ?g ?v WHERE { ?g a gm:Guideline ; owl:versionInfo ?v }")
                    if r["g"].value == GUIDELINE)
-    version_iris = tuple(sorted(r["v"].value for r in _select(store, "SELECT ?v WHERE { ?o a owl:Ontology ; owl:versionIRI ?v }")))
+    version_iris = tuple(sorted(r["v"].value for r in select(store, "SELECT ?v WHERE { ?o a owl:Ontology ; owl:versionIRI ?v }")))
     return Knowledge(graph=graph, quads=quads, analytes=tuple(analytes), code_systems=code_systems,
                      rules=rules, guideline_iri=GUIDELINE, guideline_version=version, version_iris=version_iris)

@@ -6,6 +6,7 @@ every patient of a process (CLI call, batch or server).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -14,12 +15,13 @@ import pyoxigraph as ox
 
 from . import reason, resources
 from .derive import add, construct, run_rules
+from .errors import InputRejected
 from .knowledge import Knowledge, load_knowledge
 from .load import LoadedPatient, load_patient
 from .namespaces import ASSERTED_GRAPH, ASSESSMENT_GRAPH, CITED_GRAPH, CONCLUDED_GRAPH, IGNORED_GRAPH, INFERRED_GRAPH
 from .provenance import CITED_KNOWLEDGE_QUERY, assessment_quads, provenance_queries
 from .rdfterms import to_ox, to_rdflib, triples_to_quads
-from .report import to_json
+from .report import conclusions, to_json
 from .validate import validate_input
 
 PATIENT_GRAPHS = [ox.NamedNode(str(g)) for g in (ASSERTED_GRAPH, INFERRED_GRAPH, CONCLUDED_GRAPH, ASSESSMENT_GRAPH, IGNORED_GRAPH,
@@ -60,25 +62,84 @@ class Assessor:
         return self.assess_loaded(self.load(path, as_of, input_format), as_of)
 
     def assess_loaded(self, loaded: LoadedPatient, as_of: date) -> Assessment:
+        """Assess one loaded patient, keeping its whole dataset (for RDF output)."""
+        self._run([loaded], as_of)
+        found = conclusions(self.store).get(str(loaded.patient), [])
+        document = to_json(found, loaded.patient_id, as_of.isoformat(), self.knowledge, loaded.ignored)
+        quads = [q for g in PATIENT_GRAPHS for q in self.store.quads_for_pattern(None, None, None, g)]
+        return Assessment(loaded=loaded, as_of=as_of, document=document, quads=quads)
+
+    def assess_many(self, paths: Iterable[Path], as_of: date, input_format: str | None = None,
+                    chunk_size: int = 100) -> Iterator[tuple[Path, Assessment | InputRejected | Exception]]:
+        """Assess many files, in input order, with one reasoning and rule run per chunk.
+
+        Patients of a chunk share the store (their nodes are disjoint, and every rule
+        joins on the patient); a rejected file is yielded as its InputRejected, and a
+        chunk that fails is re-run patient by patient so one defect stops no one else.
+        The assessments carry their JSON document only (no dataset quads).
+        """
+        chunk: list[tuple[Path, LoadedPatient | InputRejected | Exception]] = []
+        nodes: set = set()
+        for path in paths:
+            try:
+                loaded = self.load(Path(path), as_of, input_format)
+            except InputRejected as exc:
+                chunk.append((Path(path), exc))
+                continue
+            except Exception as exc:  # a loader defect on one file
+                chunk.append((Path(path), exc))
+                continue
+            subjects = set(loaded.graph.subjects())
+            if subjects & nodes or sum(isinstance(x, LoadedPatient) for _, x in chunk) >= chunk_size:
+                yield from self._assess_chunk(chunk, as_of)
+                chunk, nodes = [], set()
+            chunk.append((Path(path), loaded))
+            nodes |= subjects
+        yield from self._assess_chunk(chunk, as_of)
+
+    def _assess_chunk(self, chunk, as_of: date):
+        patients = [x for _, x in chunk if isinstance(x, LoadedPatient)]
+        documents: dict[int, dict | Exception] = {}
+        try:
+            if patients:
+                self._run(patients, as_of)
+                found = conclusions(self.store)
+            for loaded in patients:
+                documents[id(loaded)] = to_json(found.get(str(loaded.patient), []), loaded.patient_id, as_of.isoformat(),
+                                                self.knowledge, loaded.ignored)
+        except Exception:
+            for loaded in patients:  # isolate the defect: one patient at a time
+                try:
+                    documents[id(loaded)] = self.assess_loaded(loaded, as_of).document
+                except Exception as exc:
+                    documents[id(loaded)] = exc
+        for path, item in chunk:
+            if isinstance(item, LoadedPatient):
+                outcome = documents[id(item)]
+                yield path, outcome if isinstance(outcome, Exception) else Assessment(item, as_of, outcome, [])
+            else:
+                yield path, item
+
+    def _run(self, patients: list[LoadedPatient], as_of: date) -> None:
+        """Classify, reason, derive and link provenance for the patients, in a fresh set of graphs."""
         store = self.store
         for graph in PATIENT_GRAPHS:
             store.clear_graph(graph)
-        asserted, inferred, concluded = (ox.NamedNode(str(g)) for g in (ASSERTED_GRAPH, INFERRED_GRAPH, CONCLUDED_GRAPH))
-        store.extend(triples_to_quads(loaded.graph, ASSERTED_GRAPH))
-        store.extend(triples_to_quads(loaded.ignored_graph, IGNORED_GRAPH))
-        store.extend(assessment_quads(str(loaded.patient), as_of, self.knowledge, self.reasoner.name,
-                                      loaded.file, loaded.source_sha256, ox.NamedNode(str(ASSESSMENT_GRAPH))))
+        inferred, concluded = (ox.NamedNode(str(g)) for g in (INFERRED_GRAPH, CONCLUDED_GRAPH))
+        facts = []
+        for loaded in patients:
+            store.extend(triples_to_quads(loaded.graph, ASSERTED_GRAPH))
+            store.extend(triples_to_quads(loaded.ignored_graph, IGNORED_GRAPH))
+            store.extend(assessment_quads(str(loaded.patient), as_of, self.knowledge, self.reasoner.name,
+                                          loaded.file, loaded.source_sha256, ox.NamedNode(str(ASSESSMENT_GRAPH))))
+            facts.extend(loaded.graph)
 
         run_rules(store, self.classify_rules, inferred)
-        facts = list(loaded.graph) + [tuple(to_rdflib(t) for t in (q.subject, q.predicate, q.object))
-                                      for q in store.quads_for_pattern(None, None, None, inferred)]
+        facts += [tuple(to_rdflib(t) for t in (q.subject, q.predicate, q.object))
+                  for q in store.quads_for_pattern(None, None, None, inferred)]
         store.extend([ox.Quad(to_ox(s), to_ox(p), to_ox(o), inferred) for s, p, o in self.reasoner.infer(facts)])
 
         run_rules(store, self.derive_rules, concluded)
         for query in self.provenance:
             add(store, construct(store, query), concluded)
         add(store, construct(store, self.cited_knowledge), ox.NamedNode(str(CITED_GRAPH)))
-
-        document = to_json(store, loaded.patient_id, as_of.isoformat(), self.knowledge, loaded.ignored)
-        quads = [q for g in PATIENT_GRAPHS for q in store.quads_for_pattern(None, None, None, g)]
-        return Assessment(loaded=loaded, as_of=as_of, document=document, quads=quads)

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pyoxigraph as ox
 
 from . import resources
-from .derive import select
+from .sparql import select
 from .errors import B12kgError
 from .knowledge import Knowledge
 from .namespaces import GM
@@ -24,12 +24,12 @@ def _value(term) -> str | None:
     return None if term is None else term.value
 
 
-def conclusions(store: ox.Store) -> list[dict]:
-    """Every conclusion in the store, grouped from the report query's rows."""
+def conclusions(store: ox.Store) -> dict[str, list[dict]]:
+    """Every conclusion in the store, grouped by patient IRI from the report query's rows."""
     grouped: dict[str, dict] = {}
     for row in select(store, resources.query_text("report/conclusions.rq")):
         key = row["conclusion"].value
-        item = grouped.setdefault(key, {
+        item = grouped.setdefault(key, {"patient": row["patient"].value,
             "iri": key, "kind": _KIND[row["kind"].value], "code": row["code"].value,
             "text": _value(row.get("text")), "rule": row["rule"].value,
             "serum_b12": _value(row.get("serumB12")), "due": _value(row.get("due")),
@@ -42,16 +42,18 @@ def conclusions(store: ox.Store) -> list[dict]:
             item["evidence"][row["statement"].value] = {
                 "citation": row["citation"].value, "statement": row["statementText"].value,
                 "level": _value(row.get("level"))}
-    return list(grouped.values())
+    by_patient: dict[str, list[dict]] = {}
+    for item in grouped.values():
+        by_patient.setdefault(item["patient"], []).append(item)
+    return by_patient
 
 
 def _evidence(item: dict) -> list[dict]:
     return sorted(item["evidence"].values(), key=lambda e: (e["citation"], e["statement"]))
 
 
-def to_json(store: ox.Store, patient_id: str, as_of: str, knowledge: Knowledge, ignored: list[dict]) -> dict:
-    """The assessment as the output contract's JSON object."""
-    found = conclusions(store)
+def to_json(found: list[dict], patient_id: str, as_of: str, knowledge: Knowledge, ignored: list[dict]) -> dict:
+    """One patient's conclusions (from `conclusions`) as the output contract's JSON object."""
     statuses = [c for c in found if c["kind"] == "status"]
     if len(statuses) != 1:
         raise InconsistentConclusions(f"expected one B12 status for {patient_id}, the rules concluded {len(statuses)}")
