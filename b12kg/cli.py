@@ -71,7 +71,7 @@ def main(ctx: click.Context, debug: bool) -> None:
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
 @as_of_option
 @click.option("--format", "fmt", type=click.Choice(["json", "turtle", "jsonld", "trig", "text"]), default="json", show_default=True,
-              help="json: the contract's assessment object; turtle/jsonld/trig: conclusions as RDF with PROV-O provenance (TriG keeps the named graphs); text: a readable explanation.")
+              help="json: the contract's assessment object; turtle/jsonld/trig: conclusions as RDF with PROV-O provenance (TriG keeps the named graphs); text: the explanation (as 'b12kg explain').")
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write to FILE instead of standard output.")
 @input_format_option
 @reasoner_option
@@ -84,13 +84,16 @@ def assess(ctx: click.Context, path: Path, as_of: date, fmt: str, output: Path |
       b12kg assess examples/ex1-confirmed-oral.json --as-of 2026-11-24
     """
     from .pipeline import Assessor
-    from .report import to_rdf, to_text
+    from .report import to_rdf
 
-    result = _run(ctx, lambda: Assessor(reasoner=reasoner).assess(path, as_of, input_format))
+    assessor = Assessor(reasoner=reasoner)
+    result = _run(ctx, lambda: assessor.assess(path, as_of, input_format))
     if fmt == "json":
         _write(json.dumps(result.document, indent=2, ensure_ascii=False) + "\n", output)
     elif fmt == "text":
-        _write(to_text(result.document), output)
+        from .explain import render
+
+        _write(render(result, assessor.knowledge, "text"), output)
     else:
         _write(to_rdf(result.quads, fmt), output)
 

@@ -1,4 +1,4 @@
-"""Renderings of an assessment: the contract's JSON, RDF with provenance, and text."""
+"""Renderings of an assessment: the contract's JSON and RDF with provenance (text and HTML: explain.py)."""
 
 from __future__ import annotations
 
@@ -83,37 +83,6 @@ def to_json(found: list[dict], patient_id: str, as_of: str, knowledge: Knowledge
             "measure": sorted(follow["measure"], key=lambda m: measure_order.index(m) if m in measure_order else 99)},
         "ignored_facts": ignored,
     }
-
-
-def to_text(doc: dict) -> str:
-    """A short human-readable summary of the JSON assessment."""
-    status = doc["b12_status"]
-    lines = [f"Patient {doc['patient']}, assessed as of {doc['as_of']} "
-             f"against {doc['guideline']['id']} (version {doc['guideline']['version']})", ""]
-    b12 = f" (serum B12 {status['serum_b12_ng_per_l']:g} ng/L)" if status["serum_b12_ng_per_l"] is not None else ""
-    lines.append(f"B12 status: {status['value']}{b12}")
-    lines.append(f"  based on: {', '.join(status['based_on']) or 'no facts (absence of a result)'}")
-    for e in status["evidence"]:
-        lines.append(f"  [{e['citation']}] {e['statement']}")
-    lines.append("")
-    lines.append("Risk factors: " + (", ".join(r["code"] for r in doc["risk_factors"]) or "none"))
-    lines.append("")
-    lines.append("Recommendations:" if doc["recommendations"] else "Recommendations: none")
-    for r in doc["recommendations"]:
-        lines.append(f"- {r['action']}: {r['text']}")
-        lines.append(f"    based on: {', '.join(r['based_on']) or 'the absence of a result'}; rule {r['rule']}")
-        for e in r["evidence"]:
-            level = f", level {e['level']} evidence" if e["level"] else ""
-            lines.append(f"    [{e['citation']}{level}] {e['statement']}")
-    if doc["follow_up"]:
-        lines.append("")
-        lines.append(f"Follow-up due {doc['follow_up']['due']}: {', '.join(doc['follow_up']['measure'])}")
-    if doc["ignored_facts"]:
-        lines.append("")
-        lines.append("Ignored facts:")
-        for fact in doc["ignored_facts"]:
-            lines.append(f"- {fact['id']}: {fact['reason']}")
-    return "\n".join(lines) + "\n"
 
 
 RDF_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "jsonld": ox.RdfFormat.JSON_LD, "trig": ox.RdfFormat.TRIG,
