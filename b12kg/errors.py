@@ -2,18 +2,37 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+
+MAX_PART_CHARS = 300
+"""Longest file, resource, field or reason kept in a problem; longer text is cut."""
+
+
+def printable(text: str, limit: int | None = MAX_PART_CHARS) -> str:
+    """`text` safe for one line of a terminal or log: no control, format or surrogate
+    characters (they are shown as escapes, so a hostile id cannot forge or hide a line),
+    and at most `limit` characters."""
+    safe = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+    return safe if limit is None or len(safe) <= limit else f"{safe[:limit]}... ({len(safe) - limit} more characters)"
 
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with an input file."""
+    """One thing wrong with an input file. Every part is stored printable (see `printable`);
+    only the file name is never cut."""
 
     file: str
     reason: str
     resource: str | None = None
     field: str | None = None
     rule: str | None = None
+
+    def __post_init__(self) -> None:
+        for part in fields(self):
+            value = getattr(self, part.name)
+            if value is not None:
+                limit = None if part.name == "file" else MAX_PART_CHARS
+                object.__setattr__(self, part.name, printable(str(value), limit))
 
     def __str__(self) -> str:
         where = [self.file]
