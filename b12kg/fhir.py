@@ -20,6 +20,10 @@ from .errors import InputRejected, Problem
 from .knowledge import Knowledge
 from .namespaces import DATA, PT
 
+MAX_BUNDLE_ENTRIES = 10_000
+"""Most entries of one patient's Bundle, checked before any is validated (about load.MAX_TRIPLES
+triples; measured: 31,000 entries take 6.6 s just to validate)."""
+
 USED_TYPES = {"Patient", "Observation", "Condition", "Procedure", "MedicationStatement"}
 """Resource types the guideline reads; other valid FHIR types are listed as ignored."""
 
@@ -35,20 +39,31 @@ def fact_iri(patient: URIRef, resource_type: str, resource_id: str, occurrence: 
     return URIRef(f"{patient}/{resource_type}/{quote(resource_id, safe='')}{suffix}")
 
 
-def _date(value: Any) -> Literal | None:
-    """The date part of a FHIR date / dateTime string, as xsd:date (None if absent)."""
-    if not isinstance(value, str) or len(value) < 10:
-        return None
-    return Literal(value[:10], datatype=XSD.date)
+def _first(resource: dict, paths: tuple[str, ...]) -> tuple[str, Any]:
+    """The first of some dotted paths present in a resource ('effectivePeriod.start'), and its value."""
+    for path in paths:
+        value: Any = resource
+        for step in path.split("."):
+            value = value.get(step) if isinstance(value, dict) else None
+        if value:
+            return path, value
+    return paths[0], None
 
 
-def _decimal(value: Any) -> Literal | None:
-    if value is None or isinstance(value, bool):
+def _where(resource: dict) -> str:
+    """'Observation/obs-2': how problems name a resource."""
+    return f"{resource.get('resourceType')}/{resource.get('id')}"
+
+
+def _decimal(value: Any) -> Decimal | None:
+    """A JSON number (or numeric string) as a finite Decimal; None for anything else."""
+    if isinstance(value, bool):
         return None
     try:
-        return Literal(Decimal(str(value)), datatype=XSD.decimal)
+        number = Decimal(str(value))
     except InvalidOperation:
-        return Literal(str(value), datatype=XSD.decimal)  # ill-typed: SHACL reports it
+        return None
+    return number if number.is_finite() else None
 
 
 def _model_errors(file: str, where: str, resource: dict) -> list[Problem]:
@@ -80,6 +95,30 @@ class _Mapper:
         self.file = file
         self.graph = rdflib.Graph()
         self.ignored: list[dict[str, str]] = []
+        self.problems: list[Problem] = []
+
+    def add_date(self, node: URIRef, prop: URIRef, resource: dict, *paths: str) -> None:
+        """The date part of the first FHIR date / dateTime found, as xsd:date. A partial
+        date (2026, 2026-10) is a problem: durations cannot be measured from it."""
+        path, value = _first(resource, paths)
+        if not isinstance(value, str):
+            return
+        if len(value) < 10:
+            self.problems.append(Problem(self.file, f"the date {value!r} is not a full date (YYYY-MM-DD): "
+                                         "durations cannot be measured from a partial date",
+                                         _where(resource), path, "full date"))
+            return
+        self.graph.add((node, prop, Literal(value[:10], datatype=XSD.date)))
+
+    def add_number(self, node: URIRef, prop: URIRef, resource: dict, field: str, value: Any) -> None:
+        """A FHIR decimal or integer as xsd:decimal (nothing when absent; a problem when not a number)."""
+        if value is None:
+            return
+        number = _decimal(value)
+        if number is None:
+            self.problems.append(Problem(self.file, f"{value!r} is not a number", _where(resource), field, "FHIR R4 structure"))
+            return
+        self.graph.add((node, prop, Literal(number, datatype=XSD.decimal)))
 
     def concepts(self, codeable: Any) -> tuple[list[URIRef], list[str]]:
         """Concept IRIs of a CodeableConcept's codings (unbound codings as text)."""
@@ -119,15 +158,10 @@ class _Mapper:
     def observation(self, node: URIRef, r: dict) -> None:
         g = self.graph
         self.add_codes(node, PT.code, r.get("code"))
-        date = _date(r.get("effectiveDateTime") or (r.get("effectivePeriod") or {}).get("start")
-                     or r.get("effectiveInstant"))
-        if date is not None:
-            g.add((node, PT.effectiveDate, date))
+        self.add_date(node, PT.effectiveDate, r, "effectiveDateTime", "effectivePeriod.start", "effectiveInstant")
         quantity = r.get("valueQuantity")
         if isinstance(quantity, dict):
-            value = _decimal(quantity.get("value"))
-            if value is not None:
-                g.add((node, PT.value, value))
+            self.add_number(node, PT.value, r, "valueQuantity.value", quantity.get("value"))
             unit = quantity.get("code") or quantity.get("unit")
             if unit:
                 g.add((node, PT.unit, Literal(str(unit))))
@@ -140,26 +174,17 @@ class _Mapper:
         for coding in (r.get("clinicalStatus") or {}).get("coding") or []:
             if coding.get("code"):
                 g.add((node, PT.clinicalStatus, Literal(str(coding["code"]))))
-        date = _date(r.get("onsetDateTime") or (r.get("onsetPeriod") or {}).get("start") or r.get("recordedDate"))
-        if date is not None:
-            g.add((node, PT.effectiveDate, date))
+        self.add_date(node, PT.effectiveDate, r, "onsetDateTime", "onsetPeriod.start", "recordedDate")
 
     def procedure(self, node: URIRef, r: dict) -> None:
         self.add_codes(node, PT.code, r.get("code"))
-        date = _date(r.get("performedDateTime") or (r.get("performedPeriod") or {}).get("start"))
-        if date is not None:
-            self.graph.add((node, PT.effectiveDate, date))
+        self.add_date(node, PT.effectiveDate, r, "performedDateTime", "performedPeriod.start")
 
     def medication_statement(self, node: URIRef, r: dict) -> None:
         g = self.graph
         self.add_codes(node, PT.code, r.get("medicationCodeableConcept"))
-        period = r.get("effectivePeriod") or {}
-        start = _date(period.get("start") or r.get("effectiveDateTime"))
-        if start is not None:
-            g.add((node, PT.startDate, start))
-        end = _date(period.get("end"))
-        if end is not None:
-            g.add((node, PT.endDate, end))
+        self.add_date(node, PT.startDate, r, "effectivePeriod.start", "effectiveDateTime")
+        self.add_date(node, PT.endDate, r, "effectivePeriod.end")
         for index, dosage in enumerate(r.get("dosage") or []):
             self.add_codes(node, PT.route, dosage.get("route"))
             dose = next((d.get("doseQuantity") for d in dosage.get("doseAndRate") or [] if d.get("doseQuantity")), None)
@@ -168,17 +193,13 @@ class _Mapper:
             dosage_node = URIRef(f"{node}/dosage/{index}")
             g.add((node, PT.dosage, dosage_node))
             g.add((dosage_node, RDF.type, PT.Dosage))
-            value = _decimal(dose.get("value"))
-            if value is not None:
-                g.add((dosage_node, PT.doseValue, value))
+            self.add_number(dosage_node, PT.doseValue, r, f"dosage[{index}].doseAndRate.doseQuantity.value", dose.get("value"))
             unit = dose.get("code") or dose.get("unit")
             if unit:
                 g.add((dosage_node, PT.doseUnit, Literal(str(unit))))
             repeat = (dosage.get("timing") or {}).get("repeat") or {}
-            if repeat.get("frequency") is not None:
-                g.add((dosage_node, PT.frequency, _decimal(repeat["frequency"])))
-            if repeat.get("period") is not None:
-                g.add((dosage_node, PT.period, _decimal(repeat["period"])))
+            for key, prop in (("frequency", PT.frequency), ("period", PT.period)):
+                self.add_number(dosage_node, prop, r, f"dosage[{index}].timing.repeat.{key}", repeat.get(key))
             if repeat.get("periodUnit"):
                 g.add((dosage_node, PT.periodUnit, Literal(str(repeat["periodUnit"]))))
 
@@ -199,6 +220,9 @@ def bundle_to_graph(bundle: Any, knowledge: Knowledge, file: str) -> tuple[rdfli
     entries = bundle.get("entry")
     if not isinstance(entries, list) or not entries:
         raise InputRejected.one(file, "the Bundle has no entries", resource="Bundle", field="entry")
+    if len(entries) > MAX_BUNDLE_ENTRIES:
+        raise InputRejected.one(file, f"{len(entries)} entries, over the limit of {MAX_BUNDLE_ENTRIES} per patient",
+                                resource="Bundle", field="entry", rule="limit")
 
     problems: list[Problem] = []
     resources: list[tuple[int, dict]] = []
@@ -207,7 +231,7 @@ def bundle_to_graph(bundle: Any, knowledge: Knowledge, file: str) -> tuple[rdfli
         if not isinstance(resource, dict):
             problems.append(Problem(file, "entry has no resource object", f"Bundle.entry[{index}]", "resource"))
             continue
-        where = f"{resource.get('resourceType')}/{resource.get('id')}"
+        where = _where(resource)
         model_problems = _model_errors(file, where, resource)
         if not model_problems and not resource.get("id"):
             model_problems = [Problem(file, "resource has no id: conclusions could not name it", where, "id")]
@@ -253,4 +277,6 @@ def bundle_to_graph(bundle: Any, knowledge: Knowledge, file: str) -> tuple[rdfli
             for coding in (resource.get("verificationStatus") or {}).get("coding") or []:
                 if coding.get("code"):
                     mapper.graph.add((node, PT.verificationStatus, Literal(str(coding["code"]))))
+    if mapper.problems:
+        raise InputRejected(mapper.problems)
     return mapper.graph, patient_node, patient_id, mapper.ignored

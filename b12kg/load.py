@@ -4,34 +4,76 @@ Inputs: a FHIR R4 JSON Bundle (.json), or native RDF (.ttl, .jsonld, .nt) writte
 the patient vocabulary (ontology/patient.ttl). Every path ends in the same steps:
 units are normalised to each analyte's canonical unit (from the ontology), and facts
 dated after the as-of date, or recorded in error, are set aside and reported.
-Nothing is fetched: no owl:imports are followed and remote JSON-LD contexts are refused.
+Hostile input is refused with a located problem, never half-read:
+
+- nothing is fetched: owl:imports are refused, remote JSON-LD contexts are refused, XML
+  markup declarations (<!DOCTYPE, <!ENTITY) are refused and no XML parser ever runs;
+- native RDF may only use the patient vocabulary (no axioms, no conclusions, no computed
+  values), with literals of the right datatype;
+- per-patient limits, each rejected explicitly: MAX_INPUT_BYTES, MAX_JSON_DEPTH,
+  MAX_JSON_DIGITS, fhir.MAX_BUNDLE_ENTRIES, MAX_TRIPLES, MAX_RESULTS_PER_ANALYTE, and
+  numbers the rules can compare exactly (MAX_DECIMAL_PLACES, MAX_MAGNITUDE).
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import re
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
+import pyoxigraph as ox
 import rdflib
-from rdflib import RDF, XSD, Literal, URIRef
+from rdflib import OWL, RDF, RDFS, XSD, BNode, Literal, URIRef
 
 from . import units
 from .errors import InputRejected, Problem
 from .fhir import bundle_to_graph
-from .knowledge import Knowledge
+from .knowledge import Analyte, Knowledge
 from .namespaces import B12, PT
+from .rdfterms import to_rdflib
 
 MAX_INPUT_BYTES = 10 * 1024 * 1024
-"""Largest patient file accepted (10 MiB); larger ones are rejected, not parsed."""
+"""Largest patient file accepted (10 MiB); larger ones are rejected before they are read."""
 
 MAX_TRIPLES = 100_000
-"""Most triples one patient's facts may hold."""
+"""Most triples one patient's facts may hold (native RDF: counted while parsing). About
+10,000 facts; measured: 8,000 observations load, validate and assess in about 10 s."""
+
+MAX_RESULTS_PER_ANALYTE = 200
+"""Most results of one laboratory test (serum B12, MMA, homocysteine) per patient, far
+beyond a real record. It also bounds the rules' cost, which grows steeply with the number
+of results of one test (measured: 100 serum B12 results assess in 0.2 s, 300 in 3 s)."""
+
+MAX_JSON_DEPTH = 64
+"""Deepest nesting of a JSON document (a FHIR Bundle needs about 10 levels)."""
+
+MAX_JSON_DIGITS = 100
+"""Most digits of a JSON integer (FHIR's largest, integer64, has 19)."""
+
+MAX_DECIMAL_PLACES = 18
+MAX_MAGNITUDE = Decimal(10) ** 12
+"""Every number must be held exactly by the rules' SPARQL engine (pyoxigraph's xsd:decimal:
+18 fractional digits, up to about 1.7e20), leaving room for products such as a daily dose."""
 
 FORMATS = {".json": "fhir", ".ttl": "turtle", ".jsonld": "json-ld", ".nt": "nt"}
-"""File extension -> input format."""
+"""File extension -> input format. RDF/XML is not accepted (no XML parser ever runs)."""
+
+_RDF_FORMATS = {"turtle": (ox.RdfFormat.TURTLE, "Turtle"), "json-ld": (ox.RdfFormat.JSON_LD, "JSON-LD"),
+                "nt": (ox.RdfFormat.N_TRIPLES, "N-Triples")}
+
+_MARKUP_DECLARATION = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+"""XML markup declarations: the carriers of external entities and entity expansion."""
+
+_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+"""The lexical space of xsd:decimal (rdflib also accepts exponents, NaN and Infinity)."""
 
 EXCLUDED_STATUSES = {"entered-in-error", "not-taken", "cancelled", "not-done", "refuted"}
 """FHIR statuses that mean the fact did not happen or was recorded in error."""
@@ -69,30 +111,109 @@ def read_text(path: Path) -> tuple[str, bytes]:
     file = str(path)
     try:
         size = path.stat().st_size
+        if size > MAX_INPUT_BYTES:
+            raise InputRejected.one(file, f"the file is {size} bytes, over the limit of {MAX_INPUT_BYTES} bytes per patient", rule="limit")
+        data = path.read_bytes()
     except OSError as exc:
-        raise InputRejected.one(file, f"cannot read the file: {exc.strerror}") from None
-    if size > MAX_INPUT_BYTES:
-        raise InputRejected.one(file, f"the file is {size} bytes, over the limit of {MAX_INPUT_BYTES} bytes per patient")
-    data = path.read_bytes()
+        raise InputRejected.one(file, f"cannot read the file: {exc.strerror or exc}") from None
     if not data.strip():
         raise InputRejected.one(file, "the file is empty")
     try:
-        return data.decode("utf-8"), data
+        return data.decode("utf-8-sig"), data
     except UnicodeDecodeError as exc:
         raise InputRejected.one(file, f"the file is not UTF-8 text (byte {exc.start})") from None
 
 
-def parse_json(text: str, file: str):
-    """JSON, with a located error for malformed or absurdly nested input."""
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a key given twice (parsers disagree on which one wins)."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        twice = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise ValueError(f"the key {twice!r} appears twice in one object")
+    return obj
+
+
+def _not_a_number(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _integer(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_JSON_DIGITS:
+        raise ValueError(f"the number {text[:20]}... has {len(text)} digits")
+    return int(text)
+
+
+def _json_path(path: tuple) -> str:
+    """A JSON location as FHIR writes it: code.coding[0].code."""
+    text = "".join(f"[{step}]" if isinstance(step, int) else f".{step}" for step in path)
+    return text.lstrip(".") or "(document)"
+
+
+def _json_place(doc: Any, path: tuple) -> dict[str, str | None]:
+    """The resource ('Observation/obs-2') and field of a location in a FHIR Bundle."""
+    if len(path) >= 3 and path[0] == "entry" and path[2] == "resource":
+        resource = doc["entry"][path[1]]["resource"]
+        if not isinstance(resource, dict):
+            return {"resource": None, "field": _json_path(path)}
+        return {"resource": f"{resource.get('resourceType')}/{resource.get('id')}", "field": _json_path(path[3:])}
+    return {"resource": None, "field": _json_path(path)}
+
+
+def _string_problem(text: str) -> str | None:
+    """Why a JSON string cannot be accepted, if it cannot."""
     try:
-        return json.loads(text)
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"the text holds an unpaired UTF-16 surrogate ({ascii(text[exc.start])}), which is not Unicode"
+    if "<!" in text and _MARKUP_DECLARATION.search(text):
+        return "the text holds an XML markup declaration (<!DOCTYPE or <!ENTITY): refused, XML is never parsed"
+    return None
+
+
+def json_problems(doc: Any, file: str) -> list[Problem]:
+    """Nesting beyond MAX_JSON_DEPTH, non-Unicode text and XML markup declarations, located."""
+    problems = []
+    stack: list[tuple[Any, tuple]] = [(doc, ())]
+    while stack:
+        node, path = stack.pop()
+        if len(path) > MAX_JSON_DEPTH:
+            problems.append(Problem(file, f"nested more than {MAX_JSON_DEPTH} levels deep: not a patient record",
+                                    **_json_place(doc, path)))
+            continue
+        if isinstance(node, dict):
+            for key, value in node.items():
+                reason = _string_problem(key)
+                if reason:
+                    problems.append(Problem(file, f"a key: {reason}", **_json_place(doc, path)))
+                stack.append((value, (*path, key)))
+        elif isinstance(node, list):
+            stack.extend((item, (*path, index)) for index, item in enumerate(node))
+        elif isinstance(node, str):
+            reason = _string_problem(node)
+            if reason:
+                problems.append(Problem(file, reason, **_json_place(doc, path)))
+    return problems
+
+
+def parse_json(text: str, file: str) -> Any:
+    """Strict JSON: located errors for malformed, absurdly nested or non-Unicode input,
+    NaN/Infinity, duplicate keys and XML markup declarations."""
+    try:
+        doc = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_not_a_number, parse_int=_integer)
     except json.JSONDecodeError as exc:
         raise InputRejected.one(file, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
-        raise InputRejected.one(file, "the JSON is nested too deeply to be a patient record") from None
+        raise InputRejected.one(file, f"not valid JSON: nested more than {MAX_JSON_DEPTH} levels deep") from None
+    except ValueError as exc:  # from the hooks
+        raise InputRejected.one(file, f"not valid JSON: {exc}") from None
+    problems = json_problems(doc, file)
+    if problems:
+        raise InputRejected(problems)
+    return doc
 
 
-def _remote_contexts(node) -> list[str]:
+def _remote_contexts(node: Any) -> list[str]:
     """Every @context given by reference (a URL) in a JSON-LD document."""
     found = []
     if isinstance(node, dict):
@@ -110,19 +231,54 @@ def _remote_contexts(node) -> list[str]:
     return found
 
 
+@contextmanager
+def _rdflib_quiet() -> Iterator[None]:
+    """rdflib logs a traceback for every ill-typed literal it builds; b12kg reports them as problems."""
+    logger = logging.getLogger("rdflib.term")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def parse_rdf(text: str, fmt: str, file: str) -> rdflib.Graph:
-    """Native RDF, parsed without any network access."""
+    """Native RDF, parsed by pyoxigraph's strict parsers without any network access.
+
+    Remote JSON-LD contexts and XML markup declarations are refused before parsing;
+    at most MAX_TRIPLES statements are read. (owl:imports are refused by `refuse_imports`.)
+    """
+    rdf_format, name = _RDF_FORMATS[fmt]
+    if _MARKUP_DECLARATION.search(text):
+        raise InputRejected.one(file, "the file holds an XML markup declaration (<!DOCTYPE or <!ENTITY): refused, XML is never parsed")
     if fmt == "json-ld":
         remote = _remote_contexts(parse_json(text, file))
         if remote:
             raise InputRejected.one(file, f"JSON-LD context by reference ({remote[0]}) is not fetched: put the context inline", field="@context")
     graph = rdflib.Graph()
     try:
-        graph.parse(data=text, format=fmt)
-    except Exception as exc:  # rdflib raises several parser-specific exceptions
-        message = " ".join(str(exc).split())[:300]
-        raise InputRejected.one(file, f"not valid {fmt}: {message}") from None
+        with _rdflib_quiet():
+            for count, quad in enumerate(ox.parse(text, format=rdf_format, without_named_graphs=True), 1):
+                if count > MAX_TRIPLES:
+                    raise InputRejected.one(file, f"more than {MAX_TRIPLES} triples, over the limit per patient", rule="limit")
+                terms = (quad.subject, quad.predicate, quad.object)
+                if any(isinstance(term, ox.Triple) for term in terms):
+                    raise InputRejected.one(file, f"a triple term (RDF 1.2 / RDF-star) is not patient data: {quad.subject}")
+                graph.add(tuple(to_rdflib(term) for term in terms))
+    except SyntaxError as exc:
+        raise InputRejected.one(file, f"not valid {name}: {exc}") from None
     return graph
+
+
+def refuse_imports(graph: rdflib.Graph, knowledge: Knowledge, file: str) -> None:
+    """owl:imports are never followed: importing anything but b12kg's own ontologies (which
+    are always loaded) is refused rather than silently dropped."""
+    own = set(knowledge.graph.subjects(RDF.type, OWL.Ontology))
+    for ontology, imported in graph.subject_objects(OWL.imports):
+        if imported not in own:
+            raise InputRejected.one(file, f"owl:imports <{imported}> is not followed (b12kg never fetches anything): "
+                                    "put the facts in this file", resource=str(ontology), field="owl:imports")
 
 
 def native_patient(graph: rdflib.Graph, file: str) -> tuple[URIRef, str]:
@@ -146,46 +302,172 @@ def describe(graph: rdflib.Graph, node) -> str:
     return str(fid or owner)
 
 
+def field_name(knowledge: Knowledge, prop) -> str | None:
+    """The FHIR path a property of the patient vocabulary stands for (pt:fhirPath), else its IRI."""
+    if prop is None:
+        return None
+    fhir_path = knowledge.graph.value(prop, PT.fhirPath)
+    return str(fhir_path) if fhir_path is not None else str(prop)
+
+
+COMPUTED = frozenset({PT.measures, PT.canonicalValue, PT.canonicalUnit, PT.doseMg, PT.periodDays, PT.dailyDoseMg,
+                      PT.InactiveFact})
+"""Patient-vocabulary terms b12kg computes (here and in queries/classify): never accepted as input."""
+
+ANNOTATIONS = frozenset({RDFS.label, RDFS.comment, OWL.imports})
+"""Properties outside the patient vocabulary an input may use: they state no fact
+(owl:imports only of b12kg's own ontologies, see `refuse_imports`)."""
+
+
+def _input_terms(knowledge: Knowledge) -> tuple[set, set, dict]:
+    """The patient vocabulary's input classes, input properties and datatype ranges."""
+    kinds: dict[URIRef, set] = {OWL.Class: {OWL.Ontology}, OWL.ObjectProperty: set(), OWL.DatatypeProperty: set()}
+    for kind, terms in kinds.items():
+        terms.update(t for t in knowledge.graph.subjects(RDF.type, kind) if t.startswith(PT) and t not in COMPUTED)
+    ranges = {p: r for p, r in knowledge.graph.subject_objects(RDFS.range) if p.startswith(PT) and r.startswith(XSD)}
+    return kinds[OWL.Class], kinds[OWL.ObjectProperty] | kinds[OWL.DatatypeProperty], ranges
+
+
+def _datatype(literal: Literal) -> URIRef:
+    return literal.datatype or (RDF.langString if literal.language else XSD.string)
+
+
+def inexact(number: Decimal) -> str | None:
+    """Why the rules could not compare `number` exactly (see MAX_DECIMAL_PLACES), if so."""
+    if abs(number) >= MAX_MAGNITUDE:
+        return f"{number:.6g} is too large to compare exactly (limit {MAX_MAGNITUDE:.0e})"
+    if -number.normalize().as_tuple().exponent > MAX_DECIMAL_PLACES:
+        return f"{number} has more than {MAX_DECIMAL_PLACES} decimal places: it cannot be compared exactly"
+    return None
+
+
+def _short(graph: rdflib.Graph, iri: URIRef) -> str:
+    """'xsd:decimal' rather than the full IRI, where the vocabulary has a prefix for it."""
+    return iri.n3(graph.namespace_manager)
+
+
+def _term_problem(graph: rdflib.Graph, triple, terms: tuple[set, set, dict], names: rdflib.Graph) -> str | None:
+    """Why one triple is not a patient fact in the patient vocabulary (None if it is).
+    An xsd:integer given where xsd:decimal is expected is rewritten as a decimal."""
+    subject, prop, value = triple
+    classes, properties, ranges = terms
+    if prop == RDF.type:
+        return None if value in classes else f"<{value}> is not a class of the patient vocabulary (ontology/patient.ttl)"
+    if prop not in properties and prop not in ANNOTATIONS:
+        why = "is computed by b12kg" if prop in COMPUTED else "is not a property of the patient vocabulary (ontology/patient.ttl)"
+        return f"<{prop}> {why}: the input may only state patient facts"
+    expected = ranges.get(prop)
+    if not isinstance(value, Literal):
+        if expected is None:
+            return None
+        return f"expected a literal of type {_short(names, expected)}, found {'a blank node' if isinstance(value, BNode) else f'<{value}>'}"
+    found = _datatype(value)
+    if value.ill_typed or (found == XSD.decimal and not _DECIMAL.fullmatch(str(value))):
+        return f"{str(value)!r} is not a valid {_short(names, found)}"
+    if found in (XSD.decimal, XSD.integer) and inexact(Decimal(str(value))):
+        return inexact(Decimal(str(value)))
+    if expected == XSD.decimal and found == XSD.integer:
+        graph.remove(triple)
+        graph.add((subject, prop, Literal(str(value), datatype=XSD.decimal)))
+    elif expected is not None and found != expected:
+        return f"{str(value)!r} has the datatype {_short(names, found)}; {_short(names, prop)} takes {_short(names, expected)}"
+    return None
+
+
+def check_terms(graph: rdflib.Graph, knowledge: Knowledge, file: str) -> None:
+    """Refuse what is not a patient fact: terms outside the patient vocabulary (axioms,
+    conclusions, computed values) and literals that are ill-typed or of the wrong datatype."""
+    terms = _input_terms(knowledge)
+    problems = []
+    with _rdflib_quiet():
+        for triple in sorted(graph):
+            reason = _term_problem(graph, triple, terms, knowledge.graph)
+            if reason:
+                problems.append(Problem(file, reason, describe(graph, triple[0]), field_name(knowledge, triple[1]),
+                                        "patient vocabulary"))
+    if problems:
+        raise InputRejected(problems)
+
+
 def _decimal_value(literal) -> Decimal | None:
     if not isinstance(literal, Literal):
         return None
     try:
-        return Decimal(str(literal))
+        value = Decimal(str(literal))
     except InvalidOperation:
         return None
+    return value if value.is_finite() else None
+
+
+def _unit_reason(unit: str, analyte: Analyte) -> str:
+    """Why a unit is refused for an analyte: not UCUM, the wrong dimension, or not an accepted unit."""
+    accepted = ", ".join(sorted(analyte.accepted_units))
+    try:
+        units.factor(unit, unit)
+    except units.UnitError:
+        return f"unit {unit!r} is not a UCUM unit (accepted for {analyte.label}: {accepted})"
+    try:
+        units.factor(unit, analyte.canonical_unit, analyte.mass_per_substance)
+    except units.UnitError:
+        return (f"unit {unit!r} is a UCUM unit of the wrong dimension for {analyte.label}: it cannot be converted "
+                f"to {analyte.canonical_unit} (accepted: {accepted})")
+    return f"unit {unit!r} is not one of the units accepted for {analyte.label}: {accepted}"
+
+
+def _canonical(value: Decimal, unit: str, analyte: Analyte) -> Decimal | None:
+    """`value` in the analyte's canonical unit, or None when it is outside the plausible range."""
+    try:
+        canonical = units.convert(value, unit, analyte.canonical_unit, analyte.mass_per_substance)
+    except ArithmeticError:  # beyond Decimal's exponent range: certainly implausible
+        return None
+    if inexact(canonical) or not analyte.plausible_min <= canonical <= analyte.plausible_max:
+        return None
+    return canonical
 
 
 def normalise(graph: rdflib.Graph, knowledge: Knowledge, file: str) -> None:
     """Add canonical values: lab results in the analyte's unit, doses in mg, periods in days.
 
-    Units that are not accepted are left for SHACL to report; implausible values are
-    rejected here, against the analyte's plausible range in the ontology.
+    Units that are not accepted and implausible values (against the analyte's plausible
+    range in the ontology) are rejected here; a missing value or unit is left for SHACL.
     """
     problems: list[Problem] = []
+    results: Counter[Analyte] = Counter()
     for fact, concept in list(graph.subject_objects(PT.code)):
         analyte = knowledge.analyte_for_code(str(concept))
         if analyte is None:
             continue
+        results[analyte] += 1
         graph.add((fact, PT.measures, URIRef(analyte.iri)))
         value, unit = _decimal_value(graph.value(fact, PT.value)), graph.value(fact, PT.unit)
-        if value is None or unit is None or str(unit) not in analyte.accepted_units:
+        if unit is not None and str(unit) not in analyte.accepted_units:
+            problems.append(Problem(file, _unit_reason(str(unit), analyte), describe(graph, fact), "valueQuantity.code", "UCUM"))
             continue
-        canonical = units.convert(value, str(unit), analyte.canonical_unit, analyte.mass_per_substance)
-        if not (analyte.plausible_min <= canonical <= analyte.plausible_max):
+        if value is None or unit is None:
+            continue
+        canonical = _canonical(value, str(unit), analyte)
+        if canonical is None:
             problems.append(Problem(file, f"{value} {unit} is not a plausible {analyte.label} "
                                     f"(accepted range {analyte.plausible_min}-{analyte.plausible_max} {analyte.canonical_unit})",
                                     describe(graph, fact), "valueQuantity.value", "plausible range"))
             continue
         graph.add((fact, PT.canonicalValue, Literal(canonical, datatype=XSD.decimal)))
         graph.add((fact, PT.canonicalUnit, Literal(analyte.canonical_unit)))
+    problems += [Problem(file, f"{count} results of {analyte.label}, over the limit of {MAX_RESULTS_PER_ANALYTE} per patient",
+                         field="code", rule="limit")
+                 for analyte, count in results.items() if count > MAX_RESULTS_PER_ANALYTE]
 
     dose = knowledge.analyte(str(B12["dose-quantity"]))
     for dosage, value_literal in list(graph.subject_objects(PT.doseValue)):
         value, unit = _decimal_value(value_literal), graph.value(dosage, PT.doseUnit)
-        if value is None or unit is None or str(unit) not in dose.accepted_units:
+        if unit is not None and str(unit) not in dose.accepted_units:
+            problems.append(Problem(file, _unit_reason(str(unit), dose), describe(graph, dosage),
+                                    "dosage.doseAndRate.doseQuantity.code", "UCUM"))
             continue
-        mg = units.convert(value, str(unit), dose.canonical_unit)
-        if not (dose.plausible_min <= mg <= dose.plausible_max):
+        if value is None or unit is None:
+            continue
+        mg = _canonical(value, str(unit), dose)
+        if mg is None:
             problems.append(Problem(file, f"a dose of {value} {unit} is not plausible", describe(graph, dosage),
                                     "dosage.doseAndRate.doseQuantity.value", "plausible range"))
             continue
@@ -194,12 +476,12 @@ def normalise(graph: rdflib.Graph, knowledge: Knowledge, file: str) -> None:
         period = _decimal_value(graph.value(dosage, PT.period)) or Decimal(1)
         try:
             days = units.convert(period, str(unit), "d")
-        except units.UnitError:
-            problems.append(Problem(file, f"period unit {unit!r} is not a UCUM unit of time", describe(graph, dosage),
+        except (units.UnitError, ArithmeticError):
+            problems.append(Problem(file, f"period unit {str(unit)!r} is not a UCUM unit of time", describe(graph, dosage),
                                     "dosage.timing.repeat.periodUnit", "UCUM"))
             continue
-        if days <= 0:
-            problems.append(Problem(file, "the dosing period must be positive", describe(graph, dosage),
+        if days <= 0 or inexact(days):
+            problems.append(Problem(file, inexact(days) or "the dosing period must be positive", describe(graph, dosage),
                                     "dosage.timing.repeat.period", "plausible range"))
             continue
         graph.add((dosage, PT.periodDays, Literal(days, datatype=XSD.decimal)))
@@ -253,9 +535,11 @@ def load_patient(path: Path, knowledge: Knowledge, as_of: date, override: str | 
         graph, patient, patient_id, ignored = bundle_to_graph(parse_json(text, file), knowledge, file)
     else:
         graph = parse_rdf(text, fmt, file)
+        refuse_imports(graph, knowledge, file)
         patient, patient_id = native_patient(graph, file)
     if len(graph) > MAX_TRIPLES:
-        raise InputRejected.one(file, f"{len(graph)} triples, over the limit of {MAX_TRIPLES} per patient")
+        raise InputRejected.one(file, f"{len(graph)} triples, over the limit of {MAX_TRIPLES} per patient", rule="limit")
+    check_terms(graph, knowledge, file)
     normalise(graph, knowledge, file)
     loaded = LoadedPatient(file=file, patient=patient, patient_id=patient_id, graph=graph, ignored=ignored,
                            source_sha256=hashlib.sha256(data).hexdigest())
