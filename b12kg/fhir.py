@@ -24,6 +24,11 @@ MAX_BUNDLE_ENTRIES = 10_000
 """Most entries of one patient's Bundle, checked before any is validated (about load.MAX_TRIPLES
 triples; measured: 31,000 entries take 6.6 s just to validate)."""
 
+MAX_DECIMAL_PLACES = 18
+MAX_MAGNITUDE = Decimal(10) ** 12
+"""Every number must be held exactly by the rules' SPARQL engine (pyoxigraph's xsd:decimal:
+18 fractional digits, up to about 1.7e20), leaving room for products such as a daily dose."""
+
 USED_TYPES = {"Patient", "Observation", "Condition", "Procedure", "MedicationStatement"}
 """Resource types the guideline reads; other valid FHIR types are listed as ignored."""
 
@@ -64,6 +69,23 @@ def _decimal(value: Any) -> Decimal | None:
     except InvalidOperation:
         return None
     return number if number.is_finite() else None
+
+
+def _decimal_places(number: Decimal) -> int:
+    """Digits after the point, trailing zeros aside (exact: no rounding context)."""
+    _, digits, exponent = number.as_tuple()
+    significant = "".join(map(str, digits)).rstrip("0")
+    return max(0, -(int(exponent) + len(digits) - len(significant))) if significant else 0
+
+
+def inexact(number: Decimal) -> str | None:
+    """Why the rules could not compare `number` exactly (see MAX_DECIMAL_PLACES), if so."""
+    shown = str(number) if len(str(number)) <= 40 else f"{number:.6e}"
+    if number.copy_abs() >= MAX_MAGNITUDE:
+        return f"{shown} is too large to compare exactly (limit {MAX_MAGNITUDE:.0e})"
+    if _decimal_places(number) > MAX_DECIMAL_PLACES:
+        return f"{shown} has more than {MAX_DECIMAL_PLACES} decimal places: it cannot be compared exactly"
+    return None
 
 
 def _model_errors(file: str, where: str, resource: dict) -> list[Problem]:
@@ -115,8 +137,9 @@ class _Mapper:
         if value is None:
             return
         number = _decimal(value)
-        if number is None:
-            self.problems.append(Problem(self.file, f"{value!r} is not a number", _where(resource), field, "FHIR R4 structure"))
+        reason = f"{value!r} is not a number" if number is None else inexact(number)
+        if reason:
+            self.problems.append(Problem(self.file, reason, _where(resource), field, "exact number"))
             return
         self.graph.add((node, prop, Literal(number, datatype=XSD.decimal)))
 

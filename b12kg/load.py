@@ -12,7 +12,7 @@ Hostile input is refused with a located problem, never half-read:
   values), with literals of the right datatype;
 - per-patient limits, each rejected explicitly: MAX_INPUT_BYTES, MAX_JSON_DEPTH,
   MAX_JSON_DIGITS, fhir.MAX_BUNDLE_ENTRIES, MAX_TRIPLES, MAX_RESULTS_PER_ANALYTE, and
-  numbers the rules can compare exactly (MAX_DECIMAL_PLACES, MAX_MAGNITUDE).
+  numbers the rules can compare exactly (fhir.MAX_DECIMAL_PLACES, fhir.MAX_MAGNITUDE).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from rdflib import OWL, RDF, RDFS, XSD, BNode, Literal, URIRef
 
 from . import units
 from .errors import InputRejected, Problem
-from .fhir import bundle_to_graph
+from .fhir import bundle_to_graph, inexact
 from .knowledge import Analyte, Knowledge
 from .namespaces import B12, PT
 from .rdfterms import to_rdflib
@@ -58,11 +58,6 @@ MAX_JSON_DEPTH = 64
 MAX_JSON_DIGITS = 100
 """Most digits of a JSON integer (FHIR's largest, integer64, has 19)."""
 
-MAX_DECIMAL_PLACES = 18
-MAX_MAGNITUDE = Decimal(10) ** 12
-"""Every number must be held exactly by the rules' SPARQL engine (pyoxigraph's xsd:decimal:
-18 fractional digits, up to about 1.7e20), leaving room for products such as a daily dose."""
-
 FORMATS = {".json": "fhir", ".ttl": "turtle", ".jsonld": "json-ld", ".nt": "nt"}
 """File extension -> input format. RDF/XML is not accepted (no XML parser ever runs)."""
 
@@ -71,6 +66,10 @@ _RDF_FORMATS = {"turtle": (ox.RdfFormat.TURTLE, "Turtle"), "json-ld": (ox.RdfFor
 
 _MARKUP_DECLARATION = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 """XML markup declarations: the carriers of external entities and entity expansion."""
+
+_UCUM_SHAPE = re.compile(r"[!-~]{1,60}")
+"""What a UCUM code can look like (printable ASCII, no space): anything else is not UCUM
+and is never handed to the UCUM parser (or its cache)."""
 
 _DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 """The lexical space of xsd:decimal (rdflib also accepts exponents, NaN and Infinity)."""
@@ -198,9 +197,11 @@ def json_problems(doc: Any, file: str) -> list[Problem]:
 
 def parse_json(text: str, file: str) -> Any:
     """Strict JSON: located errors for malformed, absurdly nested or non-Unicode input,
-    NaN/Infinity, duplicate keys and XML markup declarations."""
+    NaN/Infinity, duplicate keys and XML markup declarations. Numbers with a fraction or
+    an exponent are read as exact Decimals, never rounded through binary floats."""
     try:
-        doc = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_not_a_number, parse_int=_integer)
+        doc = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_not_a_number, parse_int=_integer,
+                         parse_float=Decimal)
     except json.JSONDecodeError as exc:
         raise InputRejected.one(file, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
@@ -243,7 +244,7 @@ def _rdflib_quiet() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def parse_rdf(text: str, fmt: str, file: str) -> rdflib.Graph:
+def parse_rdf(text: str, fmt: str, file: str, knowledge: Knowledge) -> rdflib.Graph:
     """Native RDF, parsed by pyoxigraph's strict parsers without any network access.
 
     Remote JSON-LD contexts and XML markup declarations are refused before parsing;
@@ -257,18 +258,38 @@ def parse_rdf(text: str, fmt: str, file: str) -> rdflib.Graph:
         if remote:
             raise InputRejected.one(file, f"JSON-LD context by reference ({remote[0]}) is not fetched: put the context inline", field="@context")
     graph = rdflib.Graph()
+    refused: list[tuple[ox.Quad, str]] = []
     try:
         with _rdflib_quiet():
             for count, quad in enumerate(ox.parse(text, format=rdf_format, without_named_graphs=True), 1):
                 if count > MAX_TRIPLES:
                     raise InputRejected.one(file, f"more than {MAX_TRIPLES} triples, over the limit per patient", rule="limit")
                 terms = (quad.subject, quad.predicate, quad.object)
-                if any(isinstance(term, ox.Triple) for term in terms):
-                    raise InputRejected.one(file, f"a triple term (RDF 1.2 / RDF-star) is not patient data: {quad.subject}")
+                reason = _native_term_problem(quad.object)
+                if reason or any(isinstance(term, ox.Triple) for term in terms):
+                    refused.append((quad, reason or "a triple term (RDF 1.2) is not patient data"))
+                    continue
                 graph.add(tuple(to_rdflib(term) for term in terms))
     except SyntaxError as exc:
         raise InputRejected.one(file, f"not valid {name}: {exc}") from None
+    if refused:
+        raise InputRejected([Problem(file, reason, describe(graph, to_rdflib(quad.subject)),
+                                     field_name(knowledge, to_rdflib(quad.predicate)), "patient vocabulary")
+                             for quad, reason in refused])
     return graph
+
+
+_NUMBER_TYPES = (str(XSD.decimal), str(XSD.integer))
+
+
+def _native_term_problem(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> str | None:
+    """Why a parsed number cannot be read, checked before rdflib rewrites it in full
+    (rdflib would spell out "1E+999999999"^^xsd:decimal as a billion digits)."""
+    if not isinstance(term, ox.Literal) or term.datatype.value not in _NUMBER_TYPES:
+        return None
+    if not _DECIMAL.fullmatch(term.value) or (term.datatype.value == str(XSD.integer) and "." in term.value):
+        return f"{term.value[:40]!r} is not a valid xsd:{term.datatype.value.rsplit('#', 1)[-1]}"
+    return inexact(Decimal(term.value))
 
 
 def refuse_imports(graph: rdflib.Graph, knowledge: Knowledge, file: str) -> None:
@@ -332,15 +353,6 @@ def _datatype(literal: Literal) -> URIRef:
     return literal.datatype or (RDF.langString if literal.language else XSD.string)
 
 
-def inexact(number: Decimal) -> str | None:
-    """Why the rules could not compare `number` exactly (see MAX_DECIMAL_PLACES), if so."""
-    if abs(number) >= MAX_MAGNITUDE:
-        return f"{number:.6g} is too large to compare exactly (limit {MAX_MAGNITUDE:.0e})"
-    if -number.normalize().as_tuple().exponent > MAX_DECIMAL_PLACES:
-        return f"{number} has more than {MAX_DECIMAL_PLACES} decimal places: it cannot be compared exactly"
-    return None
-
-
 def _short(graph: rdflib.Graph, iri: URIRef) -> str:
     """'xsd:decimal' rather than the full IRI, where the vocabulary has a prefix for it."""
     return iri.n3(graph.namespace_manager)
@@ -399,12 +411,20 @@ def _decimal_value(literal) -> Decimal | None:
     return value if value.is_finite() else None
 
 
-def _unit_reason(unit: str, analyte: Analyte) -> str:
-    """Why a unit is refused for an analyte: not UCUM, the wrong dimension, or not an accepted unit."""
-    accepted = ", ".join(sorted(analyte.accepted_units))
+def _is_ucum(unit: str) -> bool:
+    if not _UCUM_SHAPE.fullmatch(unit):
+        return False
     try:
         units.factor(unit, unit)
     except units.UnitError:
+        return False
+    return True
+
+
+def _unit_reason(unit: str, analyte: Analyte) -> str:
+    """Why a unit is refused for an analyte: not UCUM, the wrong dimension, or not an accepted unit."""
+    accepted = ", ".join(sorted(analyte.accepted_units))
+    if not _is_ucum(unit):
         return f"unit {unit!r} is not a UCUM unit (accepted for {analyte.label}: {accepted})"
     try:
         units.factor(unit, analyte.canonical_unit, analyte.mass_per_substance)
@@ -475,6 +495,8 @@ def normalise(graph: rdflib.Graph, knowledge: Knowledge, file: str) -> None:
     for dosage, unit in list(graph.subject_objects(PT.periodUnit)):
         period = _decimal_value(graph.value(dosage, PT.period)) or Decimal(1)
         try:
+            if not _UCUM_SHAPE.fullmatch(str(unit)):
+                raise units.UnitError(str(unit))
             days = units.convert(period, str(unit), "d")
         except (units.UnitError, ArithmeticError):
             problems.append(Problem(file, f"period unit {str(unit)!r} is not a UCUM unit of time", describe(graph, dosage),
@@ -534,7 +556,7 @@ def load_patient(path: Path, knowledge: Knowledge, as_of: date, override: str | 
     if fmt == "fhir":
         graph, patient, patient_id, ignored = bundle_to_graph(parse_json(text, file), knowledge, file)
     else:
-        graph = parse_rdf(text, fmt, file)
+        graph = parse_rdf(text, fmt, file, knowledge)
         refuse_imports(graph, knowledge, file)
         patient, patient_id = native_patient(graph, file)
     if len(graph) > MAX_TRIPLES:
