@@ -1,14 +1,12 @@
-"""Validation of what users hand b12kg: patient facts (SHACL, with pySHACL, turned into
-located problems) and SPARQL queries (refused when they could reach the network or write).
+"""SHACL validation of patient facts with pySHACL, turned into located problems.
 
-Nothing here opens a connection: pySHACL does not follow owl:imports, rdflib's SPARQL
-engine does not load FROM graphs (SPARQL_LOAD_GRAPHS is off), and a user query naming a
-SERVICE, FROM graph or update operation (LOAD, INSERT, DROP...) is refused before it runs.
+Nothing here opens a connection: pySHACL does not follow owl:imports and rdflib's SPARQL
+engine, which runs the shapes' queries, never loads FROM graphs (SPARQL_LOAD_GRAPHS is
+off). User queries are checked by b12kg.query.
 """
 
 from __future__ import annotations
 
-import re
 from functools import cache
 
 import rdflib
@@ -69,55 +67,3 @@ def validate_input(loaded: LoadedPatient, knowledge: Knowledge) -> None:
     problems = conforms(loaded.graph, shapes_graph("patient-input"), knowledge, loaded.file)
     if problems:
         raise InputRejected(problems)
-
-
-REFUSED_KEYWORDS = {
-    "SERVICE": "SERVICE calls a remote endpoint",
-    "FROM": "FROM / FROM NAMED may name a remote graph to load",
-    **{word: f"{word} is an update: queries only read" for word in
-       ("LOAD", "INSERT", "DELETE", "DROP", "CLEAR", "CREATE", "ADD", "MOVE", "COPY", "WITH", "USING")},
-}
-"""Keywords refused in a user's SPARQL query, with the reason."""
-
-_INERT = re.compile(r"""'''.*?'''|\"\"\".*?\"\"\"|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|<[^<>"{}|^`\\\s]*>|\#[^\n]*""",
-                    re.DOTALL)
-"""Strings, IRIs and comments: text where a keyword is not a keyword."""
-
-_BARE_WORD = re.compile(r"(?<![\w:?$])[A-Za-z]+(?![\w:])")
-"""A word that is not part of a variable or a prefixed name."""
-
-_CODEPOINT_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
-
-
-def _codepoint(match: re.Match) -> str:
-    value = int(match.group(1) or match.group(2), 16)
-    return chr(value) if value < 0x110000 else ""
-
-
-def _unescaped(text: str) -> str:
-    """The query with its \\u and \\U escapes applied: SPARQL applies them anywhere, before parsing."""
-    return _CODEPOINT_ESCAPE.sub(_codepoint, text)
-
-
-def _refused(text: str) -> list[tuple[int, str]]:
-    """(line, keyword) of every refused keyword outside strings, IRIs and comments."""
-    found = []
-    blanked = _INERT.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), text)
-    for match in _BARE_WORD.finditer(blanked):
-        word = match.group().upper()
-        if word in REFUSED_KEYWORDS:
-            found.append((blanked.count("\n", 0, match.start()) + 1, word))
-    return found
-
-
-def check_user_query(text: str, source: str) -> str:
-    """A user's SPARQL query, returned unchanged when it only reads the local dataset.
-
-    Raises InputRejected when it names a SERVICE, a FROM graph or an update operation,
-    whether written plainly or with \\u escapes. Run the query against a local store only.
-    """
-    found = sorted(set(_refused(text)) | set(_refused(_unescaped(text))))
-    if found:
-        raise InputRejected([Problem(source, f"{REFUSED_KEYWORDS[word]}: b12kg queries never reach the network or change data",
-                                     field=f"line {line}", rule="read-only local query") for line, word in found])
-    return text
