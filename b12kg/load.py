@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -66,6 +67,8 @@ _RDF_FORMATS = {"turtle": (ox.RdfFormat.TURTLE, "Turtle"), "json-ld": (ox.RdfFor
 
 _MARKUP_DECLARATION = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 """XML markup declarations: the carriers of external entities and entity expansion."""
+
+_NUMBER_TYPES = (str(XSD.decimal), str(XSD.integer))
 
 _UCUM_SHAPE = re.compile(r"[!-~]{1,60}")
 """What a UCUM code can look like (printable ASCII, no space): anything else is not UCUM
@@ -234,12 +237,15 @@ def _remote_contexts(node: Any) -> list[str]:
 
 @contextmanager
 def _rdflib_quiet() -> Iterator[None]:
-    """rdflib logs a traceback for every ill-typed literal it builds; b12kg reports them as problems."""
+    """rdflib logs a traceback (or warns) for every ill-typed literal it builds; b12kg
+    reports them as problems instead."""
     logger = logging.getLogger("rdflib.term")
     level = logger.level
     logger.setLevel(logging.CRITICAL)
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
     finally:
         logger.setLevel(level)
 
@@ -264,12 +270,14 @@ def parse_rdf(text: str, fmt: str, file: str, knowledge: Knowledge) -> rdflib.Gr
             for count, quad in enumerate(ox.parse(text, format=rdf_format, without_named_graphs=True), 1):
                 if count > MAX_TRIPLES:
                     raise InputRejected.one(file, f"more than {MAX_TRIPLES} triples, over the limit per patient", rule="limit")
-                terms = (quad.subject, quad.predicate, quad.object)
-                reason = _native_term_problem(quad.object)
-                if reason or any(isinstance(term, ox.Triple) for term in terms):
-                    refused.append((quad, reason or "a triple term (RDF 1.2) is not patient data"))
-                    continue
-                graph.add(tuple(to_rdflib(term) for term in terms))
+                reason = _native_term_problem(quad)
+                if reason is None:
+                    triple = tuple(to_rdflib(term) for term in (quad.subject, quad.predicate, quad.object))
+                    if not getattr(triple[2], "ill_typed", False):
+                        graph.add(triple)
+                        continue
+                    reason = f"{quad.object.value[:40]!r} is not a valid {_short(knowledge.graph, triple[2].datatype)}"
+                refused.append((quad, reason))
     except SyntaxError as exc:
         raise InputRejected.one(file, f"not valid {name}: {exc}") from None
     if refused:
@@ -279,12 +287,12 @@ def parse_rdf(text: str, fmt: str, file: str, knowledge: Knowledge) -> rdflib.Gr
     return graph
 
 
-_NUMBER_TYPES = (str(XSD.decimal), str(XSD.integer))
-
-
-def _native_term_problem(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> str | None:
-    """Why a parsed number cannot be read, checked before rdflib rewrites it in full
-    (rdflib would spell out "1E+999999999"^^xsd:decimal as a billion digits)."""
+def _native_term_problem(quad: ox.Quad) -> str | None:
+    """Why a parsed statement cannot be read: a triple term, or a number checked before rdflib
+    rewrites it in full (it would spell out "1E+999999999"^^xsd:decimal as a billion digits)."""
+    if any(isinstance(term, ox.Triple) for term in (quad.subject, quad.object)):
+        return "a triple term (RDF 1.2) is not patient data"
+    term = quad.object
     if not isinstance(term, ox.Literal) or term.datatype.value not in _NUMBER_TYPES:
         return None
     if not _DECIMAL.fullmatch(term.value) or (term.datatype.value == str(XSD.integer) and "." in term.value):
