@@ -232,6 +232,11 @@ CASES: list[tuple[str, str, str | bytes, int, list[str], str]] = [
      REJECTED, ["b12#decidingSerumB12", "not a property of the patient vocabulary"], "A conclusion stated as a fact."),
     ("turtle-computed-value", "ttl", turtle("pt:value 140.0", "pt:value 140.0 ; pt:canonicalValue 500.0"),
      REJECTED, ["obs-2", "patient#canonicalValue", "is computed by b12kg"], "A canonical value given by the input."),
+    ("turtle-triple-term", "ttl", turtle("", "", "\nex:obs-2 pt:code <<( ex:obs-2 pt:status \"final\" )>> .\n"),
+     REJECTED, ["obs-2", "code.coding", "triple term"], "An RDF 1.2 triple term where a code belongs."),
+    ("turtle-weird-boolean", "ttl", turtle('pt:status "final"', 'pt:status "perhaps"^^xsd:boolean'),
+     REJECTED, ["obs-2", "field status", "'perhaps' is not a valid xsd:boolean"],
+     "An ill-typed boolean: reported as written (rdflib would read it as false, with a warning)."),
     ("turtle-hostile-id", "ttl", turtle('pt:fhirId "obs-2"', 'pt:fhirId "obs-2\\n\\u001b[2KFAKE LINE\\u202e"', "")
         .replace('pt:unit "pg/mL"', 'pt:unit "mg/h"'),
      REJECTED, ["obs-2\\n\\x1b[2KFAKE LINE\\u202e", "valueQuantity.code", "wrong dimension"],
