@@ -69,6 +69,7 @@ _MARKUP_DECLARATION = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 """XML markup declarations: the carriers of external entities and entity expansion."""
 
 _NUMBER_TYPES = (str(XSD.decimal), str(XSD.integer))
+_NUMBERS = (XSD.decimal, XSD.integer, XSD.double)
 
 _UCUM_SHAPE = re.compile(r"[!-~]{1,60}")
 """What a UCUM code can look like (printable ASCII, no space): anything else is not UCUM
@@ -368,7 +369,8 @@ def _short(graph: rdflib.Graph, iri: URIRef) -> str:
 
 def _term_problem(graph: rdflib.Graph, triple, terms: tuple[set, set, dict], names: rdflib.Graph) -> str | None:
     """Why one triple is not a patient fact in the patient vocabulary (None if it is).
-    An xsd:integer given where xsd:decimal is expected is rewritten as a decimal."""
+    An xsd:integer or xsd:double (a JSON-LD number) where xsd:decimal is expected is
+    rewritten as the same decimal."""
     subject, prop, value = triple
     classes, properties, ranges = terms
     if prop == RDF.type:
@@ -384,11 +386,12 @@ def _term_problem(graph: rdflib.Graph, triple, terms: tuple[set, set, dict], nam
     found = _datatype(value)
     if value.ill_typed or (found == XSD.decimal and not _DECIMAL.fullmatch(str(value))):
         return f"{str(value)!r} is not a valid {_short(names, found)}"
-    if found in (XSD.decimal, XSD.integer) and inexact(Decimal(str(value))):
-        return inexact(Decimal(str(value)))
-    if expected == XSD.decimal and found == XSD.integer:
+    number = _decimal_value(value) if found in _NUMBERS else None
+    if found in _NUMBERS and (number is None or inexact(number)):
+        return inexact(number) if number is not None else f"{str(value)!r} is not a finite number"
+    if expected == XSD.decimal and found in _NUMBERS:
         graph.remove(triple)
-        graph.add((subject, prop, Literal(str(value), datatype=XSD.decimal)))
+        graph.add((subject, prop, Literal(number, datatype=XSD.decimal)))
     elif expected is not None and found != expected:
         return f"{str(value)!r} has the datatype {_short(names, found)}; {_short(names, prop)} takes {_short(names, expected)}"
     return None

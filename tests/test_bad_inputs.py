@@ -170,3 +170,15 @@ def test_every_problem_names_the_file(assessor):
     with pytest.raises(InputRejected) as rejected:
         assessor.assess(path, date(2026, 11, 24))
     assert rejected.value.problems and all(p.file == str(path) for p in rejected.value.problems)
+
+
+def test_json_ld_numbers_are_read_as_exact_decimals(tmp_path: Path, assessor):
+    """A JSON-LD number is an xsd:double (or xsd:integer): read by its digits as the decimal it spells."""
+    observation = {"@id": "https://example.org/o", "@type": "pt:Observation", "pt:fhirId": "o1", "pt:status": "final",
+                   "pt:subject": {"@id": "https://example.org/p"}, "pt:code": {"@id": "https://loinc.org/2132-9"},
+                   "pt:effectiveDate": {"@value": "2026-10-15", "@type": "xsd:date"}, "pt:value": 179.99, "pt:unit": "ng/L"}
+    path = tmp_path / "patient.jsonld"
+    path.write_text(json.dumps({"@context": {"pt": str(PT), "xsd": "http://www.w3.org/2001/XMLSchema#"}, "@graph": [
+        {"@id": "https://example.org/p", "@type": "pt:Patient", "pt:fhirId": "p1"}, observation]}))
+    status = assessor.assess(path, date(2026, 11, 24)).document["b12_status"]
+    assert (status["value"], status["serum_b12_ng_per_l"], status["based_on"]) == ("confirmed", 179.99, ["o1"])
