@@ -69,7 +69,10 @@ _MARKUP_DECLARATION = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 """XML markup declarations: the carriers of external entities and entity expansion."""
 
 _NUMBER_TYPES = (str(XSD.decimal), str(XSD.integer))
+"""Datatypes rdflib would spell out in full (checked before it sees them)."""
+
 _NUMBERS = (XSD.decimal, XSD.integer, XSD.double)
+"""Datatypes read as a number where the vocabulary expects xsd:decimal."""
 
 _UCUM_SHAPE = re.compile(r"[!-~]{1,60}")
 """What a UCUM code can look like (printable ASCII, no space): anything else is not UCUM
@@ -368,10 +371,8 @@ def _short(graph: rdflib.Graph, iri: URIRef) -> str:
 
 
 def _term_problem(graph: rdflib.Graph, triple, terms: tuple[set, set, dict], names: rdflib.Graph) -> str | None:
-    """Why one triple is not a patient fact in the patient vocabulary (None if it is).
-    An xsd:integer or xsd:double (a JSON-LD number) where xsd:decimal is expected is
-    rewritten as the same decimal."""
-    subject, prop, value = triple
+    """Why one triple is not a patient fact in the patient vocabulary (None if it is)."""
+    _, prop, value = triple
     classes, properties, ranges = terms
     if prop == RDF.type:
         return None if value in classes else f"<{value}> is not a class of the patient vocabulary (ontology/patient.ttl)"
@@ -379,21 +380,32 @@ def _term_problem(graph: rdflib.Graph, triple, terms: tuple[set, set, dict], nam
         why = "is computed by b12kg" if prop in COMPUTED else "is not a property of the patient vocabulary (ontology/patient.ttl)"
         return f"<{prop}> {why}: the input may only state patient facts"
     expected = ranges.get(prop)
-    if not isinstance(value, Literal):
-        if expected is None:
-            return None
-        return f"expected a literal of type {_short(names, expected)}, found {'a blank node' if isinstance(value, BNode) else f'<{value}>'}"
+    if isinstance(value, Literal):
+        return _literal_problem(graph, triple, expected, names)
+    if expected is None:
+        return None
+    return f"expected a literal of type {_short(names, expected)}, found {'a blank node' if isinstance(value, BNode) else f'<{value}>'}"
+
+
+def _literal_problem(graph: rdflib.Graph, triple, expected: URIRef | None, names: rdflib.Graph) -> str | None:
+    """Why a literal is ill-typed, inexact or of the wrong datatype (None if it is fine). A
+    number where xsd:decimal is expected (xsd:integer, or xsd:double from a JSON-LD number)
+    is rewritten as the decimal its digits spell."""
+    subject, prop, value = triple
     found = _datatype(value)
+    wrong_type = f"{str(value)!r} has the datatype {_short(names, found)}; {_short(names, prop)} takes {expected and _short(names, expected)}"
     if value.ill_typed or (found == XSD.decimal and not _DECIMAL.fullmatch(str(value))):
         return f"{str(value)!r} is not a valid {_short(names, found)}"
-    number = _decimal_value(value) if found in _NUMBERS else None
-    if found in _NUMBERS and (number is None or inexact(number)):
+    if found not in _NUMBERS:
+        return None if expected in (None, found) else wrong_type
+    number = _decimal_value(value)
+    if number is None or inexact(number):
         return inexact(number) if number is not None else f"{str(value)!r} is not a finite number"
-    if expected == XSD.decimal and found in _NUMBERS:
+    if expected not in (None, XSD.decimal):
+        return wrong_type
+    if expected == XSD.decimal and found != XSD.decimal:
         graph.remove(triple)
         graph.add((subject, prop, Literal(number, datatype=XSD.decimal)))
-    elif expected is not None and found != expected:
-        return f"{str(value)!r} has the datatype {_short(names, found)}; {_short(names, prop)} takes {_short(names, expected)}"
     return None
 
 
