@@ -67,6 +67,7 @@ _RDF_FORMATS = {"turtle": (ox.RdfFormat.TURTLE, "Turtle"), "json-ld": (ox.RdfFor
 
 _MARKUP_DECLARATION = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 """XML markup declarations: the carriers of external entities and entity expansion."""
+_MARKUP_REFUSED = "an XML markup declaration (<!DOCTYPE or <!ENTITY): refused, XML is never parsed"
 
 _NUMBER_TYPES = (str(XSD.decimal), str(XSD.integer))
 """Datatypes rdflib would spell out in full (checked before it sees them)."""
@@ -118,7 +119,8 @@ def read_text(path: Path) -> tuple[str, bytes]:
     try:
         size = path.stat().st_size
         if size > MAX_INPUT_BYTES:
-            raise InputRejected.one(file, f"the file is {size} bytes, over the limit of {MAX_INPUT_BYTES} bytes per patient", rule="limit")
+            raise InputRejected.one(file, f"the file is {size} bytes, over the limit of {MAX_INPUT_BYTES} bytes per patient",
+                                    rule="limit")
         data = path.read_bytes()
     except OSError as exc:
         raise InputRejected.one(file, f"cannot read the file: {exc.strerror or exc}") from None
@@ -173,7 +175,7 @@ def _string_problem(text: str) -> str | None:
     except UnicodeEncodeError as exc:
         return f"the text holds an unpaired UTF-16 surrogate ({ascii(text[exc.start])}), which is not Unicode"
     if "<!" in text and _MARKUP_DECLARATION.search(text):
-        return "the text holds an XML markup declaration (<!DOCTYPE or <!ENTITY): refused, XML is never parsed"
+        return f"the text holds {_MARKUP_REFUSED}"
     return None
 
 
@@ -262,11 +264,12 @@ def parse_rdf(text: str, fmt: str, file: str, knowledge: Knowledge) -> rdflib.Gr
     """
     rdf_format, name = _RDF_FORMATS[fmt]
     if _MARKUP_DECLARATION.search(text):
-        raise InputRejected.one(file, "the file holds an XML markup declaration (<!DOCTYPE or <!ENTITY): refused, XML is never parsed")
+        raise InputRejected.one(file, f"the file holds {_MARKUP_REFUSED}")
     if fmt == "json-ld":
         remote = _remote_contexts(parse_json(text, file))
         if remote:
-            raise InputRejected.one(file, f"JSON-LD context by reference ({remote[0]}) is not fetched: put the context inline", field="@context")
+            raise InputRejected.one(file, f"JSON-LD context by reference ({remote[0]}) is not fetched: put the context inline",
+                                    field="@context")
     graph = rdflib.Graph()
     refused: list[tuple[ox.Quad, str]] = []
     try:
@@ -384,7 +387,8 @@ def _term_problem(graph: rdflib.Graph, triple, terms: tuple[set, set, dict], nam
         return _literal_problem(graph, triple, expected, names)
     if expected is None:
         return None
-    return f"expected a literal of type {_short(names, expected)}, found {'a blank node' if isinstance(value, BNode) else f'<{value}>'}"
+    found = "a blank node" if isinstance(value, BNode) else f"<{value}>"
+    return f"expected a literal of type {_short(names, expected)}, found {found}"
 
 
 def _literal_problem(graph: rdflib.Graph, triple, expected: URIRef | None, names: rdflib.Graph) -> str | None:
@@ -393,7 +397,8 @@ def _literal_problem(graph: rdflib.Graph, triple, expected: URIRef | None, names
     is rewritten as the decimal its digits spell."""
     subject, prop, value = triple
     found = _datatype(value)
-    wrong_type = f"{str(value)!r} has the datatype {_short(names, found)}; {_short(names, prop)} takes {expected and _short(names, expected)}"
+    wrong_type = (f"{str(value)!r} has the datatype {_short(names, found)}; "
+                  f"{_short(names, prop)} takes {expected and _short(names, expected)}")
     if value.ill_typed or (found == XSD.decimal and not _DECIMAL.fullmatch(str(value))):
         return f"{str(value)!r} is not a valid {_short(names, found)}"
     if found not in _NUMBERS:

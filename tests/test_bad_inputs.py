@@ -117,7 +117,8 @@ def _b12(index: int) -> dict:
     return {"resource": {"resourceType": "Observation", "id": f"b12-{index}", "status": "final",
                          "code": {"coding": [{"system": "http://loinc.org", "code": "2132-9"}]},
                          "subject": {"reference": "Patient/p"}, "effectiveDateTime": "2026-01-01",
-                         "valueQuantity": {"value": 300 + index, "unit": "ng/L", "system": "http://unitsofmeasure.org", "code": "ng/L"}}}
+                         "valueQuantity": {"value": 300 + index, "unit": "ng/L", "system": "http://unitsofmeasure.org",
+                                           "code": "ng/L"}}}
 
 
 def test_a_bundle_over_the_entry_limit_is_rejected_before_validation(tmp_path: Path):

@@ -137,10 +137,10 @@ XML_LITERAL = """@prefix pt: <https://w3id.org/b12kg/patient#> .
 HOSTILE = {
     "owl-imports.ttl": (BAD / "turtle-owl-imports.ttl").read_text(),
     "remote-context.jsonld": json.dumps({"@context": "http://example.org/context.jsonld", "@id": "http://example.org/p"}),
-    "imported-context.jsonld": json.dumps({"@context": {"@import": "http://example.org/c.jsonld"}, "@id": "http://example.org/p"}),
+    "imported-context.jsonld": json.dumps({"@context": {"@import": "http://example.org/c.jsonld"}, "@id": "urn:p"}),
     "scoped-context.jsonld": json.dumps({"@context": {"p": {"@id": "http://example.org/p", "@context": "http://example.org/c"}},
-                                         "@id": "http://example.org/s", "p": {"@id": "http://example.org/o"}}),
-    "aliased-context.jsonld": json.dumps({"@context": {"c": "@context"}, "c": "http://example.org/c", "@id": "http://example.org/p"}),
+                                         "@id": "urn:s", "p": {"@id": "urn:o"}}),
+    "aliased-context.jsonld": json.dumps({"@context": {"c": "@context"}, "c": "http://example.org/c", "@id": "urn:p"}),
     "external-entity.rdf": (BAD / "rdfxml-refused.rdf").read_text(),
     "external-entity.ttl": (BAD / "turtle-entity-declaration.ttl").read_text(),
     "escaped-doctype-xml-literal.ttl": XML_LITERAL,

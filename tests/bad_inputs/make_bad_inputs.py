@@ -77,6 +77,10 @@ def add(*resources: dict) -> Callable[[dict], None]:
     return lambda doc: doc["entry"].extend({"resource": r} for r in resources)
 
 
+def dose(med: dict) -> dict:
+    return med["dosage"][0]["doseAndRate"][0]["doseQuantity"]
+
+
 def with_medication(change: Callable[[dict], object]) -> str:
     med = medication()
     change(med)
@@ -107,9 +111,10 @@ ex:obs-2 a pt:Observation ;
 """
 
 
-def turtle(old: str, new: str, extra: str = "") -> str:
+def turtle(old: str, new: str) -> str:
+    """The valid Turtle patient with one change."""
     assert old in TURTLE, old
-    return TURTLE.replace(old, new) + extra
+    return TURTLE.replace(old, new)
 
 
 BILLION_LAUGHS = ('<!DOCTYPE div [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
@@ -124,7 +129,7 @@ CASES: list[tuple[str, str, str | bytes, int, list[str], str]] = [
     # --- units and values ---------------------------------------------------------
     ("unit-missing", "json", changed(lambda d: [obs2(d)["valueQuantity"].pop(k) for k in ("unit", "code", "system")]),
      REJECTED, ["Observation/obs-2", "valueQuantity.code", "needs a UCUM unit"], "A serum B12 result with no unit."),
-    ("unit-not-ucum", "json", changed(lambda d: obs2(d)["valueQuantity"].update(unit="picograms per ml", code="picograms per ml")),
+    ("unit-not-ucum", "json", changed(lambda d: obs2(d)["valueQuantity"].update(unit="picograms/ml", code="picograms/ml")),
      REJECTED, ["Observation/obs-2", "valueQuantity.code", "is not a UCUM unit"], "A unit that is not UCUM."),
     ("unit-wrong-dimension", "json", changed(lambda d: obs2(d)["valueQuantity"].update(unit="mg/h", code="mg/h")),
      REJECTED, ["Observation/obs-2", "valueQuantity.code", "wrong dimension", "mg/h"],
@@ -140,10 +145,10 @@ CASES: list[tuple[str, str, str | bytes, int, list[str], str]] = [
      REJECTED, ["Observation/obs-2", "valueQuantity.value", "not a plausible"], "Serum B12 of 10^9 ng/L."),
     ("value-nan", "json", changed(lambda d: None).replace('"value": 140', '"value": NaN'),
      REJECTED, ["not valid JSON", "NaN is not a JSON number"], "NaN is not JSON (Python's parser would take it)."),
-    ("value-too-precise", "json", changed(lambda d: obs2(d)["valueQuantity"].update(value=0)).replace('"value": 0', '"value": 140.0000000000000000000001'),
+    ("value-too-precise", "json", changed(lambda d: None).replace('"value": 140', '"value": 140.0000000000000000000001'),
      REJECTED, ["Observation/obs-2", "valueQuantity.value", "more than 18 decimal places"],
      "A value with more decimal places than the rules can compare exactly."),
-    ("dose-unit-wrong-dimension", "json", with_medication(lambda m: m["dosage"][0]["doseAndRate"][0]["doseQuantity"].update(unit="mL", code="mL")),
+    ("dose-unit-wrong-dimension", "json", with_medication(lambda m: dose(m).update(unit="mL", code="mL")),
      REJECTED, ["MedicationStatement/med-1", "doseQuantity.code", "wrong dimension"], "A dose in millilitres."),
     ("dose-frequency-not-numeric", "json", with_medication(lambda m: m["dosage"][0]["timing"]["repeat"].update(frequency=True)),
      REJECTED, ["MedicationStatement/med-1", "dosage[0].timing.repeat.frequency", "not a number"],
@@ -169,7 +174,8 @@ CASES: list[tuple[str, str, str | bytes, int, list[str], str]] = [
      ASSESSED, ["obs-9"], "A result recorded in error: assessed without it, listed in ignored_facts."),
     ("condition-refuted", "json", changed(add({
         "resourceType": "Condition", "id": "cond-9", "subject": {"reference": "Patient/pat-1"},
-        "verificationStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "refuted"}]},
+        "verificationStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                                           "code": "refuted"}]},
         "code": {"coding": [{"system": "http://snomed.info/sct", "code": "84027009"}]}, "onsetDateTime": "2020-01-01"})),
      ASSESSED, ["cond-9"], "A refuted pernicious anaemia: set aside and listed."),
     ("resource-type-not-read", "json", changed(add({"resourceType": "Encounter", "id": "enc-1", "status": "finished",
@@ -180,7 +186,7 @@ CASES: list[tuple[str, str, str | bytes, int, list[str], str]] = [
     ("resource-without-id", "json", changed(lambda d: obs2(d).pop("id")),
      REJECTED, ["Observation/None", "field id", "no id"], "A fact conclusions could not name."),
     ("resource-id-injection", "json", changed(lambda d: obs2(d).update(id='x"} ; DROP ALL ; <y>')),
-     REJECTED, ["field id", "should match pattern"], "An id with quotes, braces and angle brackets (FHIR ids are [A-Za-z0-9-.])."),
+     REJECTED, ["field id", "should match pattern"], "An id with quotes, braces and angle brackets (FHIR: [A-Za-z0-9-.])."),
     ("duplicate-resource-id", "json", changed(add(observation("obs-2", 150, "pg/mL", "2026-09-01"))),
      REJECTED, ["Observation/obs-2", "field id", "used by another resource of the same type"], "Two observations with one id."),
     ("subject-other-patient", "json", changed(lambda d: obs2(d).update(subject={"reference": "Patient/someone-else"})),
@@ -222,26 +228,27 @@ CASES: list[tuple[str, str, str | bytes, int, list[str], str]] = [
      REJECTED, ["obs-2", "valueQuantity.value", "not a valid xsd:decimal"], "NaN is not an xsd:decimal."),
     ("turtle-invalid-iri", "ttl", turtle("ex:patient a", "<urn:a\\u0020b> pt:status \"x\" .\nex:patient a"),
      REJECTED, ["not valid Turtle", "Invalid IRI"], "An IRI with a space (escaped)."),
-    ("turtle-owl-imports", "ttl", turtle("", "", "\n<https://example.org/p> a <http://www.w3.org/2002/07/owl#Ontology> ;\n"
-                                                "    <http://www.w3.org/2002/07/owl#imports> <http://example.org/more-facts.ttl> .\n"),
+    ("turtle-owl-imports", "ttl", TURTLE + "@prefix owl: <http://www.w3.org/2002/07/owl#> .\n"
+                                          "ex: a owl:Ontology ; owl:imports <http://example.org/more-facts.ttl> .\n",
      REJECTED, ["owl:imports", "http://example.org/more-facts.ttl", "not followed"], "An import of remote facts."),
-    ("turtle-axiom-injection", "ttl", turtle("", "", "\npt:Observation <http://www.w3.org/2000/01/rdf-schema#subClassOf> "
-                                                     "<https://w3id.org/b12kg/b12#ConfirmedDeficiency> .\n"),
-     REJECTED, ["rdf-schema#subClassOf", "not a property of the patient vocabulary"], "An axiom that would change the reasoning."),
-    ("turtle-conclusion-injection", "ttl", turtle("", "", "\nex:patient <https://w3id.org/b12kg/b12#decidingSerumB12> ex:obs-2 .\n"),
+    ("turtle-axiom-injection", "ttl", TURTLE + "pt:Observation <http://www.w3.org/2000/01/rdf-schema#subClassOf> "
+                                              "<https://w3id.org/b12kg/b12#ConfirmedDeficiency> .\n",
+     REJECTED, ["rdf-schema#subClassOf", "not a property of the patient vocabulary"], "An axiom that would change reasoning."),
+    ("turtle-conclusion-injection", "ttl", TURTLE + "ex:patient <https://w3id.org/b12kg/b12#decidingSerumB12> ex:obs-2 .\n",
      REJECTED, ["b12#decidingSerumB12", "not a property of the patient vocabulary"], "A conclusion stated as a fact."),
     ("turtle-computed-value", "ttl", turtle("pt:value 140.0", "pt:value 140.0 ; pt:canonicalValue 500.0"),
      REJECTED, ["obs-2", "patient#canonicalValue", "is computed by b12kg"], "A canonical value given by the input."),
-    ("turtle-triple-term", "ttl", turtle("", "", "\nex:obs-2 pt:code <<( ex:obs-2 pt:status \"final\" )>> .\n"),
+    ("turtle-triple-term", "ttl", TURTLE + 'ex:obs-2 pt:code <<( ex:obs-2 pt:status "final" )>> .\n',
      REJECTED, ["obs-2", "code.coding", "triple term"], "An RDF 1.2 triple term where a code belongs."),
     ("turtle-weird-boolean", "ttl", turtle('pt:status "final"', 'pt:status "perhaps"^^xsd:boolean'),
      REJECTED, ["obs-2", "field status", "'perhaps' is not a valid xsd:boolean"],
      "An ill-typed boolean: reported as written (rdflib would read it as false, with a warning)."),
-    ("turtle-hostile-id", "ttl", turtle('pt:fhirId "obs-2"', 'pt:fhirId "obs-2\\n\\u001b[2KFAKE LINE\\u202e"', "")
+    ("turtle-hostile-id", "ttl", turtle('pt:fhirId "obs-2"', 'pt:fhirId "obs-2\\n\\u001b[2KFAKE LINE\\u202e"')
         .replace('pt:unit "pg/mL"', 'pt:unit "mg/h"'),
      REJECTED, ["obs-2\\n\\x1b[2KFAKE LINE\\u202e", "valueQuantity.code", "wrong dimension"],
      "An id with a newline, a terminal escape and a bidi override: shown escaped, on one line."),
-    ("turtle-entity-declaration", "ttl", '<?xml version="1.0"?>\n<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n<r>&x;</r>\n',
+    ("turtle-entity-declaration", "ttl",
+     '<?xml version="1.0"?>\n<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n<r>&x;</r>\n',
      REJECTED, ["XML markup declaration"], "XML with an external entity, named .ttl."),
     ("jsonld-remote-context", "jsonld", json.dumps({"@context": "https://example.org/context.jsonld",
                                                     "@id": "https://example.org/p", "@type": "Patient"}, indent=1),
