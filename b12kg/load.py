@@ -114,16 +114,16 @@ def input_format(path: Path, override: str | None = None) -> str:
 
 
 def read_text(path: Path) -> tuple[str, bytes]:
-    """The file's text, refusing empty, oversized and non-UTF-8 files."""
+    """The file's text, refusing empty, oversized and non-UTF-8 files. At most MAX_INPUT_BYTES
+    are read, so a device or a pipe that never ends is refused too."""
     file = str(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_INPUT_BYTES:
-            raise InputRejected.one(file, f"the file is {size} bytes, over the limit of {MAX_INPUT_BYTES} bytes per patient",
-                                    rule="limit")
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            data = handle.read(MAX_INPUT_BYTES + 1)
     except OSError as exc:
         raise InputRejected.one(file, f"cannot read the file: {exc.strerror or exc}") from None
+    if len(data) > MAX_INPUT_BYTES:
+        raise InputRejected.one(file, f"the file is over the limit of {MAX_INPUT_BYTES} bytes per patient", rule="limit")
     if not data.strip():
         raise InputRejected.one(file, "the file is empty")
     try:

@@ -93,11 +93,19 @@ ex:patient a pt:Patient ; pt:fhirId "p" .
 """
 
 
-def test_a_file_over_the_size_limit_is_rejected_unread(tmp_path: Path):
+def test_a_file_over_the_size_limit_is_rejected(tmp_path: Path):
     path = tmp_path / "huge.json"
     with path.open("wb") as handle:
         handle.truncate(load.MAX_INPUT_BYTES + 1)  # sparse: nothing is written
     assert_rejected(assess(path), path, f"over the limit of {load.MAX_INPUT_BYTES} bytes")
+
+
+def test_an_endless_device_is_read_no_further_than_the_limit():
+    path = Path("/dev/zero")
+    if not path.exists():
+        pytest.skip("no /dev/zero")
+    result = CliRunner().invoke(main, ["assess", str(path), "--input-format", "fhir", "--as-of", AS_OF])
+    assert_rejected(result, path, f"over the limit of {load.MAX_INPUT_BYTES} bytes")
 
 
 def test_a_file_over_the_triple_limit_is_rejected(tmp_path: Path):
