@@ -86,8 +86,15 @@ def _packaged_queries() -> set[str]:
 
 
 @pytest.fixture
-def recorded(assessor, monkeypatch) -> dict[str, list[str]]:
-    """Record every query the assessor's store and rdflib (pySHACL) run during the test."""
+def recorded(assessor, monkeypatch):
+    """Record every query the assessor's store and rdflib (pySHACL) run during the test.
+
+    The SHACL engine is pinned to pySHACL, whose shape queries run through rdflib and
+    can be seen; pySHACL-turbo runs the same shapes inside Rust."""
+    from b12kg import validate
+
+    monkeypatch.setenv("B12KG_SHACL_ENGINE", "pyshacl")
+    validate.engine.cache_clear()
     store = RecordingStore(assessor.store)
     monkeypatch.setattr(assessor, "store", store)
     shacl: list[str] = []
@@ -99,7 +106,8 @@ def recorded(assessor, monkeypatch) -> dict[str, list[str]]:
         return original(graph, query_object, *args, **kwargs)
 
     monkeypatch.setattr(rdflib.Graph, "query", query)
-    return {"store": store.queries, "shacl": shacl}
+    yield {"store": store.queries, "shacl": shacl}
+    validate.engine.cache_clear()
 
 
 def native_patient(patient_id: str, fact_id: str, unit: str = "pg/mL") -> str:
