@@ -25,23 +25,25 @@ def _value(term) -> str | None:
 
 
 def conclusions(store: ox.Store) -> dict[str, list[dict]]:
-    """Every conclusion in the store, grouped by patient IRI from the report query's rows."""
+    """Every conclusion in the store, grouped by patient IRI, from the report queries."""
     grouped: dict[str, dict] = {}
     for row in select(store, resources.query_text("report/conclusions.rq")):
-        key = row["conclusion"].value
-        item = grouped.setdefault(key, {"patient": row["patient"].value,
-            "iri": key, "kind": _KIND[row["kind"].value], "code": row["code"].value,
-            "text": _value(row.get("text")), "rule": row["rule"].value,
+        grouped[row["conclusion"].value] = {
+            "patient": row["patient"].value, "iri": row["conclusion"].value, "kind": _KIND[row["kind"].value],
+            "code": row["code"].value, "text": _value(row.get("text")), "rule": row["rule"].value,
             "serum_b12": _value(row.get("serumB12")), "due": _value(row.get("due")),
-            "measure": set(), "based_on": set(), "evidence": {}})
-        if "measure" in row:
-            item["measure"].add(row["measure"].value)
-        if "fact" in row:
-            item["based_on"].add(_value(row.get("factId")) or row["fact"].value)
-        if "statement" in row:
-            item["evidence"][row["statement"].value] = {
+            "measure": set(), "based_on": set(), "evidence": {}}
+    for row in select(store, resources.query_text("report/conclusion-facts.rq")):
+        if row["conclusion"].value in grouped:
+            grouped[row["conclusion"].value]["based_on"].add(_value(row.get("factId")) or row["fact"].value)
+    for row in select(store, resources.query_text("report/conclusion-evidence.rq")):
+        if row["conclusion"].value in grouped:
+            grouped[row["conclusion"].value]["evidence"][row["statement"].value] = {
                 "citation": row["citation"].value, "statement": row["statementText"].value,
                 "level": _value(row.get("level"))}
+    for row in select(store, resources.query_text("report/conclusion-measures.rq")):
+        if row["conclusion"].value in grouped:
+            grouped[row["conclusion"].value]["measure"].add(row["measure"].value)
     by_patient: dict[str, list[dict]] = {}
     for item in grouped.values():
         by_patient.setdefault(item["patient"], []).append(item)
