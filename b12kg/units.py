@@ -17,6 +17,8 @@ from importlib.metadata import version
 from pathlib import Path
 
 _SIGNIFICANT = 12
+_MAX_CACHED = 1000
+"""Most factors kept on disk; failures are never written, so hostile units cannot grow it."""
 
 
 class UnitError(ValueError):
@@ -45,6 +47,8 @@ def _disk_cache() -> dict[str, dict[str, str]]:
 
 def _remember(key: str, entry: dict[str, str]) -> None:
     entries = _disk_cache()
+    if len(entries) >= _MAX_CACHED:
+        return
     entries[key] = entry
     try:
         path = _cache_file()
@@ -81,15 +85,9 @@ def factor(from_unit: str, to_unit: str, mass_per_substance: Decimal | None = No
     """
     key = json.dumps([from_unit, to_unit, str(mass_per_substance) if mass_per_substance is not None else None])
     known = _disk_cache().get(key)
-    if known is not None:
-        if "error" in known:
-            raise UnitError(known["error"])
+    if known is not None and "factor" in known:
         return Decimal(known["factor"])
-    try:
-        result = _compute(from_unit, to_unit, mass_per_substance)
-    except UnitError as exc:
-        _remember(key, {"error": str(exc)})
-        raise
+    result = _compute(from_unit, to_unit, mass_per_substance)
     _remember(key, {"factor": str(result)})
     return result
 

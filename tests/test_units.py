@@ -40,3 +40,16 @@ def test_factors_are_cached_on_disk(tmp_path, monkeypatch):
     finally:
         units._disk_cache.cache_clear()
         units.factor.cache_clear()
+
+
+def test_failures_are_not_written_to_disk(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    units._disk_cache.cache_clear()
+    units.factor.cache_clear()
+    try:
+        with pytest.raises(units.UnitError):
+            units.factor("furlong/fortnight", "ng/L")
+        assert not list(tmp_path.rglob("ucum-factors-*.json"))
+    finally:
+        units._disk_cache.cache_clear()
+        units.factor.cache_clear()
