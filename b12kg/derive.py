@@ -8,7 +8,7 @@ read what earlier stages concluded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import pyoxigraph as ox
 
@@ -18,7 +18,11 @@ from .sparql import add, construct, select
 __all__ = ["add", "construct", "run_rules", "select"]
 
 
-def run_rules(store: ox.Store, rules: Iterable[Rule], graph: ox.NamedNode) -> None:
-    """Run rules in order, adding each one's results before the next runs."""
+def run_rules(store: ox.Store, rules: Iterable[Rule], graph: ox.NamedNode,
+              after_each: Callable[[str], None] | None = None) -> None:
+    """Run rules in order, adding each one's results before the next runs; `after_each`
+    is called with the rule's query path (e.g. to enforce a time budget)."""
     for rule in rules:
         add(store, construct(store, rule.query), graph)
+        if after_each is not None:
+            after_each(rule.query_path)

@@ -6,6 +6,7 @@ every patient of a process (CLI call, batch or server).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,6 +24,12 @@ from .provenance import CITED_KNOWLEDGE_QUERY, assessment_quads, provenance_quer
 from .rdfterms import to_ox, to_rdflib, triples_to_quads
 from .report import conclusions, to_json
 from .validate import validate_input
+
+MAX_SECONDS_PER_PATIENT = 30.0
+"""Time budget for one patient's classification, reasoning and rules. It is checked
+between steps (each rule, the reasoner): a step itself is bounded by the input limits
+of load.py (measured worst case: about 3 s for 1,000 results of one test), so an
+assessment over budget is stopped and rejected with a message rather than left to hang."""
 
 PATIENT_GRAPHS = [ox.NamedNode(str(g)) for g in (ASSERTED_GRAPH, INFERRED_GRAPH, CONCLUDED_GRAPH, ASSESSMENT_GRAPH, IGNORED_GRAPH,
                                                   CITED_GRAPH)]
@@ -122,6 +129,14 @@ class Assessor:
 
     def _run(self, patients: list[LoadedPatient], as_of: date) -> None:
         """Classify, reason, derive and link provenance for the patients, in a fresh set of graphs."""
+        deadline = time.monotonic() + MAX_SECONDS_PER_PATIENT * len(patients)
+
+        def check(step: str) -> None:
+            if time.monotonic() > deadline:
+                raise InputRejected.one(patients[0].file if len(patients) == 1 else f"{len(patients)} files",
+                                        f"the assessment took longer than its budget of {MAX_SECONDS_PER_PATIENT:g} s "
+                                        f"per patient (stopped after {step})", rule="time budget")
+
         store = self.store
         for graph in PATIENT_GRAPHS:
             store.clear_graph(graph)
@@ -134,12 +149,13 @@ class Assessor:
                                           loaded.file, loaded.source_sha256, ox.NamedNode(str(ASSESSMENT_GRAPH))))
             facts.extend(loaded.graph)
 
-        run_rules(store, self.classify_rules, inferred)
+        run_rules(store, self.classify_rules, inferred, check)
         facts += [tuple(to_rdflib(t) for t in (q.subject, q.predicate, q.object))
                   for q in store.quads_for_pattern(None, None, None, inferred)]
         store.extend([ox.Quad(to_ox(s), to_ox(p), to_ox(o), inferred) for s, p, o in self.reasoner.infer(facts)])
+        check(f"the {self.reasoner.name} reasoner")
 
-        run_rules(store, self.derive_rules, concluded)
+        run_rules(store, self.derive_rules, concluded, check)
         for query in self.provenance:
             add(store, construct(store, query), concluded)
         add(store, construct(store, self.cited_knowledge), ox.NamedNode(str(CITED_GRAPH)))

@@ -49,3 +49,18 @@ def test_same_patient_id_in_two_files_is_kept_apart(assessor, tmp_path):
     assert outcomes[tmp_path / "a.json"].document["b12_status"]["value"] == "confirmed"
     assert outcomes[tmp_path / "b.json"].document["b12_status"]["value"] == "unlikely"
     assert isinstance(outcomes[tmp_path / "c.json"], InputRejected)
+
+
+def test_an_assessment_over_its_time_budget_is_rejected(assessor, monkeypatch):
+    import b12kg.pipeline
+
+    monkeypatch.setattr(b12kg.pipeline, "MAX_SECONDS_PER_PATIENT", 0.0)
+    case = CASES / "status-confirmed-b12-179_9-ng-per-l.json"
+    try:
+        assessor.assess(case, AS_OF)
+    except InputRejected as exc:
+        assert "budget" in str(exc) and str(case) in str(exc)
+    else:
+        raise AssertionError("an assessment over budget must be rejected")
+    outcomes = dict(assessor.assess_many([case], AS_OF))
+    assert isinstance(outcomes[case], InputRejected)
