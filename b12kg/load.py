@@ -346,22 +346,23 @@ def field_name(knowledge: Knowledge, prop) -> str | None:
     return str(fhir_path) if fhir_path is not None else str(prop)
 
 
-COMPUTED = frozenset({PT.measures, PT.canonicalValue, PT.canonicalUnit, PT.doseMg, PT.periodDays, PT.dailyDoseMg,
-                      PT.InactiveFact})
-"""Patient-vocabulary terms b12kg computes (here and in queries/classify): never accepted as input."""
+def computed_terms(knowledge: Knowledge) -> frozenset:
+    """Patient-vocabulary terms b12kg computes (pt:computedBy in ontology/patient.ttl): never accepted as input."""
+    return frozenset(knowledge.graph.subjects(PT.computedBy, None))
 
 ANNOTATIONS = frozenset({RDFS.label, RDFS.comment, OWL.imports})
 """Properties outside the patient vocabulary an input may use: they state no fact
 (owl:imports only of b12kg's own ontologies, see `refuse_imports`)."""
 
 
-def _input_terms(knowledge: Knowledge) -> tuple[set, set, dict]:
-    """The patient vocabulary's input classes, input properties and datatype ranges."""
+def _input_terms(knowledge: Knowledge) -> tuple[set, set, dict, frozenset]:
+    """The patient vocabulary's input classes, input properties, datatype ranges and computed terms."""
+    computed = computed_terms(knowledge)
     kinds: dict[URIRef, set] = {OWL.Class: {OWL.Ontology}, OWL.ObjectProperty: set(), OWL.DatatypeProperty: set()}
     for kind, terms in kinds.items():
-        terms.update(t for t in knowledge.graph.subjects(RDF.type, kind) if t.startswith(PT) and t not in COMPUTED)
+        terms.update(t for t in knowledge.graph.subjects(RDF.type, kind) if t.startswith(PT) and t not in computed)
     ranges = {p: r for p, r in knowledge.graph.subject_objects(RDFS.range) if p.startswith(PT) and r.startswith(XSD)}
-    return kinds[OWL.Class], kinds[OWL.ObjectProperty] | kinds[OWL.DatatypeProperty], ranges
+    return kinds[OWL.Class], kinds[OWL.ObjectProperty] | kinds[OWL.DatatypeProperty], ranges, computed
 
 
 def _datatype(literal: Literal) -> URIRef:
@@ -373,14 +374,14 @@ def _short(graph: rdflib.Graph, iri: URIRef) -> str:
     return iri.n3(graph.namespace_manager)
 
 
-def _term_problem(graph: rdflib.Graph, triple, terms: tuple[set, set, dict], names: rdflib.Graph) -> str | None:
+def _term_problem(graph: rdflib.Graph, triple, terms: tuple[set, set, dict, frozenset], names: rdflib.Graph) -> str | None:
     """Why one triple is not a patient fact in the patient vocabulary (None if it is)."""
     _, prop, value = triple
-    classes, properties, ranges = terms
+    classes, properties, ranges, computed = terms
     if prop == RDF.type:
         return None if value in classes else f"<{value}> is not a class of the patient vocabulary (ontology/patient.ttl)"
     if prop not in properties and prop not in ANNOTATIONS:
-        why = "is computed by b12kg" if prop in COMPUTED else "is not a property of the patient vocabulary (ontology/patient.ttl)"
+        why = "is computed by b12kg" if prop in computed else "is not a property of the patient vocabulary (ontology/patient.ttl)"
         return f"<{prop}> {why}: the input may only state patient facts"
     expected = ranges.get(prop)
     if isinstance(value, Literal):
