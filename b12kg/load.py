@@ -38,7 +38,7 @@ from . import units
 from .errors import InputRejected, Problem
 from .fhir import bundle_to_graph, inexact
 from .knowledge import Analyte, Knowledge
-from .namespaces import B12, PT
+from .namespaces import B12, GM, PT
 from .rdfterms import to_rdflib
 
 MAX_INPUT_BYTES = 10 * 1024 * 1024
@@ -572,6 +572,7 @@ def scope(loaded: LoadedPatient, as_of: date) -> None:
             for triple in list(graph.triples((node, None, None))):
                 loaded.ignored_graph.add(triple)
                 graph.remove(triple)
+        loaded.ignored_graph.add((fact, GM.ignoredBecause, Literal(reason)))
 
 
 def load_patient(path: Path, knowledge: Knowledge, as_of: date, override: str | None = None) -> LoadedPatient:
