@@ -533,7 +533,7 @@ def _summary_lines(x: Explanation, s: _Style) -> list[str]:
     missing = x.missing()
     lines.append(s.field("What is missing", "nothing recorded" if not missing else "; ".join(
         f"{text} (would change {', '.join(c.title for c in found)})" for text, found in missing.items())))
-    return lines + [""]
+    return [*lines, ""]
 
 
 def _conclusion_lines(c: Conclusion, x: Explanation, s: _Style) -> list[str]:
@@ -571,7 +571,7 @@ def _conclusion_lines(c: Conclusion, x: Explanation, s: _Style) -> list[str]:
     lines += [s.item(f"Would change or be resolved with {t}") for t in c.would_change]
     if _no_missing(c):
         lines.append(s.item("No missing fact is recorded for this conclusion."))
-    return lines + [""]
+    return [*lines, ""]
 
 
 def _fact_line(fact: Fact, s: _Style, named: bool = True) -> str:

@@ -60,7 +60,7 @@ def _where(resource: dict) -> str:
     return f"{resource.get('resourceType')}/{resource.get('id')}"
 
 
-def _decimal(value: Any) -> Decimal | None:
+def decimal_or_none(value: Any) -> Decimal | None:
     """A JSON number (or numeric string) as a finite Decimal; None for anything else."""
     if isinstance(value, bool):
         return None
@@ -136,7 +136,7 @@ class _Mapper:
         """A FHIR decimal or integer as xsd:decimal (nothing when absent; a problem when not a number)."""
         if value is None:
             return
-        number = _decimal(value)
+        number = decimal_or_none(value)
         reason = f"{value!r} is not a number" if number is None else inexact(number)
         if reason:
             self.problems.append(Problem(self.file, reason, _where(resource), field, "exact number"))

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ from rdflib import OWL, RDF, RDFS, XSD, BNode, Literal, URIRef
 
 from . import units
 from .errors import InputRejected, Problem
-from .fhir import bundle_to_graph, inexact
+from .fhir import bundle_to_graph, decimal_or_none, inexact
 from .knowledge import Analyte, Knowledge
 from .namespaces import B12, GM, PT
 from .rdfterms import to_rdflib
@@ -110,7 +110,8 @@ def input_format(path: Path, override: str | None = None) -> str:
     try:
         return FORMATS[path.suffix.lower()]
     except KeyError:
-        raise InputRejected.one(str(path), f"cannot tell the format from the extension {path.suffix!r}: use .json (FHIR R4 Bundle), .ttl, .jsonld or .nt, or --input-format") from None
+        raise InputRejected.one(str(path), f"cannot tell the format from the extension {path.suffix!r}: "
+                                "use .json (FHIR R4 Bundle), .ttl, .jsonld or .nt, or --input-format") from None
 
 
 def read_text(path: Path) -> tuple[str, bytes]:
@@ -173,7 +174,7 @@ def _string_problem(text: str) -> str | None:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
-        return f"the text holds an unpaired UTF-16 surrogate ({ascii(text[exc.start])}), which is not Unicode"
+        return f"the text holds an unpaired UTF-16 surrogate ({text[exc.start]!a}), which is not Unicode"
     if "<!" in text and _MARKUP_DECLARATION.search(text):
         return f"the text holds {_MARKUP_REFUSED}"
     return None
@@ -431,13 +432,8 @@ def check_terms(graph: rdflib.Graph, knowledge: Knowledge, file: str) -> None:
 
 
 def _decimal_value(literal) -> Decimal | None:
-    if not isinstance(literal, Literal):
-        return None
-    try:
-        value = Decimal(str(literal))
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() else None
+    """A literal's finite decimal value, else None."""
+    return decimal_or_none(str(literal)) if isinstance(literal, Literal) else None
 
 
 def _is_ucum(unit: str) -> bool:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from decimal import Decimal
 
 import pyoxigraph as ox
 
 from . import resources
-from .sparql import select
 from .errors import B12kgError
 from .knowledge import Knowledge
 from .namespaces import GM
+from .sparql import select
 
 _KIND = {str(GM.StatusFinding): "status", str(GM.RiskFactorFinding): "risk", str(GM.RecommendedAction): "action"}
 

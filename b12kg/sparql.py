@@ -23,4 +23,4 @@ def select(store: ox.Store, query: str) -> list[dict[str, ox.NamedNode | ox.Blan
     """The rows of a SELECT query over the union of the graphs, as dicts of bound variables."""
     solutions = store.query(query, prefixes=PREFIXES, use_default_graph_as_union=True)
     names = [v.value for v in solutions.variables]
-    return [{n: v for n, v in zip(names, row) if v is not None} for row in solutions]
+    return [{n: v for n, v in zip(names, row, strict=True) if v is not None} for row in solutions]

@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             assessor = Assessor(reasoner=name)
             prepare = time.perf_counter() - start
             count = len(paths) if name == "reasonable" else len(base_paths)
-            seconds, results = _timed(lambda p: assessor.assess(p, as_of).document, paths[:count])
+            seconds, results = _timed(lambda p, a=assessor: a.assess(p, as_of).document, paths[:count])
             ours[name] = [_outcome(d) for d in results]
             rows.append((f"b12kg assess ({name}), one patient at a time [prepare {prepare:.2f} s]", count, seconds, count / seconds))
             start = time.perf_counter()
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label:78} {count:8d} {seconds:8.2f} {rate:10.1f} {rate / base_rate:10.1f}")
     disagreements = 0
     for name, outcomes in ours.items():
-        for index, (mine, theirs) in enumerate(zip(outcomes, base_results)):
+        for index, (mine, theirs) in enumerate(zip(outcomes, base_results, strict=False)):
             if mine != theirs:
                 disagreements += 1
                 print(f"disagreement ({name}) on {base_paths[index].name}: b12kg {mine} baseline {theirs}")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import rdflib
 
-from b12kg.coverage import GM, build, normative_fragments, guideline_text
+from b12kg.coverage import GM, build, guideline_text, normative_fragments
 from b12kg.knowledge import load_knowledge
 
 CASES = Path(__file__).resolve().parent / "cases"

@@ -70,7 +70,7 @@ def test_python_holds_no_clinical_threshold():
     offenders = []
     for path in sorted((ROOT / "b12kg").glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-                if Decimal(str(node.value)) in clinical:
-                    offenders.append(f"{path.name}:{node.lineno}: {node.value}")
+            is_number = isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
+            if is_number and Decimal(str(node.value)) in clinical:
+                offenders.append(f"{path.name}:{node.lineno}: {node.value}")
     assert not offenders, "\n".join(offenders)
