@@ -155,7 +155,7 @@ def test_hostile_units_are_rejected_on_one_line(text: str, tmp_path: Path):
 
 
 def _bundle_with(code: str, system: str = "http://snomed.info/sct") -> dict:
-    example = json.loads((ROOT.parent / "shared" / "contract" / "examples" / "ex1-confirmed-oral.json").read_text())
+    example = json.loads((ROOT / "examples" / "ex1-confirmed-oral.json").read_text())
     condition = example["entry"][1]["resource"]
     condition["code"]["coding"] = [{"system": system, "code": code, "display": code}]
     return example
@@ -188,7 +188,7 @@ def test_a_hostile_system_is_an_unbound_coding(tmp_path: Path, assessor):
     ["--format", "json; rm -rf /"],
 ], ids=["as-of-injection", "as-of-newline", "input-format", "output-format"])
 def test_hostile_parameters_are_usage_errors(arguments: list[str]):
-    example = ROOT.parent / "shared" / "contract" / "examples" / "ex1-confirmed-oral.json"
+    example = ROOT / "examples" / "ex1-confirmed-oral.json"
     result = CliRunner().invoke(main, ["assess", str(example), *arguments])
     assert result.exit_code == 2 and "Traceback" not in result.output and result.exception is not None
 
@@ -196,7 +196,7 @@ def test_hostile_parameters_are_usage_errors(arguments: list[str]):
 def test_a_hostile_query_file_is_refused(tmp_path: Path):
     query = tmp_path / "evil.rq"
     query.write_text('SELECT * WHERE { ?s ?p ?o } ; DROP ALL ; LOAD <http://example.org/x>')
-    example = ROOT.parent / "shared" / "contract" / "examples" / "ex1-confirmed-oral.json"
+    example = ROOT / "examples" / "ex1-confirmed-oral.json"
     result = CliRunner().invoke(main, ["query", str(example), str(query), "--as-of", AS_OF.isoformat()])
     assert result.exit_code == 2 and str(query) in result.stderr
 
