@@ -109,6 +109,14 @@ def _model_errors(file: str, where: str, resource: dict) -> list[Problem]:
     return []
 
 
+def _plain_reference(reference: str) -> str:
+    """'Patient/ID' for a versioned ('Patient/ID/_history/2') or absolute ('https://host/fhir/Patient/ID') reference."""
+    parts = reference.split("/")
+    if "_history" in parts:
+        parts = parts[: parts.index("_history")]
+    return "/".join(parts[-2:])
+
+
 class _Mapper:
     """Maps one Bundle's resources onto an rdflib graph."""
 
@@ -173,7 +181,8 @@ class _Mapper:
         g.add((node, PT.resourceType, Literal(resource["resourceType"])))
         reference = (resource.get("subject") or {}).get("reference")
         if reference:
-            subject = subjects.get(reference) or patient_iri(reference.split("/")[-1] + "#unresolved")
+            subject = subjects.get(reference) or subjects.get(_plain_reference(reference)) or \
+                patient_iri(reference.split("/")[-1] + "#unresolved")
             g.add((node, PT.subject, subject))
         if resource.get("status"):
             g.add((node, PT.status, Literal(str(resource["status"]))))

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
+from functools import cache, cached_property
 
 import pyoxigraph as ox
 import rdflib
+from rdflib import RDF
 
 from . import resources
-from .namespaces import GUIDELINE, ONTOLOGY_GRAPH
+from .namespaces import GM, GUIDELINE, ONTOLOGY_GRAPH
 from .rdfterms import to_ox
 from .sparql import select
 
@@ -74,6 +75,12 @@ class Knowledge:
     guideline_iri: str
     guideline_version: str
     version_iris: tuple[str, ...]
+
+    @cached_property
+    def value_set_members(self) -> frozenset[rdflib.URIRef]:
+        """Every coded concept in one of the guideline's value sets (the codes it reads)."""
+        value_sets = set(self.graph.subjects(RDF.type, GM.ValueSet))
+        return frozenset(c for c, cls in self.graph.subject_objects(RDF.type) if cls in value_sets)
 
     def analyte_for_code(self, concept_iri: str) -> Analyte | None:
         for analyte in self.analytes:

@@ -82,8 +82,18 @@ and is never handed to the UCUM parser (or its cache)."""
 _DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 """The lexical space of xsd:decimal (rdflib also accepts exponents, NaN and Infinity)."""
 
-EXCLUDED_STATUSES = {"entered-in-error", "not-taken", "cancelled", "not-done", "refuted"}
-"""FHIR statuses that mean the fact did not happen or was recorded in error."""
+EXCLUDED_STATUSES = {
+    "entered-in-error": "recorded in error",
+    "refuted": "refuted",
+    "not-taken": "recorded as not taken",
+    "cancelled": "cancelled",
+    "not-done": "not done",
+    "intended": "planned, not started",
+    "preparation": "in preparation, not done",
+    "registered": "ordered, no result yet",
+}
+"""FHIR statuses (status or verificationStatus) that mean the fact has not happened, or
+was recorded in error: such facts are set aside and reported, never assessed."""
 
 DATE_PROPERTIES = (PT.effectiveDate, PT.startDate)
 
@@ -446,6 +456,22 @@ def _is_ucum(unit: str) -> bool:
     return True
 
 
+def accepted_spelling(unit: str, analyte: Analyte) -> str | None:
+    """The accepted unit that `unit` is, if any: itself, or a UCUM synonym of it
+    ('pg/ml' is 'pg/mL': UCUM writes the litre as l or L), else None."""
+    if unit in analyte.accepted_units:
+        return unit
+    if not _is_ucum(unit):
+        return None
+    for accepted in sorted(analyte.accepted_units):
+        try:
+            if units.factor(unit, accepted) == 1:
+                return accepted
+        except units.UnitError:
+            continue
+    return None
+
+
 def _unit_reason(unit: str, analyte: Analyte) -> str:
     """Why a unit is refused for an analyte: not UCUM, the wrong dimension, or not an accepted unit."""
     accepted = ", ".join(sorted(analyte.accepted_units))
@@ -485,12 +511,13 @@ def normalise(graph: rdflib.Graph, knowledge: Knowledge, file: str) -> None:
         results[analyte] += 1
         graph.add((fact, PT.measures, URIRef(analyte.iri)))
         value, unit = _decimal_value(graph.value(fact, PT.value)), graph.value(fact, PT.unit)
-        if unit is not None and str(unit) not in analyte.accepted_units:
+        spelling = accepted_spelling(str(unit), analyte) if unit is not None else None
+        if unit is not None and spelling is None:
             problems.append(Problem(file, _unit_reason(str(unit), analyte), describe(graph, fact), "valueQuantity.code", "UCUM"))
             continue
-        if value is None or unit is None:
+        if value is None or spelling is None:
             continue
-        canonical = _canonical(value, str(unit), analyte)
+        canonical = _canonical(value, spelling, analyte)
         if canonical is None:
             problems.append(Problem(file, f"{value} {unit} is not a plausible {analyte.label} "
                                     f"(accepted range {analyte.plausible_min}-{analyte.plausible_max} {analyte.canonical_unit})",
@@ -505,13 +532,14 @@ def normalise(graph: rdflib.Graph, knowledge: Knowledge, file: str) -> None:
     dose = knowledge.analyte(str(B12["dose-quantity"]))
     for dosage, value_literal in list(graph.subject_objects(PT.doseValue)):
         value, unit = _decimal_value(value_literal), graph.value(dosage, PT.doseUnit)
-        if unit is not None and str(unit) not in dose.accepted_units:
+        spelling = accepted_spelling(str(unit), dose) if unit is not None else None
+        if unit is not None and spelling is None:
             problems.append(Problem(file, _unit_reason(str(unit), dose), describe(graph, dosage),
                                     "dosage.doseAndRate.doseQuantity.code", "UCUM"))
             continue
-        if value is None or unit is None:
+        if value is None or spelling is None:
             continue
-        mg = _canonical(value, str(unit), dose)
+        mg = _canonical(value, spelling, dose)
         if mg is None:
             problems.append(Problem(file, f"a dose of {value} {unit} is not plausible", describe(graph, dosage),
                                     "dosage.doseAndRate.doseQuantity.value", "plausible range"))
@@ -544,18 +572,27 @@ def _fact_date(graph: rdflib.Graph, fact) -> date | None:
     return None
 
 
-def scope(loaded: LoadedPatient, as_of: date) -> None:
-    """Set aside facts dated after the as-of date or recorded in error, and report them."""
+def _read_by_guideline(graph: rdflib.Graph, fact, read: frozenset) -> bool:
+    codes = set(graph.objects(fact, PT.code)) | set(graph.objects(fact, PT.valueCode))
+    return (fact, PT.measures, None) in graph or bool(codes & read)
+
+
+def scope(loaded: LoadedPatient, as_of: date, knowledge: Knowledge) -> None:
+    """Set aside, and report, facts dated after the as-of date, facts that have not
+    happened or were recorded in error, and undated observations the guideline does not read."""
+    read = knowledge.value_set_members
     graph = loaded.graph
     for fact in sorted(set(graph.subjects(PT.subject, None))):
         reason = None
         statuses = {str(s) for s in graph.objects(fact, PT.status)} | {str(s) for s in graph.objects(fact, PT.verificationStatus)}
-        excluded = statuses & EXCLUDED_STATUSES
+        excluded = sorted(statuses & EXCLUDED_STATUSES.keys())
         fact_date = _fact_date(graph, fact)
         if excluded:
-            reason = f"status {sorted(excluded)[0]!r}: the fact did not happen or was recorded in error"
+            reason = f"status {excluded[0]!r}: {EXCLUDED_STATUSES[excluded[0]]}"
         elif fact_date is not None and fact_date > as_of:
             reason = f"dated {fact_date.isoformat()}, after the as-of date {as_of.isoformat()}"
+        elif fact_date is None and (fact, RDF.type, PT.Observation) in graph and not _read_by_guideline(graph, fact, read):
+            reason = "no effective date, and not an observation this guideline reads"
         if reason is None:
             continue
         rtype = graph.value(fact, PT.resourceType)
@@ -591,5 +628,5 @@ def load_patient(path: Path, knowledge: Knowledge, as_of: date, override: str | 
     normalise(graph, knowledge, file)
     loaded = LoadedPatient(file=file, patient=patient, patient_id=patient_id, graph=graph, ignored=ignored,
                            source_sha256=hashlib.sha256(data).hexdigest())
-    scope(loaded, as_of)
+    scope(loaded, as_of, knowledge)
     return loaded

@@ -953,6 +953,70 @@ rejected("rejected-malformed-json",
 
 # --------------------------------------------------------------------------- writing
 
+# ----------------------------------------------------- added after the contract review
+
+case("status-functional-homocysteine-16000-nmol-per-l",
+     "Serum B12 300 pg/mL and homocysteine 16000 nmol/L (16 umol/L: the contract normalises "
+     "homocysteine from nmol/L / 1000) the same day: above 15, elevated, so functional; oral "
+     "treatment and follow-up.",
+     [PN, b12("obs-b12-1", D, 300), hcy("obs-hcy-1", D, 16000, "nmol/L")],
+     "functional", [ORAL, FOLLOW_UP], due=NEW_DUE,
+     based_on={"b12_status": ["obs-b12-1", "obs-hcy-1"]})
+
+case("oral-b12-high-dose-fires-b12-therapy-only-intended",
+     "Serum B12 150 pg/mL on 2026-06-01 and a B12 prescription that is only intended (status "
+     "intended: planned, never started): no B12 therapy yet, so oral treatment, follow-up, and "
+     "the deficiency has been untreated for more than 3 months.",
+     [PN, b12("obs-b12-1", "2026-06-01", 150), b12_oral("2026-07-01", status="intended")],
+     "confirmed", [ORAL, FOLLOW_UP, URGENT], due=NEW_DUE,
+     based_on=bo(oral_b12_high_dose=["obs-b12-1"]))
+
+case("escalate-to-parenteral-fires-completed-3-month-course",
+     "Serum B12 150 pg/mL on 2026-04-01; oral cyanocobalamin 2026-05-01 to 2026-08-01 "
+     "(completed: 3 months of oral therapy); neuropathy unchanged on 2026-08-10: escalate to "
+     "parenteral therapy. No therapy under way and none newly recommended: no follow-up date.",
+     [PN, b12("obs-b12-1", "2026-04-01", 150),
+      b12_oral("2026-05-01", status="completed", end="2026-08-01"),
+      response("obs-resp-1", "2026-08-10", "unchanged")],
+     "confirmed", [ESCALATE], based_on=bo(escalate_to_parenteral=["med-b12", "obs-resp-1"]))
+
+case("escalate-to-parenteral-not-completed-course-under-3-months",
+     "Oral cyanocobalamin 2026-05-01 to 2026-07-31 (completed one day short of 3 months), "
+     "neuropathy unchanged on 2026-08-10: not 3 months of oral therapy, no escalation.",
+     [PN, b12("obs-b12-1", "2026-04-01", 150),
+      b12_oral("2026-05-01", status="completed", end="2026-07-31"),
+      response("obs-resp-1", "2026-08-10", "unchanged")],
+     "confirmed", [])
+
+case("escalate-to-parenteral-not-im-already-running",
+     "Oral B12 since 2026-05-01 and intramuscular B12 under way since 2026-10-01, neuropathy "
+     "worsened on 2026-10-15: parenteral therapy is already given, no escalation; follow-up "
+     "due 3 months after the earliest active therapy (2026-08-01).",
+     [PN, b12("obs-b12-1", "2026-04-01", 150), b12_oral("2026-05-01"), b12_im("2026-10-01"),
+      response("obs-resp-1", "2026-10-15", "worsened")],
+     "confirmed", [FOLLOW_UP], due="2026-08-01")
+
+case("status-unlikely-b12-400-pg-per-ml-lower-case-litre",
+     "Serum B12 400 'pg/ml': UCUM writes the litre as l or L, so this is pg/mL; above 350 "
+     "with no metabolites: unlikely.",
+     [PN, b12("obs-b12-1", D, 400, "pg/ml")], "unlikely", [ORDER_MMA], based_on=B)
+
+PLANNED_GASTRECTOMY = dict(procedure("proc-gastrectomy", "53442002", SCT, "2026-12-10",
+                                     "gastrectomy"), status="preparation")
+case("risk-gastric-or-intestinal-resection-not-planned-procedure",
+     "A gastrectomy in preparation (status preparation: not done yet) is no history of "
+     "resection: no risk factor, no lifelong maintenance; serum B12 600 ng/L: unlikely.",
+     [PN, b12("obs-b12-1", D, 600, "ng/L"), PLANNED_GASTRECTOMY], "unlikely", [], based_on=B)
+
+UNDATED_HEIGHT = {"resourceType": "Observation", "id": "obs-height", "status": "final",
+                  "code": {"coding": [{"system": LOINC, "code": "8302-2"}]},
+                  "valueQuantity": _quantity(165, "cm")}
+case("status-confirmed-undated-unrelated-observation-ignored",
+     "Serum B12 150 pg/mL and a body height with no date: the guideline does not read height, "
+     "so the undated observation is set aside and reported, not a reason to reject the record.",
+     [PN, b12("obs-b12-1", D, 150), UNDATED_HEIGHT], "confirmed", [ORAL, FOLLOW_UP], due=NEW_DUE,
+     based_on=B)
+
 SUBJECT_AFTER = {"Observation": "code", "Condition": "id", "Procedure": "code",
                  "MedicationStatement": "medicationCodeableConcept"}
 
