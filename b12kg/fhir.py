@@ -117,6 +117,10 @@ def _plain_reference(reference: str) -> str:
     return "/".join(parts[-2:])
 
 
+TIME_PROPERTIES = {PT.effectiveDate: PT.effectiveTime, PT.startDate: PT.startTime}
+"""The date properties whose wall-clock time is kept too (local time, as recorded)."""
+
+
 class _Mapper:
     """Maps one Bundle's resources onto an rdflib graph."""
 
@@ -127,18 +131,27 @@ class _Mapper:
         self.ignored: list[dict[str, str]] = []
         self.problems: list[Problem] = []
 
-    def add_date(self, node: URIRef, prop: URIRef, resource: dict, *paths: str) -> None:
-        """The date part of the first FHIR date / dateTime found, as xsd:date. A partial
-        date (2026, 2026-10) is a problem: durations cannot be measured from it."""
+    def add_date(self, node: URIRef, prop: URIRef, resource: dict, *paths: str, partial_ok: bool = False) -> None:
+        """The date part of the first FHIR date / dateTime found, as xsd:date, and its
+        wall-clock time (pt:*Time, xsd:dateTime) when it has one, to order same-day facts.
+
+        A partial date (2026, 2026-10) is a problem where durations are measured from it
+        (results, medication starts); for a condition's onset or a procedure, which the
+        rules read only as a history, it stands for the first day of its period."""
         path, value = _first(resource, paths)
         if not isinstance(value, str):
             return
         if len(value) < 10:
-            self.problems.append(Problem(self.file, f"the date {value!r} is not a full date (YYYY-MM-DD): "
-                                         "durations cannot be measured from a partial date",
-                                         _where(resource), path, "full date"))
-            return
+            if not partial_ok:
+                self.problems.append(Problem(self.file, f"the date {value!r} is not a full date (YYYY-MM-DD): "
+                                             "durations cannot be measured from a partial date",
+                                             _where(resource), path, "full date"))
+                return
+            value = (value + "-01-01")[:10] if len(value) == 4 else (value + "-01")[:10]
         self.graph.add((node, prop, Literal(value[:10], datatype=XSD.date)))
+        time_prop = TIME_PROPERTIES.get(prop)
+        if time_prop is not None and len(value) >= 19 and value[10] == "T":
+            self.graph.add((node, time_prop, Literal(value[:19], datatype=XSD.dateTime)))
 
     def add_number(self, node: URIRef, prop: URIRef, resource: dict, field: str, value: Any) -> None:
         """A FHIR decimal or integer as xsd:decimal (nothing when absent; a problem when not a number)."""
@@ -206,11 +219,11 @@ class _Mapper:
         for coding in (r.get("clinicalStatus") or {}).get("coding") or []:
             if coding.get("code"):
                 g.add((node, PT.clinicalStatus, Literal(str(coding["code"]))))
-        self.add_date(node, PT.effectiveDate, r, "onsetDateTime", "onsetPeriod.start", "recordedDate")
+        self.add_date(node, PT.effectiveDate, r, "onsetDateTime", "onsetPeriod.start", "recordedDate", partial_ok=True)
 
     def procedure(self, node: URIRef, r: dict) -> None:
         self.add_codes(node, PT.code, r.get("code"))
-        self.add_date(node, PT.effectiveDate, r, "performedDateTime", "performedPeriod.start")
+        self.add_date(node, PT.effectiveDate, r, "performedDateTime", "performedPeriod.start", partial_ok=True)
 
     def medication_statement(self, node: URIRef, r: dict) -> None:
         g = self.graph

@@ -1017,6 +1017,27 @@ case("status-confirmed-undated-unrelated-observation-ignored",
      [PN, b12("obs-b12-1", D, 150), UNDATED_HEIGHT], "confirmed", [ORAL, FOLLOW_UP], due=NEW_DUE,
      based_on=B)
 
+case("status-unlikely-same-day-later-result-decides",
+     "Two serum B12 results on 2026-11-01: 150 pg/mL at 08:00 and 400 pg/mL at 16:00. The latest "
+     "result decides (same day: the later time), 400 is above 350: unlikely; with neuropathy and "
+     "no metabolite result, MMA is ordered (functional deficiency possible up to 500).",
+     [PN, b12("obs-b12-1", "2026-11-01T16:00:00Z", 400), b12("obs-b12-0", "2026-11-01T08:00:00Z", 150)],
+     "unlikely", [ORDER_MMA], based_on=B)
+
+case("baseline-confirmed-b12-drawn-hours-before-therapy",
+     "Serum B12 150 pg/mL drawn 2026-10-15 08:30, oral B12 started 2026-10-15 14:00: the result "
+     "came before the first therapy, so it is the baseline (confirmed); therapy is under way, so "
+     "no new treatment, follow-up 3 months after the start.",
+     [PN, b12("obs-b12-1", "2026-10-15T08:30:00Z", 150), b12_oral("2026-10-15T14:00:00Z")],
+     "confirmed", [FOLLOW_UP], due="2027-01-15", based_on=B)
+
+case("risk-malabsorption-fires-coeliac-onset-year-only",
+     "Coeliac disease with an onset recorded only as the year 2015 (a partial FHIR date): it is a "
+     "history, read as from 2015-01-01; malabsorption risk factor and enhanced monitoring; serum "
+     "B12 600 ng/L: unlikely.",
+     [PN, b12("obs-b12-1", D, 600, "ng/L"), local_condition("cond-coeliac", "coeliac-disease", onset="2015")],
+     "unlikely", [MONITOR], risk=[MALABS_RF], based_on=B)
+
 SUBJECT_AFTER = {"Observation": "code", "Condition": "id", "Procedure": "code",
                  "MedicationStatement": "medicationCodeableConcept"}
 
