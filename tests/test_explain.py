@@ -200,3 +200,19 @@ def test_unknown_format_is_refused(explained, assessor):
     assert FORMATS == ("text", "markdown", "html")
     with pytest.raises(ValueError, match="unknown explanation format"):
         render(assessment, assessor.knowledge, "pdf")
+
+
+def test_explanation_discloses_the_guideline_source_attributes(assessor):
+    """HTI-1-style source attributes: stated, with unknowns said to be unknown."""
+    from datetime import date as _date
+    from pathlib import Path as _Path
+
+    from b12kg.explain import render
+
+    example = _Path(__file__).resolve().parent.parent / "examples" / "ex1-confirmed-oral.json"
+    result = assessor.assess(example, _date(2026, 11, 24))
+    text = render(result, assessor.knowledge, "text")
+    assert "Funding source: unknown" in text
+    assert "Demographic inputs used: none" in text and "sex" in text.split("Demographic inputs not used:")[1]
+    page = render(result, assessor.knowledge, "html")
+    assert 'id="section-source"' in page and 'href="#section-source"' in page
