@@ -13,9 +13,7 @@ from collections.abc import Callable, Iterable
 import pyoxigraph as ox
 
 from .knowledge import Rule
-from .sparql import add, construct, select
-
-__all__ = ["add", "construct", "run_rules", "select"]
+from .sparql import add, construct
 
 
 def run_rules(store: ox.Store, rules: Iterable[Rule], graph: ox.NamedNode,

@@ -25,16 +25,16 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 
 from . import resources
-from .derive import select
 from .knowledge import Knowledge
 from .namespaces import GM, GRAPH, PT
+from .report import CONCLUSION_KINDS
+from .sparql import select
 
 if TYPE_CHECKING:
     from .pipeline import Assessment
 
 FORMATS = ("text", "markdown", "html")
 
-_KINDS = {str(GM.StatusFinding): "status", str(GM.RiskFactorFinding): "risk", str(GM.RecommendedAction): "action"}
 _SECTIONS = (("status", "B12 status"), ("risk", "Risk factors"), ("action", "Recommendations"), ("follow-up", "Follow-up"))
 _KIND_LABEL = {"status": "B12 status", "risk": "Risk factor", "action": "Recommendation", "follow-up": "Follow-up"}
 _CODE_ROLES = {str(PT.code): "code", str(PT.valueCode): "value", str(PT.route): "route", str(PT.codeText): "coding"}
@@ -312,7 +312,7 @@ def _conclusions(store: ox.Store, anchors: _Anchors, measure_order: list[str]) -
     for row in sorted(_rows(store, "conclusions"), key=lambda r: r["conclusion"]):
         if row["conclusion"] in found:
             continue
-        kind = "follow-up" if row["followUp"] == "true" else _KINDS[row["kind"]]
+        kind = "follow-up" if row["followUp"] == "true" else CONCLUSION_KINDS[row["kind"]]
         found[row["conclusion"]] = Conclusion(
             iri=row["conclusion"], anchor=anchors("conclusion", _local(row["conclusion"])), kind=kind, code=row["code"],
             label=row.get("label"), text=row.get("text"), rule=row["rule"], stage=int(row.get("stage", 99)),

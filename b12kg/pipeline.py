@@ -15,7 +15,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from . import reason, resources
-from .derive import add, construct, run_rules
+from .derive import run_rules
 from .errors import InputRejected
 from .knowledge import Knowledge, load_knowledge
 from .load import LoadedPatient, load_patient
@@ -23,6 +23,7 @@ from .namespaces import ASSERTED_GRAPH, ASSESSMENT_GRAPH, CITED_GRAPH, CONCLUDED
 from .provenance import CITED_KNOWLEDGE_QUERY, assessment_quads, provenance_queries
 from .rdfterms import to_ox, to_rdflib, triples_to_quads
 from .report import conclusions, to_json
+from .sparql import add, construct
 from .validate import validate_input
 
 MAX_SECONDS_PER_PATIENT = 30.0

@@ -12,7 +12,7 @@ from .knowledge import Knowledge
 from .namespaces import GM
 from .sparql import select
 
-_KIND = {str(GM.StatusFinding): "status", str(GM.RiskFactorFinding): "risk", str(GM.RecommendedAction): "action"}
+CONCLUSION_KINDS = {str(GM.StatusFinding): "status", str(GM.RiskFactorFinding): "risk", str(GM.RecommendedAction): "action"}
 
 
 class InconsistentConclusions(B12kgError):
@@ -28,7 +28,7 @@ def conclusions(store: ox.Store) -> dict[str, list[dict]]:
     grouped: dict[str, dict] = {}
     for row in select(store, resources.query_text("report/conclusions.rq")):
         grouped[row["conclusion"].value] = {
-            "patient": row["patient"].value, "iri": row["conclusion"].value, "kind": _KIND[row["kind"].value],
+            "patient": row["patient"].value, "iri": row["conclusion"].value, "kind": CONCLUSION_KINDS[row["kind"].value],
             "code": row["code"].value, "text": _value(row.get("text")), "rule": row["rule"].value,
             "serum_b12": _value(row.get("serumB12")), "due": _value(row.get("due")),
             "measure": set(), "based_on": set(), "evidence": {}}
