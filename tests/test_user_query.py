@@ -271,3 +271,22 @@ def test_cli_timeout_is_exit_2(tmp_path: Path):
 def test_cli_table_format(tmp_path: Path):
     result = _cli(tmp_path, b"SELECT ?v WHERE { ?f pt:value ?v }", "--format", "table")
     assert result.exit_code == 0 and result.stdout.splitlines()[0].strip() == "v" and "140" in result.stdout
+
+
+def test_an_on_disk_store_is_queried_read_only_and_deduplicated(tmp_path: Path, source):
+    """The cohort endpoint's source: a pyoxigraph RocksDB store read through rdflib's engine."""
+    import pyoxigraph as ox
+
+    from b12kg.query import StoreSource
+
+    store = ox.Store(str(tmp_path / "store"))
+    store.extend(source.quads)
+    store.flush()
+    del store
+    query = prepare_user_query("SELECT ?f ?v WHERE { ?f pt:value ?v ; pt:code ?c }", "join.rq")
+    on_disk = [tuple(map(str, (r[rdflib.Variable("f")], r[rdflib.Variable("v")])))
+               for r in run_user_query(query, StoreSource(tmp_path / "store")).bindings]
+    in_memory = [tuple(map(str, (r[rdflib.Variable("f")], r[rdflib.Variable("v")]))) for r in run_user_query(query, source).bindings]
+    assert on_disk and sorted(on_disk) == sorted(in_memory)
+    ask = prepare_user_query("ASK { GRAPH graph:concluded { ?c a ?type } }", "g.rq")
+    assert run_user_query(ask, StoreSource(tmp_path / "store")).askAnswer is True
