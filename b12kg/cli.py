@@ -63,6 +63,10 @@ def main(ctx: click.Context, debug: bool) -> None:
     \b
     Exit codes: 0 assessed, 2 input rejected (the message names the file, the
     resource, the field and the reason), 1 internal error.
+
+    \b
+    Environment: B12KG_TIME_BUDGET, seconds one patient may take (default 30);
+    a patient over it is rejected (exit 2), even inside a step that never returns.
     """
     ctx.obj = {"debug": debug}
 
@@ -88,7 +92,7 @@ def assess(ctx: click.Context, path: Path, as_of: date, fmt: str, output: Path |
     from .report import to_rdf
 
     assessor = Assessor(reasoner=reasoner)
-    result = _run(ctx, lambda: assessor.assess(path, as_of, input_format))
+    result = _assess_one(ctx, assessor, path, as_of, input_format)
     if fmt == "json":
         _write(json.dumps(result.document, indent=2, ensure_ascii=False) + "\n", output)
     elif fmt == "text":
@@ -129,7 +133,7 @@ def explain(ctx: click.Context, path: Path, as_of: date, fmt: str, output: Path 
     from .pipeline import Assessor
 
     assessor = Assessor()
-    result = _run(ctx, lambda: assessor.assess(path, as_of, input_format))
+    result = _assess_one(ctx, assessor, path, as_of, input_format)
     _write(render(result, assessor.knowledge, fmt), output)
 
 
@@ -239,7 +243,7 @@ def query(ctx: click.Context, path: Path, query_file: Path, as_of: date, input_f
                                   rule="SPARQL 1.1 grammar"))
     prepared = _run(ctx, lambda: prepare_user_query(text, str(query_file), limits))
     assessor = Assessor()
-    assessment = _run(ctx, lambda: assessor.assess(path, as_of, input_format))
+    assessment = _assess_one(ctx, assessor, path, as_of, input_format)
     result = _run(ctx, lambda: run_user_query(prepared, QuadsSource([*assessor.knowledge.quads, *assessment.quads]), limits))
     default = "nt" if result.type == "CONSTRUCT" else "csv"
     try:
@@ -266,6 +270,15 @@ def _stderr_console():
     from rich.console import Console
 
     return Console(stderr=True)
+
+
+def _assess_one(ctx: click.Context, assessor, path: Path, as_of: date, input_format: str | None):
+    """Assess one patient within the per-patient time budget, enforced even inside a step."""
+    from .pipeline import MAX_SECONDS_PER_PATIENT
+    from .watchdog import time_budget
+
+    with time_budget(MAX_SECONDS_PER_PATIENT, str(path)):
+        return _run(ctx, lambda: assessor.assess(path, as_of, input_format))
 
 
 def _run(ctx: click.Context, work):
