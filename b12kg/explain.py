@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 
 from . import resources
-from .knowledge import Knowledge
 from .errors import printable
+from .knowledge import Knowledge
 from .namespaces import GM, GRAPH, PT
 from .report import CONCLUSION_KINDS
 from .sparql import select
