@@ -50,8 +50,11 @@ reasoner_option = click.option("--reasoner", type=click.Choice(sorted(reason.BAC
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="b12kg")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks for internal errors.")
+@click.option("--guideline", "guidelines", multiple=True, type=click.Path(path_type=Path, file_okay=False), metavar="DIR",
+              help="Also load the guideline pack in DIR (with ontology/, and optionally shapes/ and queries/, inside); repeatable. "
+                   "Installed packs (entry points 'b12kg.guidelines') and B12KG_GUIDELINES are loaded too.")
 @click.pass_context
-def main(ctx: click.Context, debug: bool) -> None:
+def main(ctx: click.Context, debug: bool, guidelines: tuple[Path, ...]) -> None:
     """b12kg: the guideline "Treatment of Peripheral Neuropathy with Mildly Low
     Vitamin B12" as an executable, explainable knowledge graph.
 
@@ -69,6 +72,11 @@ def main(ctx: click.Context, debug: bool) -> None:
     a patient over it is rejected (exit 2), even inside a step that never returns.
     """
     ctx.obj = {"debug": debug}
+    if guidelines:
+        from . import resources
+
+        resources.add_guideline_dirs(guidelines)
+        _run(ctx, resources.packs)
 
 
 @main.command()
@@ -250,6 +258,44 @@ def query(ctx: click.Context, path: Path, query_file: Path, as_of: date, input_f
         click.echo(serialize_result(result, fmt or default), nl=False)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+
+
+@main.command()
+@click.option("--cases", type=click.Path(path_type=Path, file_okay=False), default=Path("tests/cases"), show_default=True,
+              help="Folder of clinical test cases for the coverage check (packs' cases in its subfolders).")
+@click.option("--reasoner/--no-reasoner", default=True, show_default=True, help="Run the OWL 2 DL check with HermiT (needs Java).")
+@click.option("--coverage/--no-coverage", "with_coverage", default=True, show_default=True, help="Run the coverage check.")
+@click.pass_context
+def check(ctx: click.Context, cases: Path, reasoner: bool, with_coverage: bool) -> None:
+    """Ontology QC of the merged knowledge of every pack: OWL 2 DL consistency and
+    unsatisfiable classes (HermiT), the QC queries (queries/qc/*-violation.rq), the
+    guideline-integrity shapes and the coverage check. Exit 1 naming each entity at fault."""
+    from .check import check as run_check
+    from .knowledge import load_knowledge
+
+    report = _run(ctx, lambda: run_check(load_knowledge(), cases, reasoner=reasoner, coverage=with_coverage))
+    click.echo(report.text())
+    sys.exit(0 if report.ok else EXIT_INTERNAL)
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_context
+def interactions(ctx: click.Context, fmt: str) -> None:
+    """List the interactions between the loaded guidelines that hold whatever the patient
+    (contradictions, repetitions, alternative actions, repairable transitions, divergent
+    thresholds), each with the two sides it brings together."""
+    from .integration import knowledge_interactions
+    from .knowledge import load_knowledge
+
+    found = _run(ctx, lambda: knowledge_interactions(load_knowledge()))
+    if fmt == "json":
+        click.echo(json.dumps(found, indent=2, ensure_ascii=False))
+        return
+    for item in found:
+        one, other = item["between"]
+        click.echo(f"{item['type']}: {item['detail']}\n  {one['guideline']}  {one['entity']}\n  {other['guideline']}  {other['entity']}")
+    click.echo(f"{len(found)} knowledge-level interactions")
 
 
 PATIENT_SUFFIXES = {".json", ".ttl", ".jsonld", ".nt"}

@@ -76,9 +76,11 @@ def normative_fragments(text: str) -> list[str]:
 
 
 def _cases(cases_dir: Path | None) -> dict[str, dict]:
+    """Every case, the packs' folders (cases/<pack>/) included, by its path under cases_dir."""
     if cases_dir is None or not cases_dir.is_dir():
         return {}
-    return {p.name[: -len(".expected.json")]: json.loads(p.read_text()) for p in sorted(cases_dir.glob("*.expected.json"))}
+    return {str(p.relative_to(cases_dir))[: -len(".expected.json")]: json.loads(p.read_text())
+            for p in sorted(cases_dir.rglob("*.expected.json"))}
 
 
 def build(knowledge: Knowledge, cases_dir: Path | None) -> Coverage:
@@ -92,6 +94,7 @@ def build(knowledge: Knowledge, cases_dir: Path | None) -> Coverage:
         if not any(fragment.rstrip(":") in t for t in texts.values()):
             gaps.append(f"guideline text has no statement individual: {fragment!r}")
 
+    queries = {r.iri: r.query for r in knowledge.rules}
     risk_codes = {str(c) for rf in g.subjects(RDF.type, GM.RiskFactor) for c in g.objects(rf, GM.code)}
     cited_by: dict = {}
     rows = []
@@ -102,11 +105,13 @@ def build(knowledge: Knowledge, cases_dir: Path | None) -> Coverage:
         statements = sorted(str(s) for s in g.objects(rule, GM.cites))
         for s in g.objects(rule, GM.cites):
             cited_by.setdefault(s, []).append(str(rule))
-        exists = bool(query) and resources.query_file(query).is_file()
+        exists = bool(query) and bool(queries.get(str(rule)))
         row = RuleRow(str(rule), str(concludes) if concludes is not None else None, code, query, exists, statements)
         for name, expected in cases.items():
+            companions = expected.get("companions", {})
             positive = {expected.get("b12_status")} | set(expected.get("actions", {}).get("must", [])) | set(expected.get("risk_factors") or [])
-            negative = set(expected.get("actions", {}).get("must_not", []))
+            positive |= set(companions.get("must", []))
+            negative = set(expected.get("actions", {}).get("must_not", [])) | set(companions.get("must_not", []))
             if "risk_factors" in expected:  # the exact set: every other risk factor must not fire
                 negative |= {c for c in risk_codes if c not in expected["risk_factors"]}
             if code in positive:

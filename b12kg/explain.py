@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from . import resources
+from . import explain_guidelines, resources
 from .errors import printable
 from .knowledge import Knowledge
 from .namespaces import GM, GRAPH, PT
@@ -948,7 +948,8 @@ def render(assessment: Assessment, knowledge: Knowledge, fmt: str) -> str:
     """The explanation of an assessment as text, markdown or html."""
     if fmt not in _RENDERERS:
         raise ValueError(f"unknown explanation format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    return _only_safe_characters(_RENDERERS[fmt](explain(assessment, knowledge)))
+    page = _RENDERERS[fmt](explain(assessment, knowledge))
+    return _only_safe_characters(explain_guidelines.add_section(page, assessment.document, fmt))
 
 
 def _only_safe_characters(text: str) -> str:

@@ -1,8 +1,10 @@
-"""The guideline knowledge, read once per process from ontology/ and queries/.
+"""The knowledge of every pack, merged and read once per process.
 
-Python reads the tables it needs to orchestrate (analytes and their units, code
-systems, the ordered rules) from the ontology with SPARQL; it holds no clinical value
-of its own.
+Each pack's ontology files are parsed and merged into one graph; Python reads the
+tables it needs to orchestrate (analytes and their units, code systems, the guidelines,
+the ordered rules) from it with SPARQL; it holds no clinical value of its own. Rule
+order is data: each rule's gm:phase (classification before the reasoner, derivation
+after it, interaction last), then gm:dependsOn and gm:stage within a phase.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import rdflib
 from rdflib import RDF
 
 from . import resources
-from .namespaces import GM, GUIDELINE, ONTOLOGY_GRAPH
+from .namespaces import GM, ONTOLOGY_GRAPH
 from .rdfterms import to_ox
 from .sparql import select
 
@@ -46,17 +48,27 @@ class CodeSystem:
 
 @dataclass(frozen=True)
 class Rule:
-    """A rule of the guideline, implemented by a SPARQL file."""
+    """A rule of a pack, implemented by a SPARQL file of that pack."""
 
     iri: str
     stage: int
     query_path: str
     query: str
+    phase: str = ""
+    phase_order: int = 0
+    before_reasoning: bool = False
+    pack: str = ""
 
-    @property
-    def before_reasoning(self) -> bool:
-        """Classification rules (stage < 10) run before the OWL reasoner."""
-        return self.stage < 10
+
+@dataclass(frozen=True)
+class Guideline:
+    """A guideline that was loaded, from its gm:Guideline individual."""
+
+    iri: str
+    version: str
+    title: str
+    pack: str
+    primary: bool
 
 
 def _decimal(term: ox.Literal | None) -> Decimal | None:
@@ -75,6 +87,10 @@ class Knowledge:
     guideline_iri: str
     guideline_version: str
     version_iris: tuple[str, ...]
+    guidelines: tuple[Guideline, ...] = ()
+    packs: tuple = ()
+    defined_in: tuple[tuple[str, str], ...] = ()
+    """(subject IRI, pack name) for every subject typed in a pack: QC finds IRIs defined twice."""
 
     @cached_property
     def value_set_members(self) -> frozenset[rdflib.URIRef]:
@@ -95,12 +111,68 @@ class Knowledge:
         return next((cs for cs in self.code_systems if cs.system_uri == system_uri), None)
 
 
-@cache
-def load_knowledge() -> Knowledge:
-    """Parse the ontology and read the tables the pipeline needs (cached per process)."""
+DEFINING_NAMESPACES = (str(GM), "http://www.w3.org/2002/07/owl#")
+"""A pack defines an IRI when it types it with a model or OWL class (a value-set membership
+of a shared code, typed with a pack's own class, defines nothing)."""
+
+
+def load_knowledge(extra: tuple | None = None) -> Knowledge:
+    """The merged knowledge of every pack (cached per process and per set of packs)."""
+    return _load(resources.packs(None if extra is None else tuple(extra)))
+
+
+RULES_QUERY = """
+SELECT ?rule ?path ?stage ?phase ?order ?before WHERE {
+  { ?rule a gm:Rule } UNION { ?rule a gm:InteractionRule }
+  ?rule gm:implementedBy ?path .
+  OPTIONAL { ?rule gm:stage ?stage }
+  OPTIONAL { ?rule gm:phase ?phase . ?phase gm:phaseOrder ?order ; gm:beforeReasoning ?before }
+}"""
+
+
+def _ordered(rules: list[Rule], depends: dict[str, set[str]]) -> tuple[Rule, ...]:
+    """Phase first; within a phase a rule runs after the rules it depends on, then by stage and path."""
+    pending = sorted(rules, key=lambda r: (r.phase_order, r.stage, r.query_path))
+    done: list[Rule] = []
+    names = {r.iri for r in rules}
+    while pending:
+        ready = next((r for r in pending if not (depends.get(r.iri, set()) & names) - {d.iri for d in done}), None)
+        if ready is None:
+            cycle = ", ".join(r.iri for r in pending)
+            raise ValueError(f"the rules' gm:dependsOn form a cycle among: {cycle}")
+        done.append(ready)
+        pending.remove(ready)
+    return tuple(done)
+
+
+def _parse(pack) -> rdflib.Graph:
     graph = rdflib.Graph()
-    for path in resources.ontology_files():
-        graph.parse(path, format="turtle")
+    for path in pack.ontology:
+        try:
+            graph.parse(path, format="turtle")
+        except Exception as exc:  # a pack's file is input like any other
+            from .errors import InputRejected
+
+            raise InputRejected.one(str(path), f"not valid Turtle: {exc}", rule=f"guideline pack {pack.name}") from None
+    return graph
+
+
+@cache
+def _load(packs: tuple) -> Knowledge:
+    """Parse every pack's ontology and read the tables the pipeline needs."""
+    graph = rdflib.Graph()
+    defined_in: set[tuple[str, str]] = set()
+    pack_of_subject: dict[str, str] = {}
+    for pack in packs:
+        part = _parse(pack)
+        for subject, kind in part.subject_objects(RDF.type):
+            if isinstance(subject, rdflib.URIRef) and str(kind).startswith(DEFINING_NAMESPACES):
+                defined_in.add((str(subject), pack.name))
+                pack_of_subject.setdefault(str(subject), pack.name)
+        graph += part
+        for prefix, namespace in part.namespaces():
+            graph.bind(prefix, namespace, override=False)
+    by_name = {pack.name: pack for pack in packs}
     store = ox.Store()
     quads = tuple(ox.Quad(to_ox(s), to_ox(p), to_ox(o), ox.NamedNode(str(ONTOLOGY_GRAPH))) for s, p, o in graph)
     store.extend(quads)
@@ -125,14 +197,31 @@ def load_knowledge() -> Knowledge:
         CodeSystem(iri=r["cs"].value, system_uri=r["uri"].value, namespace=r["ns"].value)
         for r in select(store, "SELECT ?cs ?uri ?ns WHERE { ?cs a gm:CodeSystem ; gm:systemUri ?uri ; gm:conceptNamespace ?ns }"))
 
-    rules = tuple(sorted(
-        (Rule(iri=r["rule"].value, stage=int(r["stage"].value), query_path=r["path"].value,
-              query=resources.query_text(r["path"].value))
-         for r in select(store, "SELECT ?rule ?stage ?path WHERE { ?rule a gm:Rule ; gm:stage ?stage ; gm:implementedBy ?path }")),
-        key=lambda rule: (rule.stage, rule.query_path)))
+    rules = []
+    for r in select(store, RULES_QUERY):
+        iri = r["rule"].value
+        pack = by_name[pack_of_subject.get(iri, packs[0].name)]
+        phase = r.get("phase")
+        query_file = pack.query_file(r["path"].value)
+        rules.append(Rule(iri=iri, stage=int(r["stage"].value) if "stage" in r else 0, query_path=r["path"].value,
+                          query=query_file.read_text(encoding="utf-8") if query_file.is_file() else "",
+                          phase=phase.value if phase is not None else "", pack=pack.name,
+                          phase_order=int(r["order"].value) if phase is not None else 2,
+                          before_reasoning=phase is not None and r["before"].value == "true"))
+    depends: dict[str, set[str]] = {}
+    for r in select(store, "SELECT ?rule ?other WHERE { ?rule gm:dependsOn ?other }"):
+        depends.setdefault(r["rule"].value, set()).add(r["other"].value)
 
-    version = next(r["v"].value for r in select(store, "SELECT ?g ?v WHERE { ?g a gm:Guideline ; owl:versionInfo ?v }")
-                   if r["g"].value == GUIDELINE)
+    guidelines = tuple(sorted((
+        Guideline(iri=r["g"].value, version=r["v"].value, title=r["t"].value, pack=pack_of_subject.get(r["g"].value, ""),
+                  primary="p" in r and r["p"].value == "true")
+        for r in select(store, """SELECT ?g ?v ?t ?p WHERE { ?g a gm:Guideline ; owl:versionInfo ?v ; dct:title ?t .
+                                  OPTIONAL { ?g gm:primary ?p } }""")), key=lambda g: (not g.primary, g.iri)))
+    primary = [g for g in guidelines if g.primary]
+    if len(primary) != 1:
+        raise ValueError(f"exactly one guideline must be marked gm:primary true, found {len(primary)}: "
+                         f"{', '.join(g.iri for g in primary) or 'none'}")
     version_iris = tuple(sorted(r["v"].value for r in select(store, "SELECT ?v WHERE { ?o a owl:Ontology ; owl:versionIRI ?v }")))
     return Knowledge(graph=graph, quads=quads, analytes=tuple(analytes), code_systems=code_systems,
-                     rules=rules, guideline_iri=GUIDELINE, guideline_version=version, version_iris=version_iris)
+                     rules=_ordered(rules, depends), guideline_iri=primary[0].iri, guideline_version=primary[0].version,
+                     version_iris=version_iris, guidelines=guidelines, packs=packs, defined_in=tuple(sorted(defined_in)))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from . import reason, resources
+from . import integration, reason, resources
 from .derive import run_rules
 from .errors import InputRejected
 from .knowledge import Knowledge, load_knowledge
@@ -64,8 +64,12 @@ class Assessor:
     def __init__(self, reasoner: str = reason.DEFAULT, knowledge: Knowledge | None = None):
         self.knowledge = knowledge or load_knowledge()
         self.reasoner = reason.make_reasoner(reasoner, self.knowledge.graph)
+        missing = [f"{r.iri} ({r.pack}: {r.query_path})" for r in self.knowledge.rules if not r.query]
+        if missing:
+            raise FileNotFoundError(f"rules whose query file is missing: {', '.join(missing)}")
         self.classify_rules = [r for r in self.knowledge.rules if r.before_reasoning]
-        self.derive_rules = [r for r in self.knowledge.rules if not r.before_reasoning]
+        later = [r for r in self.knowledge.rules if not r.before_reasoning]
+        self.later_phases = [[r for r in later if r.phase_order == order] for order in sorted({r.phase_order for r in later})]
         self.provenance = provenance_queries()
         self.cited_knowledge = resources.query_text(CITED_KNOWLEDGE_QUERY)
         self.store = ox.Store()
@@ -85,7 +89,7 @@ class Assessor:
         """Assess one loaded patient, keeping its whole dataset (for RDF output)."""
         self._run([loaded], as_of)
         found = conclusions(self.store).get(str(loaded.patient), [])
-        document = to_json(found, loaded.patient_id, as_of.isoformat(), self.knowledge, loaded.ignored)
+        document = self._document(found, integration.interactions(self.store).get(str(loaded.patient), []), loaded, as_of)
         quads = [q for g in PATIENT_GRAPHS for q in self.store.quads_for_pattern(None, None, None, g)]
         return Assessment(loaded=loaded, as_of=as_of, document=document, quads=quads)
 
@@ -124,9 +128,10 @@ class Assessor:
             if patients:
                 self._run(patients, as_of)
                 found = conclusions(self.store)
+                met = integration.interactions(self.store)
             for loaded in patients:
-                documents[id(loaded)] = to_json(found.get(str(loaded.patient), []), loaded.patient_id, as_of.isoformat(),
-                                                self.knowledge, loaded.ignored)
+                documents[id(loaded)] = self._document(found.get(str(loaded.patient), []), met.get(str(loaded.patient), []),
+                                                       loaded, as_of)
         except Exception:
             for loaded in patients:  # isolate the defect: one patient at a time
                 try:
@@ -139,6 +144,13 @@ class Assessor:
                 yield path, outcome if isinstance(outcome, Exception) else Assessment(item, as_of, outcome, [])
             else:
                 yield path, item
+
+    def _document(self, found: list[dict], met: list[dict], loaded: LoadedPatient, as_of: date) -> dict:
+        """The contract JSON: the primary guideline's conclusions, the others and the interactions beside them."""
+        primary, others = integration.split(found, self.knowledge)
+        document = to_json(primary, loaded.patient_id, as_of.isoformat(), self.knowledge, loaded.ignored)
+        document.update(integration.report_fields(others, met, self.knowledge))
+        return document
 
     def _run(self, patients: list[LoadedPatient], as_of: date) -> None:
         """Classify, reason, derive and link provenance for the patients, in a fresh set of graphs."""
@@ -168,7 +180,8 @@ class Assessor:
         store.extend([ox.Quad(to_ox(s), to_ox(p), to_ox(o), inferred) for s, p, o in self.reasoner.infer(facts)])
         check(f"the {self.reasoner.name} reasoner")
 
-        run_rules(store, self.derive_rules, concluded, check)
-        for query in self.provenance:
-            add(store, construct(store, query), concluded)
+        for phase in self.later_phases:  # derivation, then interactions between guidelines
+            run_rules(store, phase, concluded, check)
+            for query in self.provenance:
+                add(store, construct(store, query), concluded)
         add(store, construct(store, self.cited_knowledge), ox.NamedNode(str(CITED_GRAPH)))

@@ -12,7 +12,8 @@ from .knowledge import Knowledge
 from .namespaces import GM
 from .sparql import select
 
-CONCLUSION_KINDS = {str(GM.StatusFinding): "status", str(GM.RiskFactorFinding): "risk", str(GM.RecommendedAction): "action"}
+CONCLUSION_KINDS = {str(GM.StatusFinding): "status", str(GM.RiskFactorFinding): "risk", str(GM.RecommendedAction): "action",
+                    str(GM.Finding): "finding"}
 
 
 class InconsistentConclusions(B12kgError):

@@ -22,6 +22,7 @@ from .fhir_base import Mapper, fact_iri, patient_iri
 from .fhir_clinical import map_condition, map_procedure
 from .fhir_medication import map_medication_statement
 from .fhir_observation import map_observation
+from .fhir_patient import map_patient
 from .locate import resource_name
 from .reading import MAX_BUNDLE_ENTRIES
 
@@ -105,6 +106,7 @@ def bundle_to_graph(bundle: Any, knowledge: Knowledge, file: str) -> tuple[rdfli
     mapper = Mapper(knowledge, file)
     mapper.graph.add((patient_node, RDF.type, PT.Patient))
     mapper.graph.add((patient_node, PT.fhirId, Literal(patient_id)))
+    map_patient(mapper, patient_node, patient)
     seen: dict[tuple[str, str], int] = {}
     for _, resource in resources:
         resource_type = resource["resourceType"]
