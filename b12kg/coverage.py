@@ -14,9 +14,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rdflib import RDF, Namespace
+from rdflib import RDF, Namespace, URIRef
 
-from . import resources
 from .knowledge import Knowledge
 
 GM = Namespace("https://w3id.org/b12kg/model#")
@@ -54,10 +53,32 @@ def _norm(text: str) -> str:
     return " ".join(text.split())
 
 
+def guideline_texts(knowledge: Knowledge | None = None) -> dict[str, str]:
+    """Each guideline's text as received (its gm:sourceText file in its pack, the part in a
+    ```text fence), by guideline IRI; guidelines whose source file holds no such fence (a
+    README of quotations) are left out."""
+    from .knowledge import load_knowledge
+
+    knowledge = knowledge or load_knowledge()
+    packs = {p.name: p for p in knowledge.packs}
+    texts = {}
+    for guideline in knowledge.guidelines:
+        relative = knowledge.graph.value(URIRef(guideline.iri), GM.sourceText)
+        pack = packs.get(guideline.pack)
+        if relative is None or pack is None:
+            continue
+        source = pack.source_file(str(relative)).read_text(encoding="utf-8")
+        if "```text" in source:
+            texts[guideline.iri] = source.split("```text", 1)[1].split("```", 1)[0]
+    return texts
+
+
 def guideline_text() -> str:
-    """The guideline as received, kept beside the ontology."""
-    source = (resources.data_dir("ontology") / "source" / "b12-peripheral-neuropathy.md").read_text(encoding="utf-8")
-    return source.split("```text", 1)[1].split("```", 1)[0]
+    """The primary guideline's text as received."""
+    from .knowledge import load_knowledge
+
+    knowledge = load_knowledge()
+    return guideline_texts(knowledge)[knowledge.guideline_iri]
 
 
 def normative_fragments(text: str) -> list[str]:
@@ -90,9 +111,11 @@ def build(knowledge: Knowledge, cases_dir: Path | None) -> Coverage:
     gaps: list[str] = []
 
     texts = {s: _norm(str(t)) for s, t in g.subject_objects(GM.statementText)}
-    for fragment in normative_fragments(guideline_text()):
-        if not any(fragment.rstrip(":") in t for t in texts.values()):
-            gaps.append(f"guideline text has no statement individual: {fragment!r}")
+    for guideline, text in guideline_texts(knowledge).items():
+        own = [t for s, t in texts.items() if str(g.value(s, GM.partOf)) == guideline]
+        for fragment in normative_fragments(text):
+            if not any(fragment.rstrip(":") in t for t in own):
+                gaps.append(f"guideline text of {guideline} has no statement individual: {fragment!r}")
 
     queries = {r.iri: r.query for r in knowledge.rules}
     risk_codes = {str(c) for rf in g.subjects(RDF.type, GM.RiskFactor) for c in g.objects(rf, GM.code)}

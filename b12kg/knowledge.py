@@ -18,7 +18,7 @@ import rdflib
 from rdflib import RDF
 
 from . import resources
-from .namespaces import GM, ONTOLOGY_GRAPH
+from .namespaces import GM, ONTOLOGY_GRAPH, PREFIXES
 from .rdfterms import to_ox
 from .sparql import select
 
@@ -91,6 +91,8 @@ class Knowledge:
     packs: tuple = ()
     defined_in: tuple[tuple[str, str], ...] = ()
     """(subject IRI, pack name) for every subject typed in a pack: QC finds IRIs defined twice."""
+    prefixes: tuple[tuple[str, str], ...] = ()
+    """The model's prefixes and those the packs' files declare (first declaration wins), for user queries and RDF output."""
 
     @cached_property
     def value_set_members(self) -> frozenset[rdflib.URIRef]:
@@ -146,7 +148,7 @@ def _ordered(rules: list[Rule], depends: dict[str, set[str]]) -> tuple[Rule, ...
 
 
 def _parse(pack) -> rdflib.Graph:
-    graph = rdflib.Graph()
+    graph = rdflib.Graph(bind_namespaces="none")
     for path in pack.ontology:
         try:
             graph.parse(path, format="turtle")
@@ -162,6 +164,7 @@ def _load(packs: tuple) -> Knowledge:
     """Parse every pack's ontology and read the tables the pipeline needs."""
     graph = rdflib.Graph()
     defined_in: set[tuple[str, str]] = set()
+    prefixes = dict(PREFIXES)
     pack_of_subject: dict[str, str] = {}
     for pack in packs:
         part = _parse(pack)
@@ -172,6 +175,8 @@ def _load(packs: tuple) -> Knowledge:
         graph += part
         for prefix, namespace in part.namespaces():
             graph.bind(prefix, namespace, override=False)
+            if prefix and prefix not in prefixes and str(namespace) not in prefixes.values():
+                prefixes[prefix] = str(namespace)
     by_name = {pack.name: pack for pack in packs}
     store = ox.Store()
     quads = tuple(ox.Quad(to_ox(s), to_ox(p), to_ox(o), ox.NamedNode(str(ONTOLOGY_GRAPH))) for s, p, o in graph)
@@ -224,4 +229,5 @@ def _load(packs: tuple) -> Knowledge:
     version_iris = tuple(sorted(r["v"].value for r in select(store, "SELECT ?v WHERE { ?o a owl:Ontology ; owl:versionIRI ?v }")))
     return Knowledge(graph=graph, quads=quads, analytes=tuple(analytes), code_systems=code_systems,
                      rules=_ordered(rules, depends), guideline_iri=primary[0].iri, guideline_version=primary[0].version,
-                     version_iris=version_iris, guidelines=guidelines, packs=packs, defined_in=tuple(sorted(defined_in)))
+                     version_iris=version_iris, guidelines=guidelines, packs=packs, defined_in=tuple(sorted(defined_in)),
+                     prefixes=tuple(prefixes.items()))

@@ -8,7 +8,6 @@ B12 = Namespace("https://w3id.org/b12kg/b12#")
 RULE = Namespace("https://w3id.org/b12kg/rule/")
 PROV = Namespace("http://www.w3.org/ns/prov#")
 DATA = "https://w3id.org/b12kg/data/"
-GUIDELINE = "https://w3id.org/b12kg/guideline/b12-neuropathy"
 
 GRAPH = Namespace("https://w3id.org/b12kg/graph/")
 ONTOLOGY_GRAPH = GRAPH["ontology"]

@@ -21,7 +21,7 @@ from .errors import InputRejected
 from .knowledge import Knowledge, load_knowledge
 from .load import LoadedPatient, load_patient
 from .namespaces import ASSERTED_GRAPH, ASSESSMENT_GRAPH, CITED_GRAPH, CONCLUDED_GRAPH, IGNORED_GRAPH, INFERRED_GRAPH
-from .provenance import CITED_KNOWLEDGE_QUERY, assessment_quads, provenance_queries
+from .provenance import CITED_KNOWLEDGE_QUERIES, assessment_quads, provenance_queries
 from .rdfterms import to_ox, to_rdflib, triples_to_quads
 from .report import conclusions, to_json
 from .sparql import add, construct
@@ -71,7 +71,7 @@ class Assessor:
         later = [r for r in self.knowledge.rules if not r.before_reasoning]
         self.later_phases = [[r for r in later if r.phase_order == order] for order in sorted({r.phase_order for r in later})]
         self.provenance = provenance_queries()
-        self.cited_knowledge = resources.query_text(CITED_KNOWLEDGE_QUERY)
+        self.cited_knowledge = [resources.query_text(q) for q in CITED_KNOWLEDGE_QUERIES]
         self.store = ox.Store()
         self.store.extend(self.knowledge.quads)
 
@@ -184,4 +184,5 @@ class Assessor:
             run_rules(store, phase, concluded, check)
             for query in self.provenance:
                 add(store, construct(store, query), concluded)
-        add(store, construct(store, self.cited_knowledge), ox.NamedNode(str(CITED_GRAPH)))
+        for query in self.cited_knowledge:
+            add(store, construct(store, query), ox.NamedNode(str(CITED_GRAPH)))

@@ -17,7 +17,7 @@ from .namespaces import GM, PROV, PT
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 PROVENANCE_QUERIES = ("provenance/evidence-from-rule.rq", "provenance/prov-links.rq")
-CITED_KNOWLEDGE_QUERY = "provenance/cited-knowledge.rq"
+CITED_KNOWLEDGE_QUERIES = ("provenance/cited-knowledge.rq", "provenance/cited-interactions.rq")
 
 
 def _iri(term) -> ox.NamedNode:

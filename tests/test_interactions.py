@@ -96,6 +96,8 @@ def test_interaction_provenance_in_rdf(assessor):
       ?a a <{GM}Assessment> .
       ?review <{GM}concerns> <https://w3id.org/b12kg/aga#action-review-ppi-indication> .
       ?risk <{GM}concerns> <https://w3id.org/b12kg/b12#rf-ppi> .
-      <https://w3id.org/b12kg/guideline/aga-ppi-deprescribing-2022> <http://www.w3.org/2002/07/owl#versionInfo> ?v .
+      GRAPH <https://w3id.org/b12kg/graph/cited-guideline> {{
+        <https://w3id.org/b12kg/guideline/aga-ppi-deprescribing-2022> <http://www.w3.org/2002/07/owl#versionInfo> "2022" .
+        <https://w3id.org/b12kg/aga#stmt-bpa-10> <{GM}statementText> ?bpa10 . }}
     }}"""
     assert store.query(ask, use_default_graph_as_union=True)
