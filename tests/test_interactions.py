@@ -101,3 +101,28 @@ def test_interaction_provenance_in_rdf(assessor):
         <https://w3id.org/b12kg/aga#stmt-bpa-10> <{GM}statementText> ?bpa10 . }}
     }}"""
     assert store.query(ask, use_default_graph_as_union=True)
+
+
+def test_explanation_shows_both_statements_side_by_side_and_the_resolution(assessor):
+    from b12kg.explain import render
+
+    expected, result = _assess(assessor, CASES / "contradiction-fires-could-become-pregnant-folic-acid-0_4-mg.expected.json")
+    interaction = result.document["interactions"][0]
+    statements = [r["statement"] for r in interaction["recommendations"]]
+    text = render(result, assessor.knowledge, "text")
+    section = text.split("Other guidelines and their interactions", 1)[1]
+    assert all(s in section for s in statements) and interaction["resolution"] in section
+    assert "med-folic (0.4 mg/d) meets > 0.1 mg/d" in section and "meets >= 0.4 mg/d" in section
+    page = render(result, assessor.knowledge, "html")
+    html_section = page.split('id="other-guidelines"', 1)[1]
+    side = html_section.split('class="side-by-side"', 1)[1].split("</div></div>", 1)[0]
+    assert side.count("<blockquote>") == 2 and "USPSTF" in side and "Avoid folic acid alone" in side
+    assert "Resolution:" in html_section and "<script" not in page
+
+
+def test_no_section_noise_when_nothing_meets(assessor):
+    from b12kg.explain import render
+
+    _, result = _assess(assessor, CASES / "no-interaction-only-b12-guideline.expected.json")
+    text = render(result, assessor.knowledge, "text")
+    assert "None found: no recommendations of different guidelines meet for this patient." in text
