@@ -165,3 +165,18 @@ def test_an_unreadable_name_is_an_error_not_a_guess(builder):
     assert builder.ingredient_of("esomeprazole magnesium").name == "esomeprazole"
     assert builder.ingredient_of("dexlansoprazole").name == "dexlansoprazole"
     assert builder.ingredient_of("sodium bicarbonate") is None
+
+
+def test_ingredients_carry_the_words_that_name_them_in_free_text(module):
+    def names(code):
+        return {str(n) for n in module.objects(code, SKOS.hiddenLabel)}
+
+    assert {"metformin"} <= names(RX["6809"])
+    assert {"omeprazole", "prilosec", "losec"} <= names(RX["7646"])
+    assert {"esomeprazole", "nexium"} <= names(RX["283742"])
+    assert {"dexlansoprazole", "dexilant"} <= names(RX["816346"])
+    assert {"cyanocobalamin", "vitamin b12"} <= names(ATC.B03BA01)
+    assert {"folic acid"} <= names(RX["4511"])
+    everywhere = [n for c in set(module.subjects(SKOS.hiddenLabel, None)) for n in names(c)]
+    assert len(everywhere) == len(set(everywhere)), "a word names one ingredient only"
+    assert "naprosyn" not in everywhere and all(n == n.lower() for n in everywhere)

@@ -96,7 +96,7 @@ INGREDIENTS = (
     Ingredient("pantoprazole", "b12:ProtonPumpInhibitorDrug", ("pantoprazole",)),
     Ingredient("rabeprazole", "b12:ProtonPumpInhibitorDrug", ("rabeprazole",)),
     Ingredient("folic acid", "b12:FolicAcidDrug", ("folic acid",)),
-    Ingredient("cyanocobalamin", "b12:VitaminB12Drug", ("cyanocobalamin", "vitamin b 12", "vitamin b12"),
+    Ingredient("cyanocobalamin", "b12:VitaminB12Drug", ("cyanocobalamin", "vitamin b 12", "vitamin b12", "vitamin b-12"),
                "RxNorm names cyanocobalamin 'vitamin B 12'; a product named 'Vitamin B 12' is read as cyanocobalamin (candidate)."),
     Ingredient("hydroxocobalamin", "b12:VitaminB12Drug", ("hydroxocobalamin",)),
     Ingredient("mecobalamin", "b12:VitaminB12Drug", ("mecobalamin", "methylcobalamin")),
@@ -132,6 +132,7 @@ class Code:
     strengths: list[tuple[str, str, str, str, str]] = field(default_factory=list)  # ingredient, value, unit, per-value, per-unit
     exact_match: set[str] = field(default_factory=set)
     alt_labels: set[str] = field(default_factory=set)
+    hidden_labels: set[str] = field(default_factory=set)
     comment: str | None = None
 
     def add_source(self, source: Source) -> None:
@@ -334,7 +335,21 @@ def build() -> Expansion:
             code.label = labels[0]
             code.alt_labels = set(labels[1:])
         code.ingredients = {expansion.ingredient_iri[name] for name in code.ingredients}
+    add_text_names(expansion)
     return expansion
+
+
+def add_text_names(expansion: Expansion) -> None:
+    """skos:hiddenLabel on each ingredient code: the words that name it in a medication's free text
+    (its RxNorm name forms, and the brand names of the single-ingredient branded products read)."""
+    by_iri = {iri: ingredient for ingredient in INGREDIENTS if (iri := expansion.ingredient_iri.get(ingredient.name))}
+    for iri, ingredient in by_iri.items():
+        expansion.codes[iri].hidden_labels |= set(ingredient.names)
+    for code in expansion.codes.values():
+        if code.term_type in ("SBD", "BPCK") and len(code.ingredients) == 1:
+            (ingredient_iri,) = code.ingredients
+            brands = re.findall(r"\[([^\]]+)\]", code.label or "")
+            expansion.codes[ingredient_iri].hidden_labels |= {b.lower() for b in brands if len(brands) == 1 or not code.other_ingredients}
 
 
 # --- Writing Turtle ------------------------------------------------------------------
@@ -360,6 +375,9 @@ HEADER = """\
 # RxNorm normalized name, gm:strength per ingredient (amount and UCUM unit per dose unit),
 # gm:combinationProduct when it holds other ingredients too, dct:source, gm:verification
 # ("verified": seen in sources of two independent origins; else "candidate").
+# Per ingredient code: skos:hiddenLabel, the lower-case words that name it in a medication's
+# free text (its RxNorm name forms and the brands of its single-ingredient branded products), for
+# reporting a medication whose code is not recognised but whose text names a guideline drug.
 # No source consulted maps NDC codes to these products: none are listed.
 @prefix b12:  <https://w3id.org/b12kg/b12#> .
 @prefix gm:   <https://w3id.org/b12kg/model#> .
@@ -398,6 +416,8 @@ def render(expansion: Expansion) -> str:
             lines.append(f"skos:prefLabel {literal(code.label)}")
         for alt in sorted(code.alt_labels):
             lines.append(f"skos:altLabel {literal(alt)}")
+        if code.hidden_labels:
+            lines.append("skos:hiddenLabel " + ", ".join(literal(h) for h in sorted(code.hidden_labels)))
         if code.term_type:
             lines.append(f"gm:termType {literal(code.term_type)}")
         if code.dose_form:
