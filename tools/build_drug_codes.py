@@ -66,12 +66,7 @@ SYNTHEA_BUNDLES = Source(
     "Synthea R4 sample bundles (smart-on-fhir/generated-sample-data R4/SYNTHEA, commit 25ac808; "
     "copies in tests/realworld/synthea/), MedicationRequest codings",
     "https://www.apache.org/licenses/LICENSE-2.0", "synthea")
-PEDSNET_PPI = Source(
-    "pedsnet-rx-ppi",
-    "https://github.com/PEDSnet/Variable-Dictionary/blob/164c9e588c3a52a6fcda9602dcd4a3300d3fdf53/drugs/rx_ppi.csv",
-    "PEDSnet codeset rx_ppi (PEDSnet/Variable-Dictionary drugs/rx_ppi.csv, commit 164c9e5), rows of vocabulary RxNorm",
-    "https://www.nlm.nih.gov/research/umls/rxnorm/docs/termsofservice.html", "pedsnet")
-ALL_SOURCES = (CPIC, CONTRACT, SYNTHEA_METFORMIN, SYNTHEA_ANEMIA, SYNTHEA_BUNDLES, PEDSNET_PPI)
+ALL_SOURCES = (CPIC, CONTRACT, SYNTHEA_METFORMIN, SYNTHEA_ANEMIA, SYNTHEA_BUNDLES)
 
 
 # --- The guideline's ingredients -------------------------------------------------
@@ -308,13 +303,6 @@ def read_synthea_bundles(expansion: Expansion) -> None:
                     continue  # a display that is not an RxNorm clinical drug name names no guideline drug here
 
 
-def read_pedsnet(expansion: Expansion) -> None:
-    with (SOURCES / "pedsnet" / "rx_ppi.rxnorm.csv").open(newline="") as handle:
-        for row in csv.DictReader(handle):
-            if row["vocabulary_id"] == "RxNorm":
-                expansion.add_product(row["concept_code"], row["concept_name"], PEDSNET_PPI)
-
-
 def declared_in_guideline() -> set[str]:
     """Codes b12-neuropathy.ttl already labels and marks: this module adds to them, never restates."""
     text = (ROOT / "ontology" / "b12-neuropathy.ttl").read_text()
@@ -328,7 +316,6 @@ def build() -> Expansion:
     read_synthea_module(expansion, SOURCES / "synthea" / "metabolic_syndrome_medications.json", SYNTHEA_METFORMIN)
     read_synthea_module(expansion, SOURCES / "synthea" / "anemia_sub.json", SYNTHEA_ANEMIA)
     read_synthea_bundles(expansion)
-    read_pedsnet(expansion)
     for code in expansion.codes.values():
         if code.alt_labels:  # a product: its label is the display its first source gives
             labels = sorted(code.alt_labels)  # several displays: the first in code-point order is the label
