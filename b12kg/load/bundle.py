@@ -72,8 +72,9 @@ def _bundle_type(bundle: dict, file: str) -> str:
 
 def _entries(bundle: dict, file: str) -> list[tuple[int, dict, str | None]]:
     """(index, resource, fullUrl) of every entry with a valid resource; a resource without an
-    id is named by its fullUrl, else by its place in the Bundle. In a history Bundle only the
-    newest version of each resource (the first listed) is read."""
+    id is named by its fullUrl (contract 6); one with neither is refused when the guideline
+    reads its type (conclusions could not name it), else named by its place ('entry-3'). In
+    a history Bundle only the newest version of each resource (the first listed) is read."""
     entries = bundle.get("entry")
     if not isinstance(entries, list) or not entries:
         raise InputRejected.one(file, "the Bundle has no entries", resource="Bundle", field="entry")
@@ -90,12 +91,18 @@ def _entries(bundle: dict, file: str) -> list[tuple[int, dict, str | None]]:
             problems.append(Problem(file, "entry has no resource object", f"Bundle.entry[{index}]", "resource"))
             continue
         full_url = entry.get("fullUrl") if isinstance(entry.get("fullUrl"), str) else None
-        if not resource.get("id"):
-            resource = {**resource, "id": full_url or f"entry[{index}]"}
         rtype = resource.get("resourceType")
         where = resource_name(resource)
         model_problems = (_model_errors(file, where, resource) if rtype in VALIDATED
                           else _type_problem(file, where, rtype))
+        if not model_problems and not resource.get("id"):
+            if full_url:
+                resource = {**resource, "id": full_url}
+            elif rtype in MAPPINGS or rtype == "Patient":
+                model_problems = [Problem(file, "resource has no id and its entry no fullUrl: conclusions could not name it",
+                                          where, "id")]
+            else:
+                resource = {**resource, "id": f"entry-{index}"}
         problems.extend(model_problems)
         if not model_problems:
             found.append((index, resource, full_url))

@@ -122,14 +122,15 @@ class Mapper:
         if time_prop is not None and len(value) >= 19 and value[10] == "T":
             self.graph.add((node, time_prop, Literal(value[:19], datatype=XSD.dateTime)))
 
-    def add_number(self, node: URIRef, prop: URIRef, resource: dict, field: str, value: Any) -> None:
-        """A FHIR decimal or integer as xsd:decimal (nothing when absent; a problem when not a number)."""
+    def add_number(self, node: URIRef, prop: URIRef, resource: dict, field: str, value: Any, owner: URIRef | None = None) -> None:
+        """A FHIR decimal or integer as xsd:decimal (nothing when absent; a problem about `owner`,
+        the fact, when not a number)."""
         if value is None:
             return
         number = decimal_or_none(value) if not isinstance(value, str) else None
         reason = f"{value!r} is not a number" if number is None else inexact(number)
         if reason:
-            self.problem(node, reason, resource, field, "exact number")
+            self.problem(owner or node, reason, resource, field, "exact number")
             return
         self.graph.add((node, prop, Literal(number, datatype=XSD.decimal)))
 

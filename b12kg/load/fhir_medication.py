@@ -84,12 +84,12 @@ def _dose(m: Mapper, node: URIRef, r: dict, index: int, dose: Any, repeat: dict,
     dosage_node = URIRef(f"{node}/dosage/{index}")
     g.add((node, PT.dosage, dosage_node))
     g.add((dosage_node, RDF.type, PT.Dosage))
-    m.add_number(dosage_node, PT.doseValue, r, f"{field}.value", dose.get("value"))
+    m.add_number(dosage_node, PT.doseValue, r, f"{field}.value", dose.get("value"), owner=node)
     unit = dose.get("code") or dose.get("unit")
     if unit:
         g.add((dosage_node, PT.doseUnit, Literal(str(unit))))
     for key, prop in (("frequency", PT.frequency), ("period", PT.period)):
-        m.add_number(dosage_node, prop, r, f"{field.split('.')[0]}.timing.repeat.{key}", repeat.get(key))
+        m.add_number(dosage_node, prop, r, f"{field.split('.')[0]}.timing.repeat.{key}", repeat.get(key), owner=node)
     if repeat.get("periodUnit"):
         g.add((dosage_node, PT.periodUnit, Literal(str(repeat["periodUnit"]))))
 
