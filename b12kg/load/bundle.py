@@ -11,8 +11,9 @@ mapping then reads the raw JSON, keeping every resource's FHIR id on its RDF nod
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
-from rdflib import RDF, Literal
+from rdflib import RDF, Literal, URIRef
 
 from ..errors import InputRejected, Problem
 from ..knowledge import Knowledge
@@ -70,7 +71,35 @@ def _bundle_type(bundle: dict, file: str) -> str:
     return kind
 
 
-def _entries(bundle: dict, file: str) -> list[tuple[int, dict, str | None]]:
+SCREENED = ("Observation", "Condition", "Procedure")
+"""Resource types mapped only when one of their codes (code, or an Observation's coded value) is
+one the guideline reads: a result of one of its analytes or a code in one of its value sets.
+The others are listed as ignored without being validated field by field: a fact the guideline
+does not read never rejects a record (contract 6), and a real export's hundreds of vital signs,
+encounters' diagnoses and procedures cost nothing."""
+
+
+def _reads_codes(resource: dict, knowledge: Knowledge) -> bool:
+    """Whether a Condition, Procedure or Observation carries a code the guideline reads."""
+    read = knowledge.value_set_members
+    for key in ("code", "valueCodeableConcept"):
+        codeable = resource.get(key)
+        codings = codeable.get("coding") if isinstance(codeable, dict) else None
+        if not isinstance(codings, list):
+            continue
+        for coding in codings:
+            if not isinstance(coding, dict) or not isinstance(coding.get("system"), str) or coding.get("code") is None:
+                continue
+            system = knowledge.code_system(coding["system"])
+            if system is None:
+                continue
+            iri = system.namespace + quote(str(coding["code"]), safe="-._~")
+            if URIRef(iri) in read or knowledge.analyte_for_code(iri) is not None:
+                return True
+    return False
+
+
+def _entries(bundle: dict, file: str, knowledge: Knowledge, ignored: list[dict]) -> list[tuple[int, dict, str | None]]:
     """(index, resource, fullUrl) of every entry with a valid resource; a resource without an
     id is named by its fullUrl (contract 6); one with neither is refused when the guideline
     reads its type (conclusions could not name it), else named by its place ('entry-3'). In
@@ -93,6 +122,10 @@ def _entries(bundle: dict, file: str) -> list[tuple[int, dict, str | None]]:
         full_url = entry.get("fullUrl") if isinstance(entry.get("fullUrl"), str) else None
         rtype = resource.get("resourceType")
         where = resource_name(resource)
+        if rtype in SCREENED and not _reads_codes(resource, knowledge):
+            ignored.append({"id": str(resource.get("id") or full_url or f"entry-{index}"), "resourceType": rtype,
+                            "reason": f"a {rtype} with no code this guideline reads"})
+            continue
         model_problems = (_model_errors(file, where, resource) if rtype in VALIDATED
                           else _type_problem(file, where, rtype))
         if not model_problems and not resource.get("id"):
@@ -140,7 +173,8 @@ def bundle_to_graph(bundle: Any, knowledge: Knowledge, file: str) -> Mapper:
         found = bundle.get("resourceType") if isinstance(bundle, dict) else type(bundle).__name__
         raise InputRejected.one(file, f"expected a FHIR R4 Bundle, found {found!r}", field="resourceType")
     _bundle_type(bundle, file)
-    resources = _entries(bundle, file)
+    screened: list[dict] = []
+    resources = _entries(bundle, file, knowledge, screened)
 
     patients = [(i, r, url) for i, r, url in resources if r["resourceType"] == "Patient"]
     if len(patients) != 1:
@@ -155,6 +189,7 @@ def bundle_to_graph(bundle: Any, knowledge: Knowledge, file: str) -> Mapper:
         subjects[full_url] = patient_node
 
     mapper = Mapper(knowledge, file)
+    mapper.ignored.extend(screened)
     mapper.patient, mapper.patient_id = patient_node, patient_id
     mapper.graph.add((patient_node, RDF.type, PT.Patient))
     mapper.graph.add((patient_node, PT.fhirId, Literal(patient_id)))
