@@ -106,7 +106,7 @@ def test_interaction_provenance_in_rdf(assessor):
 def test_explanation_shows_both_statements_side_by_side_and_the_resolution(assessor):
     from b12kg.explain import render
 
-    expected, result = _assess(assessor, CASES / "contradiction-fires-could-become-pregnant-folic-acid-0_4-mg.expected.json")
+    _, result = _assess(assessor, CASES / "contradiction-fires-could-become-pregnant-folic-acid-0_4-mg.expected.json")
     interaction = result.document["interactions"][0]
     statements = [r["statement"] for r in interaction["recommendations"]]
     text = render(result, assessor.knowledge, "text")

@@ -11,7 +11,7 @@ from .fhir_base import Mapper
 BIRTH_SEX = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-birthsex"
 
 
-def map_patient(m: Mapper, patient_node: URIRef, r: dict) -> None:
+def map_demographics(m: Mapper, patient_node: URIRef, r: dict) -> None:
     """The Patient's record node (only when it records a demographic a guideline reads)."""
     gender = r.get("gender")
     birth_sex = next((e.get("valueCode") for e in r.get("extension") or [] if isinstance(e, dict) and e.get("url") == BIRTH_SEX), None)
