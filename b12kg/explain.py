@@ -375,7 +375,8 @@ def explain(assessment: Assessment, knowledge: Knowledge) -> Explanation:
     store.extend(assessment.quads)
     document = assessment.document
     anchors = _Anchors()
-    conclusions = _conclusions(store, anchors, list((document.get("follow_up") or {}).get("measure", [])))
+    conclusions = [c for c in _conclusions(store, anchors, list((document.get("follow_up") or {}).get("measure", [])))
+                   if explain_guidelines.is_primary(c.rule, knowledge)]  # other guidelines: their own section
     rules = _rules(store, anchors)
     statements = _statements(store, anchors)
     facts = _facts(store, anchors)

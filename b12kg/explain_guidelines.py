@@ -13,10 +13,18 @@ import html
 from collections.abc import Callable
 
 from .errors import printable
+from .integration import split
+from .knowledge import Knowledge
 
 TYPE_TITLES = {"contradiction": "Contradiction", "repetition": "Repetition", "alternative-actions": "Alternative actions",
                "repairable-transition": "Repairable transition (side effect)"}
 HEADING = "Other guidelines and their interactions"
+
+
+def is_primary(rule: str, knowledge: Knowledge) -> bool:
+    """Whether a conclusion derived by `rule` belongs to the primary guideline's part of the page."""
+    primary, _ = split([{"rule": rule}], knowledge)
+    return bool(primary)
 
 
 def _one_line(text: object) -> str:
@@ -56,7 +64,7 @@ def _text_lines(document: dict, markdown: bool) -> list[str]:
         if not g.get("conclusions"):
             lines.append("Nothing concluded for this patient.")
         for c in g.get("conclusions", []):
-            lines.append(f"{item}{c.get('text') or c['code']} [{c['code']}]; based on {', '.join(c['based_on']) or 'no fact'}")
+            lines.append(f"{item}{c.get('text') or 'Finding'} [{c['code']}]; based on {', '.join(c['based_on']) or 'no fact'}")
             lines += [f"{quote}\"{e['statement']}\" ({e['citation']}{_level(e)})" for e in c["evidence"]]
     lines += ["", f"{h3}Interactions between guidelines"]
     if not document.get("interactions"):
@@ -115,7 +123,7 @@ def html_section(document: dict) -> str:
         if not g.get("conclusions"):
             parts.append('<p class="none">Nothing concluded for this patient.</p>')
         for c in g.get("conclusions", []):
-            parts.append(f"<p class=\"lead\">{_e(c.get('text') or c['code'])} <code>{_e(c['code'])}</code></p>"
+            parts.append(f"<p class=\"lead\">{_e(c.get('text') or 'Finding')} <code>{_e(c['code'])}</code></p>"
                          f"<p class=\"note\">Based on: {_e(', '.join(c['based_on']) or 'no fact')}</p>")
             parts += [f"<blockquote>{_e(ev['statement'])}<footer>{_e(ev['citation'])}{_e(_level(ev))}</footer></blockquote>"
                       for ev in c["evidence"]]

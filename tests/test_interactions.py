@@ -110,7 +110,9 @@ def test_explanation_shows_both_statements_side_by_side_and_the_resolution(asses
     interaction = result.document["interactions"][0]
     statements = [r["statement"] for r in interaction["recommendations"]]
     text = render(result, assessor.knowledge, "text")
-    section = text.split("Other guidelines and their interactions", 1)[1]
+    primary_part, section = text.split("Other guidelines and their interactions", 1)
+    assert "uspstf-folic-acid-0.4-0.8-mg-daily" not in primary_part, "a companion's conclusion in the B12 guideline's part"
+    assert "uspstf-folic-acid-0.4-0.8-mg-daily" in section
     assert all(s in section for s in statements) and interaction["resolution"] in section
     assert "med-folic (0.4 mg/d) meets > 0.1 mg/d" in section and "meets >= 0.4 mg/d" in section
     page = render(result, assessor.knowledge, "html")
