@@ -63,11 +63,32 @@ def engine(name: str | None = None):
     raise ImportError("no SHACL engine is installed (pyshacl-turbo or pyshacl)")
 
 
+_compiled: dict[int, tuple[rdflib.Graph, object]] = {}
+
+
+def _compiled_validate(shapes: rdflib.Graph):
+    """pySHACL-turbo's shapes compiled once per process and shapes graph (compiling
+    costs more than validating one patient); None when another engine is selected."""
+    validate = engine(None)
+    if getattr(validate, "__module__", "").split(".")[0] != "pyshacl_turbo":
+        return None
+    held = _compiled.get(id(shapes))
+    if held is None or held[0] is not shapes:
+        import pyshacl_turbo
+
+        held = _compiled[id(shapes)] = (shapes, pyshacl_turbo.compile_shapes(shapes, advanced=True))
+    return held[1].validate
+
+
 def conforms(data: rdflib.Graph, shapes: rdflib.Graph, knowledge: Knowledge, file: str,
              engine_name: str | None = None) -> list[Problem]:
     """Problems found by validating `data` against `shapes` (empty when it conforms)."""
-    ok, report, _ = engine(engine_name)(data, shacl_graph=shapes, inference="none", advanced=True,
-                                        allow_warnings=True, meta_shacl=False, do_owl_imports=False)
+    compiled = None if engine_name else _compiled_validate(shapes)
+    if compiled is not None:
+        ok, report, _ = compiled(data, inference="none", allow_warnings=True)
+    else:
+        ok, report, _ = engine(engine_name)(data, shacl_graph=shapes, inference="none", advanced=True,
+                                            allow_warnings=True, meta_shacl=False, do_owl_imports=False)
     if ok:
         return []
     shapes_and_report = report + shapes
