@@ -193,3 +193,21 @@ def test_ndjson_export_assessed_like_the_bundles(assessor, tmp_path):
     reasons = " ".join(p["reason"] for r in rejected for p in r["rejected"])
     assert "not valid JSON" in reasons and "mg/h" in reasons
     assert any("no Patient resource" in r["source"] for r in rejected)
+
+
+def test_dask_cluster_output_equals_the_local_run(tree, tmp_path):
+    """A real LocalCluster (worker processes): same records, in the same order, no large-object warning."""
+    distributed = pytest.importorskip("distributed")
+    import warnings
+
+    local = ListSink()
+    batch_run.run([tree], SETTINGS, local)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  scheduler_port=0) as cluster, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        remote = ListSink()
+        counts = batch_run.run([tree], batch_run.Settings(as_of=AS_OF, reasoner="reasonable", scheduler=cluster.scheduler_address,
+                                                          chunk_size=2), remote)
+    assert remote.records == local.records
+    assert (counts.assessed, counts.rejected, counts.internal) == (3, 2, 0)
+    assert not [w for w in caught if "large" in str(w.message).lower()]
