@@ -211,3 +211,17 @@ def test_dask_cluster_output_equals_the_local_run(tree, tmp_path):
     assert remote.records == local.records
     assert (counts.assessed, counts.rejected, counts.internal) == (3, 2, 0)
     assert not [w for w in caught if "large" in str(w.message).lower()]
+
+
+def test_cli_reasoner_choices_match_the_backends():
+    from b12kg import cli, reason
+
+    assert sorted(cli.REASONERS) == sorted(reason.BACKENDS)
+
+
+def test_help_imports_no_rdf_library():
+    import subprocess
+    import sys
+
+    code = "import sys; import b12kg.cli; print(sorted(m for m in ('rdflib', 'pyoxigraph', 'pyshacl_turbo') if m in sys.modules))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
