@@ -34,11 +34,11 @@ import rdflib
 from rdflib import Namespace
 
 import b12kg.validate
-
-b12kg.validate._no_graph_loading()  # as b12kg does before rdflib's SPARQL engine runs (pySHACL, query)
 from b12kg import resources
 from b12kg.errors import InputRejected
 from b12kg.query import prepare_user_query as check_user_query
+
+b12kg.validate._no_graph_loading()  # as b12kg does before rdflib's SPARQL engine runs (pySHACL, query)
 
 ROOT = Path(__file__).resolve().parent.parent
 BAD = ROOT / "tests" / "bad_inputs"
