@@ -225,3 +225,42 @@ def test_help_imports_no_rdf_library():
 
     code = "import sys; import b12kg.cli; print(sorted(m for m in ('rdflib', 'pyoxigraph', 'pyshacl_turbo') if m in sys.modules))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+
+
+class Bar:
+    """Records how a progress bar is moved."""
+
+    def __init__(self):
+        self.total, self.steps = None, []
+
+    def add_task(self, name, total):
+        self.total = total
+        return 0
+
+    def advance(self, task, n):
+        self.steps.append(n)
+
+
+def test_progress_moves_patient_by_patient(tree):
+    bar = Bar()
+    batch_run.run([tree], batch_run.Settings(as_of=AS_OF, reasoner="reasonable", workers=1, chunk_size=100), ListSink(), progress=bar)
+    assert bar.total == len(PICKED) and bar.steps == [1] * len(PICKED)
+
+
+def test_an_interruption_is_counted_and_leaves_whole_lines(tree, tmp_path, monkeypatch):
+    out = tmp_path / "out.jsonl"
+    sink = JsonLinesSink(out)
+    written = []
+    original = sink.write
+
+    def write(record):
+        if len(written) == 2:
+            raise KeyboardInterrupt
+        written.append(record)
+        original(record)
+
+    monkeypatch.setattr(sink, "write", write)
+    counts = batch_run.run([tree], SETTINGS, sink)
+    assert counts.interrupted and counts.exit_code == 130
+    assert counts.assessed + counts.rejected == 2 == len(out.read_text().splitlines())
+    assert "3 not assessed" in counts.summary()

@@ -28,14 +28,20 @@ class Counts:
     assessed: int = 0
     rejected: int = 0
     internal: int = 0
+    interrupted: bool = False
 
     def summary(self) -> str:
         done = f"{self.assessed} assessed, {self.rejected} rejected, {self.internal} internal errors"
         skipped = f", {self.skipped} skipped (already in the output)" if self.skipped else ""
+        if self.interrupted:
+            left = self.found - self.skipped - self.assessed - self.rejected - self.internal
+            return f"interrupted: {self.found} in: {done}{skipped}, {left} not assessed (--resume goes on from here)"
         return f"{self.found} in: {done}{skipped}"
 
     @property
     def exit_code(self) -> int:
+        if self.interrupted:
+            return 130
         if self.internal:
             return EXIT_INTERNAL
         return EXIT_REJECTED if self.rejected or not self.found else 0
@@ -119,10 +125,12 @@ def run(paths: list[Path], settings: Settings, sink: Sink, done: set[str] | None
                     yield item
 
         for record in records(wanted(), counts.found, settings, advance):
+            sink.write(record)  # written before counted: an interruption never counts a line not written
             kind = classify(record, counts)
-            sink.write(record)
             if report:
                 report(record, kind)
+    except KeyboardInterrupt:
+        counts.interrupted = True
     finally:
         found.close()
         sink.close()
