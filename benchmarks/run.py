@@ -209,8 +209,13 @@ def main(argv: list[str] | None = None) -> int:
             for path in files:
                 shutil.copy(path, folder / path.name)
             args.peer_patients = args.baseline_patients = min(len(files), 3)
-            print_table(f"Synthea sample: {len(files)} bundles of 0.2-1.5 MB (load average {os.getloadavg()[0]:.2f})",
-                        measure_cohort("synthea", sorted(folder.iterdir()), as_of, args, work, cores))
+            rows = measure_cohort("synthea", sorted(folder.iterdir()), as_of, args, work, cores)
+            from b12kg.batch.ndjson import write_export
+
+            write_export([json.loads(p.read_text()) for p in files], work / "synthea-bulk", parts=2)
+            usage, records = cli_batch([work / "synthea-bulk"], as_of, work / "synthea-bulk.jsonl", "--workers", str(cores))
+            rows.append((f"b12kg batch --workers {cores}, the same records as a Bulk NDJSON export", len(records), usage))
+            print_table(f"Synthea sample: {len(files)} bundles of 0.2-1.5 MB (load average {os.getloadavg()[0]:.2f})", rows)
     print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
     return 0
 

@@ -28,6 +28,7 @@ from .sources import Item
 
 _REFERENCE = re.compile(r"^(?:.*/)?(?P<type>[A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
 _URN_UUID = "urn:uuid:"
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _BATCH_ROWS = 5000
 
 
@@ -91,7 +92,7 @@ class BulkExport:
         db.executescript("""
             PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
             CREATE TABLE line (file INTEGER, line INTEGER, offset INTEGER, length INTEGER,
-                               patient TEXT, medication TEXT, is_patient INTEGER, problem TEXT);
+                               patient TEXT, medication TEXT, is_patient INTEGER, problem TEXT, uuid TEXT);
         """)
         rows: list[tuple] = []
         for number, path in enumerate(self.files):
@@ -101,9 +102,9 @@ class BulkExport:
                     rows.append((number, line_no, offset, len(raw), *self._classify(raw)))
                     offset += len(raw)
                     if len(rows) >= _BATCH_ROWS:
-                        db.executemany("INSERT INTO line VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                        db.executemany("INSERT INTO line VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
                         rows = []
-        db.executemany("INSERT INTO line VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        db.executemany("INSERT INTO line VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         db.executescript("""
             CREATE INDEX line_patient ON line (patient, file, offset);
             CREATE INDEX line_medication ON line (medication);
@@ -117,21 +118,23 @@ class BulkExport:
         return db
 
     @staticmethod
-    def _classify(raw: bytes) -> tuple[str | None, str | None, int, str | None]:
-        """(patient id, Medication id, 1 if a Patient, problem) of one line."""
+    def _classify(raw: bytes) -> tuple[str | None, str | None, int, str | None, str | None]:
+        """(patient id, Medication id, 1 if a Patient, problem, id if a UUID) of one line."""
         raw = raw.strip()
         if not raw:
-            return None, None, 0, None
+            return None, None, 0, None, None
         try:
             resource = json.loads(raw)
         except ValueError as exc:
-            return None, None, 0, f"not valid JSON ({exc})"
+            return None, None, 0, f"not valid JSON ({exc})", None
         if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
-            return None, None, 0, "not a FHIR resource (a JSON object with resourceType)"
+            return None, None, 0, "not a FHIR resource (a JSON object with resourceType)", None
+        rid = resource.get("id") if isinstance(resource.get("id"), str) else None
+        uuid = rid if rid and _UUID.match(rid) else None
         if resource["resourceType"] == "Medication":
-            return None, resource.get("id") if isinstance(resource.get("id"), str) else None, 0, None
+            return None, rid, 0, None, uuid
         key = patient_key(resource)
-        return key, None, int(resource["resourceType"] == "Patient" and key is not None), None
+        return key, None, int(resource["resourceType"] == "Patient" and key is not None), None, uuid
 
     def _where(self, file: int, line: int) -> str:
         return f"{self.files[file]}:{line}"
@@ -160,21 +163,27 @@ class BulkExport:
                 handle.close()
 
     def _bundle(self, db: sqlite3.Connection, read, key: str, source: str) -> Item:
-        rows = db.execute("SELECT file, offset, length, is_patient FROM line WHERE patient = ? ORDER BY is_patient DESC, file, offset",
+        rows = db.execute("SELECT file, offset, length, uuid FROM line WHERE patient = ? ORDER BY is_patient DESC, file, offset",
                           (key,)).fetchall()
-        lines = [read(file, offset, length) for file, offset, length, _ in rows]
+        from ..load import MAX_INPUT_BYTES
+
+        if sum(length for _, _, length, _ in rows) > MAX_INPUT_BYTES:
+            return Item(source=source, problem=f"the patient's resources are over the limit of {MAX_INPUT_BYTES} bytes per patient")
+        lines = [(read(file, offset, length), uuid) for file, offset, length, uuid in rows]
         wanted: list[str] = []
-        for raw in lines:
+        for raw, _ in lines:
             if b'"medicationReference"' in raw:
                 wanted += medication_refs(json.loads(raw))
         for medication in dict.fromkeys(wanted):
-            row = db.execute("SELECT file, offset, length FROM line WHERE medication = ? ORDER BY file, offset LIMIT 1",
+            row = db.execute("SELECT file, offset, length, uuid FROM line WHERE medication = ? ORDER BY file, offset LIMIT 1",
                              (medication,)).fetchone()
             if row:
-                lines.append(read(*row))
-        # Each line was checked to be one JSON object, so joining them gives one Bundle.
+                lines.append((read(*row[:3]), row[3]))
+        # Each line was checked to be one JSON object, so joining them gives one Bundle. A resource
+        # whose id is a UUID gets the fullUrl urn:uuid:<id>, which references in exports may use.
         text = '{"resourceType": "Bundle", "type": "collection", "entry": [' + ", ".join(
-            '{"resource": ' + raw.decode("utf-8") + "}" for raw in lines) + "]}"
+            (f'{{"fullUrl": "urn:uuid:{uuid}", "resource": ' if uuid else '{"resource": ') + raw.decode("utf-8") + "}"
+            for raw, uuid in lines) + "]}"
         return Item(source=source, text=text, size=len(text))
 
 

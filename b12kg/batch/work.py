@@ -52,6 +52,7 @@ def over_budget(item: Item, seconds: float) -> dict:
 
 def load(item: Item, reasoner: str, as_of: date, input_format: str | None):
     """The item's LoadedPatient (validated), or raise InputRejected."""
+    from ..load import load_document
     from ..validate import validate_input
 
     prepared = assessor(reasoner)
@@ -59,37 +60,8 @@ def load(item: Item, reasoner: str, as_of: date, input_format: str | None):
         raise InputRejected.one(item.source, item.problem)
     if item.path is not None:
         return prepared.load(Path(item.path), as_of, input_format)
-    loaded = load_document(item.text, item.source, prepared.knowledge, as_of)
+    loaded = load_document(item.text, item.source, prepared.knowledge, as_of, fmt="fhir")
     validate_input(loaded, prepared.knowledge)
-    return loaded
-
-
-def load_document(text: str, source: str, knowledge, as_of: date):
-    """A FHIR Bundle held in memory, loaded as if read from a file named `source`."""
-    from .. import load as loading
-
-    if hasattr(loading, "load_document"):
-        return loading.load_document(text, source, knowledge, as_of, fmt="fhir")
-    return _load_through_file(text, source, knowledge, as_of)  # until b12kg.load offers load_document
-
-
-def _load_through_file(text: str, source: str, knowledge, as_of: date):
-    import os
-    import tempfile
-
-    from ..load import load_patient
-
-    handle, name = tempfile.mkstemp(suffix=".json", prefix="b12kg-")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        loaded = load_patient(Path(name), knowledge, as_of, "fhir")
-    except InputRejected as exc:
-        raise InputRejected([Problem(file=source, reason=p.reason, resource=p.resource, field=p.field, rule=p.rule)
-                             for p in exc.problems]) from None
-    finally:
-        os.unlink(name)
-    loaded.file = source
     return loaded
 
 
