@@ -148,8 +148,8 @@ class BulkExport:
                 handles[file].seek(offset)
                 return handles[file].read(length).strip()
 
-            patients = db.execute("SELECT patient, file, line FROM line WHERE is_patient = 1 ORDER BY file, offset").fetchall()
-            for key, file, line in patients:
+            patients = db.cursor().execute("SELECT patient, file, line FROM line WHERE is_patient = 1 ORDER BY file, offset")
+            for key, file, line in patients:  # a cursor: the patient list is never held in memory
                 yield self._bundle(db, read, key, self._where(file, line))
             orphans = db.execute("""
                 SELECT patient, min(file), min(line) FROM line WHERE patient IS NOT NULL
