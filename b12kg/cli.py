@@ -17,9 +17,13 @@ EXIT_INTERNAL = 1
 
 
 def _as_of(ctx, param, value: str | None) -> date:
+    import re
+
     if value is None:
         return date.today()
     try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):  # fromisoformat also takes 2026W482, 20261124...
+            raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date in the form YYYY-MM-DD") from None
@@ -43,6 +47,10 @@ as_of_option = click.option("--as-of", callback=_as_of, metavar="YYYY-MM-DD",
                             help="Date the assessment is made on (default: today). Durations are measured to it; later facts are ignored and listed.")
 input_format_option = click.option("--input-format", type=click.Choice(["fhir", "turtle", "json-ld", "nt"]),
                                    help="Override the format taken from the file extension (.json FHIR R4 Bundle, .ttl, .jsonld, .nt).")
+in_population_option = click.option(
+    "--in-population", is_flag=True,
+    help="Assert that the patient belongs to the guideline's population (peripheral neuropathy) when the record does "
+         "not code it, for cohorts already selected (contract section 5). A deceased patient stays outside.")
 REASONERS = ("hermit", "owlrl", "reasonable")
 """reason.BACKENDS, named here so that --help does not import rdflib (tests/test_batch.py checks they match)."""
 reasoner_option = click.option("--reasoner", type=click.Choice(REASONERS), default="reasonable", show_default=True,
@@ -82,8 +90,10 @@ def main(ctx: click.Context, debug: bool) -> None:
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write to FILE instead of standard output.")
 @input_format_option
 @reasoner_option
+@in_population_option
 @click.pass_context
-def assess(ctx: click.Context, path: Path, as_of: date, fmt: str, output: Path | None, input_format: str | None, reasoner: str) -> None:
+def assess(ctx: click.Context, path: Path, as_of: date, fmt: str, output: Path | None, input_format: str | None, reasoner: str,
+           in_population: bool) -> None:
     """Assess one patient file against the guideline.
 
     \b
@@ -91,12 +101,12 @@ def assess(ctx: click.Context, path: Path, as_of: date, fmt: str, output: Path |
       b12kg assess examples/ex1-confirmed-oral.json --as-of 2026-11-24
     """
     from .pipeline import Assessor
-    from .report import to_rdf
+    from .report import dumps, to_rdf
 
-    assessor = Assessor(reasoner=reasoner)
+    assessor = Assessor(reasoner=reasoner, in_population=in_population)
     result = _assess_one(ctx, assessor, path, as_of, input_format)
     if fmt == "json":
-        _write(json.dumps(result.document, indent=2, ensure_ascii=False) + "\n", output)
+        _write(dumps(result.document, indent=2, ensure_ascii=False) + "\n", output)
     elif fmt == "text":
         from .explain import render
 
@@ -126,15 +136,17 @@ def validate(ctx: click.Context, path: Path, as_of: date, input_format: str | No
               help="html is one self-contained page linking each conclusion to its rule, statements and facts.")
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write to FILE instead of standard output.")
 @input_format_option
+@in_population_option
 @click.pass_context
-def explain(ctx: click.Context, path: Path, as_of: date, fmt: str, output: Path | None, input_format: str | None) -> None:
+def explain(ctx: click.Context, path: Path, as_of: date, fmt: str, output: Path | None, input_format: str | None,
+            in_population: bool) -> None:
     """Explain every conclusion for one patient: the rule, the guideline statement
     quoted with its citation, the facts used, the thresholds compared, and what is
     missing (which fact would change the conclusion)."""
     from .explain import render
     from .pipeline import Assessor
 
-    assessor = Assessor()
+    assessor = Assessor(in_population=in_population)
     result = _assess_one(ctx, assessor, path, as_of, input_format)
     _write(render(result, assessor.knowledge, fmt), output)
 
@@ -151,11 +163,13 @@ def explain(ctx: click.Context, path: Path, as_of: date, fmt: str, output: Path 
 @click.option("--scheduler", metavar="ADDRESS",
               help="Run on an existing Dask distributed cluster (e.g. tcp://127.0.0.1:8786); needs the 'dask' extra.")
 @click.option("--resume", is_flag=True, help="Skip the sources already in the --output file and append the rest.")
+@in_population_option
 @click.option("--time-budget", type=click.FloatRange(min=0.01), metavar="SECONDS",
               help="Time allowed per patient (default: 30); a worker over it is stopped and the patient rejected.")
 @click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: when stderr is a terminal).")
 def batch(paths: tuple[Path, ...], as_of: date, output: Path | None, input_format: str | None, reasoner: str,
-          workers: int | None, scheduler: str | None, resume: bool, time_budget: float | None, progress: bool | None) -> None:
+          workers: int | None, scheduler: str | None, resume: bool, in_population: bool, time_budget: float | None,
+          progress: bool | None) -> None:
     """Assess many patients and write JSON Lines: one line per patient, naming its
     "source", holding the assessment object, or "rejected" / "internal_error".
 
@@ -177,7 +191,7 @@ def batch(paths: tuple[Path, ...], as_of: date, output: Path | None, input_forma
         raise click.UsageError("--workers sets local processes; with --scheduler the cluster's workers are used")
     done = done_sources(output) if resume else set()
     settings = batch_run.Settings(as_of=as_of, reasoner=reasoner, input_format=input_format, workers=workers,
-                                  scheduler=scheduler, budget=time_budget)
+                                  scheduler=scheduler, budget=time_budget, in_population=in_population)
 
     def report(record: dict, kind: str) -> None:
         if kind == "rejected":
@@ -245,7 +259,7 @@ def coverage(cases: Path, fmt: str, check: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(["csv", "tsv", "json", "xml", "table", "turtle", "nt", "jsonld", "trig"]),
               help="SELECT/ASK: SPARQL results as csv (default), tsv, json, xml or an aligned table; "
                    "CONSTRUCT/DESCRIBE: nt (default), turtle, jsonld or trig.")
-@click.option("--timeout", type=click.FloatRange(0.1, 3600), default=30.0, show_default=True, help="Seconds the query may run.")
+@click.option("--timeout", type=click.FloatRange(0, 3600, min_open=True), default=30.0, show_default=True, help="Seconds the query may run.")
 @click.option("--max-rows", type=click.IntRange(1, 10_000_000), default=10_000, show_default=True,
               help="Rows (or triples) the query may return.")
 @click.pass_context

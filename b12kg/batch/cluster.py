@@ -33,20 +33,21 @@ class KnowledgePlugin(WorkerPlugin):
 
     name = "b12kg-knowledge"
 
-    def __init__(self, reasoner: str):
-        self.reasoner = reasoner
+    def __init__(self, reasoner: str, in_population: bool = False):
+        self.reasoner, self.in_population = reasoner, in_population
 
     def setup(self, worker=None) -> None:
-        work.assessor(self.reasoner)
+        work.assessor(self.reasoner, self.in_population)
 
     def teardown(self, worker=None) -> None:
         pass
 
 
-def assess_partition(items: list[Item], reasoner: str, as_of: date, input_format: str | None) -> list[dict]:
+def assess_partition(items: list[Item], reasoner: str, as_of: date, input_format: str | None,
+                     in_population: bool = False) -> list[dict]:
     """A Dask task: the records of one partition."""
     try:
-        return work.assess_chunk(items, reasoner, as_of, input_format)
+        return work.assess_chunk(items, reasoner, as_of, input_format, in_population=in_population)
     except Exception as exc:  # a defect outside any one patient: every item reports it
         return [work.internal_error(item, exc) for item in items]
 
@@ -68,21 +69,22 @@ class ClusterRun:
     """One batch on a Dask cluster."""
 
     def __init__(self, address: str, reasoner: str, as_of: date, input_format: str | None, partition_size: int,
-                 on_progress: Callable[[int], None] | None = None, client=None):
+                 on_progress: Callable[[int], None] | None = None, client=None, in_population: bool = False):
         self.address, self.reasoner, self.as_of, self.input_format = address, reasoner, as_of, input_format
         self.partition_size, self.on_progress, self._client = partition_size, on_progress, client
+        self.in_population = in_population
 
     def run(self, items: Iterable[Item]) -> Iterator[dict]:
         from distributed import Client
 
         client = self._client or Client(self.address)
         try:
-            client.register_plugin(KnowledgePlugin(self.reasoner), name=KnowledgePlugin.name)
+            client.register_plugin(KnowledgePlugin(self.reasoner, self.in_population), name=KnowledgePlugin.name)
             workers = max(1, sum(client.ncores().values()))
             in_flight: deque = deque()
             for part in partitions(items, self.partition_size):
                 in_flight.append((part, client.submit(assess_partition, part, self.reasoner, self.as_of, self.input_format,
-                                                      pure=False)))
+                                                      self.in_population, pure=False)))
                 while len(in_flight) > 3 * workers:
                     yield from self._collect(*in_flight.popleft())
             while in_flight:

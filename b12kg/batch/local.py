@@ -61,12 +61,13 @@ def chunks(items: Iterable[Item], size: int) -> Iterator[Chunk]:
         yield chunk
 
 
-def _worker_main(conn: Connection, reasoner: str, as_of: date, input_format: str | None, budget: float) -> None:
+def _worker_main(conn: Connection, reasoner: str, as_of: date, input_format: str | None, budget: float,
+                 in_population: bool) -> None:
     """A worker process: prepare once, then assess chunks until told to stop."""
     from .. import pipeline
 
     pipeline.MAX_SECONDS_PER_PATIENT = budget
-    work.assessor(reasoner)
+    work.assessor(reasoner, in_population)
     conn.send(("ready",))
     while True:
         message = conn.recv()
@@ -75,7 +76,8 @@ def _worker_main(conn: Connection, reasoner: str, as_of: date, input_format: str
         tag, items = message
         try:
             records = work.assess_chunk(items, reasoner, as_of, input_format,
-                                        on_item=lambda index, phase, t=tag: conn.send(("at", t, index, phase)))
+                                        on_item=lambda index, phase, t=tag: conn.send(("at", t, index, phase)),
+                                        in_population=in_population)
         except Exception as exc:  # a defect outside any one patient: every item of the chunk reports it
             records = [work.internal_error(item, exc) for item in items]
         conn.send(("done", tag, records))
@@ -108,16 +110,16 @@ class LocalPool:
     """Assess items on `workers` processes; records come back in input order."""
 
     def __init__(self, workers: int, reasoner: str, as_of: date, input_format: str | None, budget: float,
-                 chunk_size: int = 100, on_progress: Callable[[int], None] | None = None):
+                 chunk_size: int = 100, on_progress: Callable[[int], None] | None = None, in_population: bool = False):
         self.workers, self.reasoner, self.as_of, self.input_format = workers, reasoner, as_of, input_format
-        self.budget, self.chunk_size, self.on_progress = budget, chunk_size, on_progress
+        self.budget, self.chunk_size, self.on_progress, self.in_population = budget, chunk_size, on_progress, in_population
         self.stats = Stats()
         self._context = _context()
 
     def _start(self) -> _Worker:
         parent, child = self._context.Pipe()
         process = self._context.Process(target=_worker_main, daemon=True,
-                                        args=(child, self.reasoner, self.as_of, self.input_format, self.budget))
+                                        args=(child, self.reasoner, self.as_of, self.input_format, self.budget, self.in_population))
         process.start()
         child.close()
         self.stats.worker_starts += 1

@@ -58,6 +58,7 @@ class Settings:
     scheduler: str | None = None
     budget: float | None = None
     chunk_size: int | None = None
+    in_population: bool = False
 
 
 def chunk_size(total: int, workers: int, wanted: int | None) -> int:
@@ -79,13 +80,13 @@ def records(items: list[Item] | Iterator[Item], total: int, settings: Settings,
 
         size = settings.chunk_size or pipeline.CHUNK_SIZE
         yield from ClusterRun(settings.scheduler, settings.reasoner, settings.as_of, settings.input_format, size,
-                              on_progress).run(items)
+                              on_progress, in_population=settings.in_population).run(items)
         return
     from .local import LocalPool, default_workers
 
     workers = settings.workers or default_workers()
     pool = LocalPool(workers, settings.reasoner, settings.as_of, settings.input_format, budget,
-                     chunk_size(total, workers, settings.chunk_size), on_progress)
+                     chunk_size(total, workers, settings.chunk_size), on_progress, settings.in_population)
     yield from pool.run(items)
 
 

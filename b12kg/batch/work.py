@@ -21,12 +21,12 @@ can be stopped alone (real Synthea bundles are 0.2-1.5 MB, the synthetic cohort'
 
 
 @cache
-def assessor(reasoner: str):
-    """The process's prepared Assessor (one per reasoner), with the UCUM registry built."""
+def assessor(reasoner: str, in_population: bool = False):
+    """The process's prepared Assessor (one per reasoner and population setting), with the UCUM registry built."""
     from .. import units
     from ..pipeline import Assessor
 
-    prepared = Assessor(reasoner=reasoner)
+    prepared = Assessor(reasoner=reasoner, in_population=in_population)
     units.prepare()
     _warm_up(prepared)
     return prepared
@@ -75,12 +75,11 @@ def over_budget(item: Item, seconds: float) -> dict:
                                    "patient and was stopped", rule="time budget")])
 
 
-def load(item: Item, reasoner: str, as_of: date, input_format: str | None):
+def load(item: Item, prepared, as_of: date, input_format: str | None):
     """The item's LoadedPatient (validated), or raise InputRejected."""
     from ..load import load_document
     from ..validate import validate_input
 
-    prepared = assessor(reasoner)
     if item.problem is not None:
         raise InputRejected.one(item.source, item.problem)
     if item.path is not None:
@@ -91,19 +90,19 @@ def load(item: Item, reasoner: str, as_of: date, input_format: str | None):
 
 
 def assess_chunk(items: list[Item], reasoner: str, as_of: date, input_format: str | None,
-                 on_item: Callable[[int, str], None] | None = None) -> list[dict]:
+                 on_item: Callable[[int, str], None] | None = None, in_population: bool = False) -> list[dict]:
     """Records for the items, in order. `on_item(i, phase)` is called as item i starts
     loading ("load") and before the shared assessment of the loaded ones ("assess", -1)."""
     from ..pipeline import LoadedPatient
 
-    prepared = assessor(reasoner)
+    prepared = assessor(reasoner, in_population)
     records: list[dict | None] = [None] * len(items)
     loaded: list[tuple[int, LoadedPatient]] = []
     for index, item in enumerate(items):
         if on_item:
             on_item(index, "load")
         try:
-            loaded.append((index, load(item, reasoner, as_of, input_format)))
+            loaded.append((index, load(item, prepared, as_of, input_format)))
         except InputRejected as exc:
             records[index] = rejected(item, exc.problems)
         except Exception as exc:  # a loader defect on one record
