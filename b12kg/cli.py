@@ -70,9 +70,10 @@ def main(ctx: click.Context, debug: bool) -> None:
 @main.command()
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
 @as_of_option
-@click.option("--format", "fmt", type=click.Choice(["json", "turtle", "jsonld", "trig", "text"]), default="json", show_default=True,
-              help="json: the contract's assessment object; turtle/jsonld/trig: conclusions as RDF with PROV-O provenance "
-                   "(TriG keeps the named graphs); text: the explanation (as 'b12kg explain').")
+@click.option("--format", "fmt", type=click.Choice(["json", "turtle", "jsonld", "trig", "nt", "text"]), default="json", show_default=True,
+              help="json: the contract's assessment object; turtle/jsonld/trig/nt: conclusions as RDF with PROV-O provenance "
+                   "(TriG keeps the named graphs; sorted, the same bytes for the same input but the start time); "
+                   "text: the explanation (as 'b12kg explain').")
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write to FILE instead of standard output.")
 @input_format_option
 @reasoner_option

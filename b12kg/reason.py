@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from typing import Protocol
 
 import rdflib
-from rdflib import RDF, XSD, Literal
+from rdflib import OWL, RDF, RDFS, XSD, BNode, Literal
 
 Triple = tuple[rdflib.term.Node, rdflib.term.Node, rdflib.term.Node]
 
@@ -26,6 +26,40 @@ Triple = tuple[rdflib.term.Node, rdflib.term.Node, rdflib.term.Node]
 def axioms(ontology: rdflib.Graph) -> list[Triple]:
     """The ontology's logical triples: annotations with literal values are left out."""
     return [t for t in ontology if not isinstance(t[2], Literal)]
+
+
+INFERRED_LEAVES_OUT = (
+    "The inferred graph holds what the OWL reasoner entails about the patient's facts, "
+    "without: statements about the ontology's blank nodes (memberships of anonymous "
+    "restriction and union classes), owl:sameAs of a node with itself, memberships of owl:Thing and "
+    "rdfs:Resource, and copies of asserted facts (the same triple, a plain literal "
+    "re-typed as xsd:string).")
+"""What `readable` drops, stated in the output (README: Reproducible RDF)."""
+
+_TAUTOLOGICAL_CLASSES = {OWL.Thing, RDFS.Resource}
+
+
+def _plain(term: rdflib.term.Node) -> rdflib.term.Node:
+    """A literal typed xsd:string as the plain literal it equals in RDF 1.1."""
+    if isinstance(term, Literal) and term.datatype == XSD.string:
+        return Literal(str(term))
+    return term
+
+
+def readable(inferred: Iterable[Triple], facts: Iterable[Triple]) -> list[Triple]:
+    """The entailments a reader can use (see INFERRED_LEAVES_OUT), in a stable order."""
+    facts = list(facts)
+    known = {(s, p, _plain(o)) for s, p, o in facts}
+    own_blanks = {term for triple in facts for term in triple if isinstance(term, BNode)}
+    kept = set()
+    for s, p, o in inferred:
+        o = _plain(o)
+        if any(isinstance(term, BNode) and term not in own_blanks for term in (s, p, o)) or (s, p, o) in known:
+            continue
+        if (p == OWL.sameAs and s == o) or (p == RDF.type and o in _TAUTOLOGICAL_CLASSES):
+            continue
+        kept.add((s, p, o))
+    return sorted(kept)
 
 
 class Reasoner(Protocol):

@@ -86,16 +86,10 @@ def to_json(found: list[dict], patient_id: str, as_of: str, knowledge: Knowledge
     }
 
 
-RDF_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "jsonld": ox.RdfFormat.JSON_LD, "trig": ox.RdfFormat.TRIG,
-               "nquads": ox.RdfFormat.N_QUADS}
-
-
 def to_rdf(quads: list[ox.Quad], fmt: str) -> str:
-    """The assessment's quads serialised; Turtle and JSON-LD merge the named graphs."""
+    """The assessment's quads serialised reproducibly (canonical.py); Turtle, JSON-LD and
+    N-Triples merge the named graphs."""
+    from .canonical import serialize
     from .namespaces import PREFIXES
 
-    rdf_format = RDF_FORMATS[fmt]
-    if not rdf_format.supports_datasets:
-        quads = [ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph()) for q in quads]
-    kwargs = {"prefixes": PREFIXES} if fmt in ("turtle", "trig") else {}
-    return ox.serialize(quads, format=rdf_format, **kwargs).decode("utf-8")
+    return serialize(quads, fmt, PREFIXES)
