@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from . import __version__, reason
-from .errors import InputRejected
+from .errors import EnvironmentProblem, InputRejected
 
 EXIT_REJECTED = 2
 EXIT_INTERNAL = 1
@@ -33,10 +33,21 @@ def _reject(exc: InputRejected) -> None:
 
 
 def _write(text: str, output: Path | None) -> None:
-    if output is None:
-        click.echo(text, nl=not text.endswith("\n"))
-    else:
-        output.write_text(text, encoding="utf-8")
+    from .output import write_text
+
+    write_text(text if text.endswith("\n") else text + "\n", output)
+
+
+class _Group(click.Group):
+    """Environment problems (no Java, an unwritable output, a full disk) end any command
+    with their message and exit 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except EnvironmentProblem as exc:
+            click.echo(f"b12kg: {exc}", err=True)
+            sys.exit(EXIT_INTERNAL)
 
 
 as_of_option = click.option("--as-of", callback=_as_of, metavar="YYYY-MM-DD",
@@ -47,7 +58,7 @@ reasoner_option = click.option("--reasoner", type=click.Choice(sorted(reason.BAC
                                help="OWL reasoner backend.")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="b12kg")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks for internal errors.")
 @click.pass_context
@@ -62,7 +73,9 @@ def main(ctx: click.Context, debug: bool) -> None:
 
     \b
     Exit codes: 0 assessed, 2 input rejected (the message names the file, the
-    resource, the field and the reason), 1 internal error.
+    resource, the field and the reason), 1 internal error or a machine that
+    cannot do it (no Java for --reasoner hermit, an output that cannot be
+    written: full disk, read-only file system; the message says what to do).
     """
     ctx.obj = {"debug": debug}
 
@@ -152,11 +165,12 @@ def batch(paths: tuple[Path, ...], as_of: date, output: Path | None, input_forma
     """
     from rich.progress import Progress
 
+    from .output import open_output
     from .pipeline import Assessor
 
     files = _patient_files(paths)
     assessor = Assessor(reasoner=reasoner)
-    out = output.open("w", encoding="utf-8") if output else sys.stdout
+    out = open_output(output)
     rejected = failed = 0
     show = sys.stderr.isatty() if progress is None else progress
     with Progress(disable=not show, transient=True, console=_stderr_console()) as bar:
@@ -175,8 +189,7 @@ def batch(paths: tuple[Path, ...], as_of: date, output: Path | None, input_forma
                 record = outcome.document
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
             bar.advance(task)
-    if output:
-        out.close()
+    out.commit()
     click.echo(f"b12kg: {len(files) - rejected - failed} assessed, {rejected} rejected, {failed} internal errors", err=True)
     sys.exit(EXIT_INTERNAL if failed else EXIT_REJECTED if rejected else 0)
 
@@ -256,6 +269,8 @@ def _run(ctx: click.Context, work):
         return work()
     except InputRejected as exc:
         _reject(exc)
+    except EnvironmentProblem:
+        raise
     except Exception as exc:
         if ctx.obj["debug"]:
             raise

@@ -128,6 +128,14 @@ class HermitReasoner:
     name = "hermit"
 
     def __init__(self, ontology: rdflib.Graph):
+        import shutil
+
+        if shutil.which("java") is None:
+            from .errors import EnvironmentProblem
+
+            raise EnvironmentProblem("--reasoner hermit needs Java, and no `java` command was found on PATH: install a Java "
+                                     "runtime (e.g. `apt-get install default-jre-headless`), or leave out --reasoner to use "
+                                     f"the default reasoner, {DEFAULT}, which needs no Java")
         # HermiT accepts only the OWL 2 datatype map (no xsd:date or durations): the
         # classification needs object properties only, so datatype ranges are left out.
         self._tbox = [t for t in axioms(ontology) if not str(t[2]).startswith(str(XSD))]
@@ -145,7 +153,7 @@ class HermitReasoner:
         individuals = {s for s, p, o in facts if p == RDF.type} | {o for s, p, o in facts if isinstance(o, rdflib.URIRef) and p != RDF.type}
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "kb.nt")
-            graph.serialize(path, format="nt")
+            graph.serialize(path, format="nt", encoding="utf-8")
             world = owlready2.World()
             onto = world.get_ontology("file://" + path).load(format="ntriples")
             with onto:
