@@ -30,7 +30,7 @@ def conclusions(store: ox.Store) -> dict[str, list[dict]]:
         grouped[row["conclusion"].value] = {
             "patient": row["patient"].value, "iri": row["conclusion"].value, "kind": CONCLUSION_KINDS[row["kind"].value],
             "code": row["code"].value, "text": _value(row.get("text")), "rule": row["rule"].value,
-            "serum_b12": _value(row.get("serumB12")), "due": _value(row.get("due")),
+            "serum_b12": _value(row.get("serumB12")), "due": _value(row.get("due")), "overdue": _value(row.get("overdue")) == "true",
             "measure": set(), "based_on": set(), "evidence": {}}
     for row in select(store, resources.query_text("report/conclusion-facts.rq")):
         if row["conclusion"].value in grouped:
@@ -81,6 +81,7 @@ def to_json(found: list[dict], patient_id: str, as_of: str, knowledge: Knowledge
                              "evidence": _evidence(c), "rule": c["rule"]} for c in actions],
         "follow_up": None if follow is None else {
             "due": follow["due"],
+            "overdue": follow["overdue"],
             "measure": sorted(follow["measure"], key=lambda m: measure_order.index(m) if m in measure_order else 99)},
         "ignored_facts": ignored,
     }

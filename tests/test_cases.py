@@ -49,6 +49,8 @@ def test_case(expected_file: Path, assessor):
         assert sorted(r["code"] for r in doc["risk_factors"]) == sorted(expected["risk_factors"])
     if "follow_up_due" in expected:
         assert (doc["follow_up"] or {}).get("due") == expected["follow_up_due"]
+    if doc["follow_up"]:  # overdue: due strictly before the as-of date
+        assert doc["follow_up"]["overdue"] is (doc["follow_up"]["due"] < expected["as_of"])
     for r in doc["recommendations"]:
         assert r["evidence"] and r["rule"], r
     by_code = {"b12_status": doc["b12_status"]}
