@@ -199,16 +199,22 @@ def batch(paths: tuple[Path, ...], as_of: date, output: Path | None, input_forma
 
 
 @main.command()
-@click.option("--cases", type=click.Path(path_type=Path, file_okay=False), default=Path("tests/cases"), show_default=True,
-              help="Folder of clinical test cases (NAME.expected.json).")
+@click.option("--cases", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="Folder of clinical test cases (NAME.expected.json). Default: the cases installed with b12kg.")
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
 @click.option("--check", is_flag=True, help="Exit 1 when the matrix has a gap.")
-def coverage(cases: Path, fmt: str, check: bool) -> None:
+def coverage(cases: Path | None, fmt: str, check: bool) -> None:
     """The coverage matrix generated from the ontology: guideline statement ->
-    individual -> rule -> query -> test cases, with every gap listed."""
+    individual -> rule -> query -> test cases, with every gap listed. Works from
+    any folder: the test cases travel with the package."""
+    from . import resources
     from .coverage import build, to_markdown
     from .knowledge import load_knowledge
 
+    cases = cases or resources.cases_dir()
+    if cases is None:
+        click.echo("b12kg: this installation carries no clinical test cases: the matrix leaves out the case columns "
+                   "and --check their gaps (name a folder with --cases)", err=True)
     matrix = build(load_knowledge(), cases)
     click.echo(to_markdown(matrix) if fmt == "markdown" else json.dumps(matrix.as_dict(), indent=2))
     if check and matrix.gaps:
