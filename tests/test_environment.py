@@ -91,15 +91,23 @@ def _umask() -> int:
     return current
 
 
-@pytest.mark.parametrize("cache", ["file", "proc"])
-def test_unusable_cache_and_home_do_not_stop_an_assessment(b12kg_command, tmp_path, cache):
-    """The unit-factor cache is an optimisation: a cache path that is a file, or on a
-    file system that refuses new files, and a home that does not exist, change nothing."""
-    blocker = tmp_path / "not-a-folder"
-    blocker.write_text("")
-    location = str(blocker) if cache == "file" else "/proc/b12kg-cache"
+@pytest.mark.parametrize("home", ["missing", "a-file", "read-only"])
+def test_an_unusable_home_or_cache_changes_nothing(b12kg_command, tmp_path, home):
+    """b12kg keeps nothing in the home or cache folder (unit factors ship with the package):
+    a home that does not exist, is a file, or lies where no file can be created (/proc)
+    changes nothing, and an ordinary home is left as it was."""
+    location = {"missing": tmp_path / "no-home", "a-file": tmp_path / "home-file", "read-only": Path("/proc/b12kg-home")}[home]
+    if home == "a-file":
+        location.write_text("")
     result = run(b12kg_command, "assess", str(EXAMPLE), "--as-of", "2026-11-24",
-                 env={"XDG_CACHE_HOME": location, "HOME": str(tmp_path / "no-home")})
+                 env={"HOME": str(location), "XDG_CACHE_HOME": str(location / ".cache")})
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["b12_status"]["value"] == "confirmed"
     assert not (tmp_path / "no-home").exists()
+
+
+def test_an_ordinary_home_is_left_as_it_was(b12kg_command, tmp_path):
+    result = run(b12kg_command, "assess", str(EXAMPLE), "--as-of", "2026-11-24",
+                 env={"HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / ".cache")})
+    assert result.returncode == 0, result.stderr
+    assert list(tmp_path.iterdir()) == []
