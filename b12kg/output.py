@@ -22,6 +22,7 @@ _ADVICE = {
     errno.ENOENT: "the folder does not exist: create it or choose another",
     errno.ENOTDIR: "a part of the path is not a folder",
     errno.EISDIR: "it is a folder: name a file",
+    errno.EPIPE: "the program reading it stopped reading, as `| head` does",
 }
 
 
