@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import InputRejected
+from .errors import EnvironmentProblem, InputRejected
 
 EXIT_REJECTED = 2
 EXIT_INTERNAL = 1
@@ -37,10 +37,21 @@ def _reject(exc: InputRejected) -> None:
 
 
 def _write(text: str, output: Path | None) -> None:
-    if output is None:
-        click.echo(text, nl=not text.endswith("\n"))
-    else:
-        output.write_text(text, encoding="utf-8")
+    from .output import write_text
+
+    write_text(text if text.endswith("\n") else text + "\n", output)
+
+
+class _Group(click.Group):
+    """Environment problems (no Java, an unwritable output, a full disk) end any command
+    with their message and exit 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except EnvironmentProblem as exc:
+            click.echo(f"b12kg: {exc}", err=True)
+            sys.exit(EXIT_INTERNAL)
 
 
 as_of_option = click.option("--as-of", callback=_as_of, metavar="YYYY-MM-DD",
@@ -57,7 +68,7 @@ reasoner_option = click.option("--reasoner", type=click.Choice(REASONERS), defau
                                help="OWL reasoner backend.")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="b12kg")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks for internal errors.")
 @click.pass_context
@@ -72,7 +83,9 @@ def main(ctx: click.Context, debug: bool) -> None:
 
     \b
     Exit codes: 0 assessed, 2 input rejected (the message names the file, the
-    resource, the field and the reason), 1 internal error.
+    resource, the field and the reason), 1 internal error or a machine that
+    cannot do it (no Java for --reasoner hermit, an output that cannot be
+    written: full disk, read-only file system; the message says what to do).
 
     \b
     Environment: B12KG_TIME_BUDGET, seconds one patient may take (default 30);
@@ -84,9 +97,10 @@ def main(ctx: click.Context, debug: bool) -> None:
 @main.command()
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
 @as_of_option
-@click.option("--format", "fmt", type=click.Choice(["json", "turtle", "jsonld", "trig", "text"]), default="json", show_default=True,
-              help="json: the contract's assessment object; turtle/jsonld/trig: conclusions as RDF with PROV-O provenance "
-                   "(TriG keeps the named graphs); text: the explanation (as 'b12kg explain').")
+@click.option("--format", "fmt", type=click.Choice(["json", "turtle", "jsonld", "trig", "nt", "text"]), default="json", show_default=True,
+              help="json: the contract's assessment object; turtle/jsonld/trig/nt: conclusions as RDF with PROV-O provenance "
+                   "(TriG keeps the named graphs; sorted, the same bytes for the same input but the start time); "
+                   "text: the explanation (as 'b12kg explain').")
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write to FILE instead of standard output.")
 @input_format_option
 @reasoner_option
@@ -235,16 +249,22 @@ def _problem_text(problem: dict) -> str:
 
 
 @main.command()
-@click.option("--cases", type=click.Path(path_type=Path, file_okay=False), default=Path("tests/cases"), show_default=True,
-              help="Folder of clinical test cases (NAME.expected.json).")
+@click.option("--cases", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="Folder of clinical test cases (NAME.expected.json). Default: the cases installed with b12kg.")
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
 @click.option("--check", is_flag=True, help="Exit 1 when the matrix has a gap.")
-def coverage(cases: Path, fmt: str, check: bool) -> None:
+def coverage(cases: Path | None, fmt: str, check: bool) -> None:
     """The coverage matrix generated from the ontology: guideline statement ->
-    individual -> rule -> query -> test cases, with every gap listed."""
+    individual -> rule -> query -> test cases, with every gap listed. Works from
+    any folder: the test cases travel with the package."""
+    from . import resources
     from .coverage import build, to_markdown
     from .knowledge import load_knowledge
 
+    cases = cases or resources.cases_dir()
+    if cases is None:
+        click.echo("b12kg: this installation carries no clinical test cases: the matrix leaves out the case columns "
+                   "and --check their gaps (name a folder with --cases)", err=True)
     matrix = build(load_knowledge(), cases)
     click.echo(to_markdown(matrix) if fmt == "markdown" else json.dumps(matrix.as_dict(), indent=2))
     if check and matrix.gaps:
@@ -326,6 +346,8 @@ def _run(ctx: click.Context, work):
         return work()
     except InputRejected as exc:
         _reject(exc)
+    except EnvironmentProblem:
+        raise
     except Exception as exc:
         if ctx.obj["debug"]:
             raise
