@@ -70,8 +70,10 @@ def main(ctx: click.Context, debug: bool) -> None:
 @main.command()
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
 @as_of_option
-@click.option("--format", "fmt", type=click.Choice(["json", "turtle", "jsonld", "trig", "text"]), default="json", show_default=True,
-              help="json: the contract's assessment object; turtle/jsonld/trig: conclusions as RDF with PROV-O provenance "
+@click.option("--format", "fmt", type=click.Choice(["json", "fhir", "turtle", "jsonld", "trig", "text"]), default="json",
+              show_default=True,
+              help="json: the contract's assessment object; fhir: an R4 Bundle (GuidanceResponse, RequestGroup of proposed "
+                   "orders, DetectedIssue, Provenance); turtle/jsonld/trig: conclusions as RDF with PROV-O provenance "
                    "(TriG keeps the named graphs); text: the explanation (as 'b12kg explain').")
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write to FILE instead of standard output.")
 @input_format_option
@@ -84,17 +86,20 @@ def assess(ctx: click.Context, path: Path, as_of: date, fmt: str, output: Path |
     Example:
       b12kg assess examples/ex1-confirmed-oral.json --as-of 2026-11-24
     """
+    from .api import Api
     from .pipeline import Assessor
     from .report import to_rdf
 
-    assessor = Assessor(reasoner=reasoner)
-    result = _run(ctx, lambda: assessor.assess(path, as_of, input_format))
+    api = Api(Assessor(reasoner=reasoner))
+    result = _run(ctx, lambda: api.assess_file(path, as_of, input_format))
     if fmt == "json":
         _write(json.dumps(result.document, indent=2, ensure_ascii=False) + "\n", output)
+    elif fmt == "fhir":
+        _write(json.dumps(_run(ctx, lambda: api.to_fhir(result)), indent=2, ensure_ascii=False) + "\n", output)
     elif fmt == "text":
         from .explain import render
 
-        _write(render(result, assessor.knowledge, "text"), output)
+        _write(render(result.assessment, api.knowledge, "text"), output)
     else:
         _write(to_rdf(result.quads, fmt), output)
 

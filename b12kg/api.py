@@ -1,0 +1,108 @@
+"""The Python API: assess a patient held in memory (a FHIR Bundle as a dict or JSON text).
+
+One `Api` holds one prepared Assessor and is reused for every call (the CLI makes one
+per process, the CDS Hooks service one per server). An Assessor is not thread-safe, so
+calls are serialised by a lock; the service runs them in a worker thread.
+
+    >>> from b12kg.api import Api
+    >>> result = Api().assess(bundle, as_of=date(2026, 11, 24))
+    >>> result.document["b12_status"]["value"]
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from datetime import date
+
+from .errors import InputRejected
+from .load import LoadedPatient
+
+try:
+    from .load import load_document
+except ImportError:  # TEMPORARY until the in-memory loader (branch ehr) is merged: via a temporary file
+    def load_document(document, file, knowledge, as_of, fmt="fhir"):
+        import tempfile
+        from pathlib import Path
+
+        from .load import load_patient
+
+        text = document if isinstance(document, str) else json.dumps(document)
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "bundle.json"
+            path.write_text(text, encoding="utf-8")
+            try:
+                loaded = load_patient(path, knowledge, as_of, fmt)
+            except InputRejected as exc:
+                for p in exc.problems:
+                    object.__setattr__(p, "file", file)
+                raise
+        loaded.file = file
+        return loaded
+from .pipeline import Assessment, Assessor
+from .validate import validate_input
+
+DEFAULT_NAME = "<bundle>"
+"""How a document held in memory is named in messages when the caller gives no name."""
+
+
+@dataclass(frozen=True)
+class Result:
+    """An assessment: the contract's JSON document and the dataset behind it."""
+
+    assessment: Assessment
+
+    @property
+    def document(self) -> dict:
+        """The contract JSON object (assessment.schema.json)."""
+        return self.assessment.document
+
+    @property
+    def quads(self) -> list:
+        """The whole dataset: asserted, inferred, concluded, assessment, ignored and cited graphs."""
+        return self.assessment.quads
+
+
+class Api:
+    """Assess FHIR Bundles (or native RDF text) held in memory, with one prepared Assessor."""
+
+    def __init__(self, assessor: Assessor | None = None):
+        self.assessor = assessor or Assessor()
+        self._lock = threading.Lock()
+
+    @property
+    def knowledge(self):
+        return self.assessor.knowledge
+
+    def load(self, document: dict | str, as_of: date, name: str = DEFAULT_NAME, fmt: str = "fhir") -> LoadedPatient:
+        """Load and SHACL-validate one document (raises InputRejected naming `name`)."""
+        if isinstance(document, bytes):
+            raise InputRejected.one(name, "expected a JSON object or text, found bytes (decode them as UTF-8 first)")
+        if not isinstance(document, dict | str):
+            raise InputRejected.one(name, f"expected a FHIR Bundle as a JSON object or text, found {type(document).__name__}")
+        loaded = load_document(document, name, self.knowledge, as_of, fmt)
+        validate_input(loaded, self.knowledge)
+        return loaded
+
+    def assess(self, document: dict | str, as_of: date | None = None, name: str = DEFAULT_NAME, fmt: str = "fhir") -> Result:
+        """Assess one patient as of a date (default: today). Raises InputRejected for a record b12kg refuses."""
+        as_of = as_of or date.today()
+        with self._lock:
+            loaded = self.load(document, as_of, name, fmt)
+            return Result(self.assessor.assess_loaded(loaded, as_of))
+
+    def assess_file(self, path, as_of: date | None = None, input_format: str | None = None) -> Result:
+        """Assess one patient file (FHIR Bundle or native RDF)."""
+        with self._lock:
+            return Result(self.assessor.assess(path, as_of or date.today(), input_format))
+
+    def to_fhir(self, result: Result) -> dict:
+        """The assessment as a FHIR R4 Bundle (GuidanceResponse, RequestGroup, orders, DetectedIssue, Provenance)."""
+        from .fhir_output import to_bundle
+
+        return to_bundle(result.document, result.quads, self.knowledge, result.assessment.loaded.source_sha256)
+
+    def assess_json(self, text: str, as_of: date | None = None, name: str = DEFAULT_NAME) -> str:
+        """The contract JSON of one FHIR Bundle given as JSON text, as JSON text."""
+        return json.dumps(self.assess(text, as_of, name).document, ensure_ascii=False)
