@@ -234,6 +234,19 @@ def query(ctx: click.Context, path: Path, query_file: Path, as_of: date, input_f
         click.echo(ox.serialize(result, format=ox.RdfFormat.N_TRIPLES).decode("utf-8"), nl=False)
 
 
+@main.command("export-plandefinition")
+@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write to FILE instead of standard output.")
+def export_plandefinition(output: Path | None) -> None:
+    """Write the guideline as FHIR R4 knowledge artifacts (a Bundle): a CPG-style
+    PlanDefinition (one action per recommendation, its condition, evidence and
+    citations), ActivityDefinitions for the orders, and a Library of the SPARQL rules.
+    Generated from the ontology."""
+    from .knowledge import load_knowledge
+    from .plandefinition import export
+
+    _write(json.dumps(export(load_knowledge()), indent=2, ensure_ascii=False) + "\n", output)
+
+
 PATIENT_SUFFIXES = {".json", ".ttl", ".jsonld", ".nt"}
 
 

@@ -133,18 +133,18 @@ def vocabulary(knowledge: Knowledge) -> Vocabulary:
 
 # --- FHIR data types built from the tables ---------------------------------------------
 
-def _clean(value):
+def clean(value):
     """Drop None values and empty lists/dicts (FHIR JSON has no nulls)."""
     if isinstance(value, dict):
-        cleaned = {k: _clean(v) for k, v in value.items()}
+        cleaned = {k: clean(v) for k, v in value.items()}
         return {k: v for k, v in cleaned.items() if v is not None and v != [] and v != {}}
     if isinstance(value, list):
-        return [_clean(v) for v in value if v is not None]
+        return [clean(v) for v in value if v is not None]
     return value
 
 
 def coding(c: dict) -> dict:
-    return _clean({"system": c["system"], "code": c["code"], "display": c.get("display")})
+    return clean({"system": c["system"], "code": c["code"], "display": c.get("display")})
 
 
 def dosage(phase: dict, route: dict | None) -> dict:
@@ -156,7 +156,7 @@ def dosage(phase: dict, route: dict | None) -> dict:
     if phase.get("boundsValue") is not None:
         repeat["boundsDuration"] = {"value": _number(phase["boundsValue"]), "unit": phase["boundsUnit"],
                                     "system": "http://unitsofmeasure.org", "code": phase["boundsUnit"]}
-    return _clean({"sequence": _number(phase["sequence"]), "text": phase["text"], "timing": {"repeat": repeat},
+    return clean({"sequence": _number(phase["sequence"]), "text": phase["text"], "timing": {"repeat": repeat},
                    "route": {"coding": [coding(route)]} if route else None, "doseAndRate": [dose]})
 
 
@@ -173,12 +173,12 @@ def request_resource(order: Order, subject: dict, authored: str, resource_id: st
         common.pop("instantiatesCanonical")
     else:
         common["code"] = {"coding": [coding(order.coding)], "text": order.label}
-    return _clean(common)
+    return clean(common)
 
 
 def related_artifacts(statement_rows: list[dict]) -> list[dict]:
     """RelatedArtifact citations of guideline statements (contract evidence entries)."""
-    return [_clean({"type": "citation", "label": f"[{e['citation']}]", "display": e["statement"],
+    return [clean({"type": "citation", "label": f"[{e['citation']}]", "display": e["statement"],
                     "citation": f"Guideline statement [{e['citation']}]" + (f", evidence level {e['level']}" if e.get("level") else "")})
             for e in statement_rows]
 
@@ -228,7 +228,7 @@ def to_bundle(document: dict, quads: list[ox.Quad], knowledge: Knowledge, source
         return {"reference": f"urn:uuid:{resource['id']}"}
 
     def provenance(target: dict, conclusion: dict, activity: str) -> None:
-        add(_clean({
+        add(clean({
             "resourceType": "Provenance", "id": ids("Provenance", activity, target["reference"]), "target": [target], "recorded": recorded,
             "policy": [conclusion["rule"], g["guideline"]],
             "activity": {"text": activity},
@@ -263,17 +263,17 @@ def to_bundle(document: dict, quads: list[ox.Quad], knowledge: Knowledge, source
             action["resource"] = add(resource)
             targets.append(action["resource"])
         if item and item.severity:
-            issue = _clean({"resourceType": "DetectedIssue", "id": ids("DetectedIssue", rec["action"]), "status": "preliminary",
+            issue = clean({"resourceType": "DetectedIssue", "id": ids("DetectedIssue", rec["action"]), "status": "preliminary",
                             "code": code, "severity": item.severity, "patient": subject, "identifiedDateTime": authored,
                             "implicated": [fact_reference(f, types) for f in rec["based_on"]], "detail": rec["text"],
                             "reference": g["guideline"]})
             targets.append(add(issue))
             issues.append(issue)
-        actions.append(_clean(action))
+        actions.append(clean(action))
         for target in targets:
             provenance(target, rec, rec["action"])
 
-    request_group = _clean({"resourceType": "RequestGroup", "id": ids("RequestGroup"), "status": "draft", "intent": "proposal",
+    request_group = clean({"resourceType": "RequestGroup", "id": ids("RequestGroup"), "status": "draft", "intent": "proposal",
                             "instantiatesCanonical": [plan], "subject": subject, "authoredOn": authored,
                             "note": [{"text": f"{g['title']}, version {g['version']}"}], "action": actions})
     group_ref = add(request_group)
@@ -281,7 +281,7 @@ def to_bundle(document: dict, quads: list[ox.Quad], knowledge: Knowledge, source
         if not vocab.proposed(rec["action"]) and not (vocab.items.get(rec["action"]) and vocab.items[rec["action"]].severity):
             provenance(group_ref, rec, rec["action"])
     params_ref = add(parameters)
-    guidance = _clean({
+    guidance = clean({
         "resourceType": "GuidanceResponse", "id": ids("GuidanceResponse"), "moduleUri": g["guideline"], "status": "success",
         "subject": subject, "occurrenceDateTime": authored, "outputParameters": params_ref, "result": group_ref,
         "note": [{"text": f"B12 status: {status['value']}"}],
