@@ -247,6 +247,41 @@ def export_plandefinition(output: Path | None) -> None:
     _write(json.dumps(export(load_knowledge()), indent=2, ensure_ascii=False) + "\n", output)
 
 
+@main.command("cds-hooks")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind (loopback by default; anything else is reachable from the network).")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--fhir-server", metavar="URL", help="FHIR server to fetch missing prefetch from when a request names none; when set, "
+                                                   "the only fhirServer the service fetches from.")
+@click.option("--as-of", "as_of", callback=lambda c, p, v: None if v is None else _as_of(c, p, v), metavar="YYYY-MM-DD",
+              help="Assess as of this date instead of today (demonstrations, tests).")
+@click.option("--feedback-db", type=click.Path(path_type=Path, dir_okay=False),
+              help="SQLite file for issued cards and feedback (default: $XDG_STATE_HOME/b12kg/cds-feedback.sqlite3).")
+@click.option("--jwt-issuer", "jwt_issuers", multiple=True, metavar="ISS",
+              help="Require a JWT bearer token from this issuer (repeat for several). Off by default: no authentication.")
+@click.option("--jwks", "jwks_file", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="JWKS file with the issuers' public keys (needed with --jwt-issuer; never fetched).")
+def cds_hooks(host: str, port: int, fhir_server: str | None, as_of: date | None, feedback_db: Path | None,
+              jwt_issuers: tuple[str, ...], jwks_file: Path | None) -> None:
+    """Run the CDS Hooks 2.0 service: discovery at /cds-services, the services
+    b12-patient-view and b12-order-sign, feedback at /cds-services/{id}/feedback, and
+    the explanation pages the cards link to. Needs the 'serve' extra:
+    pip install 'b12kg[serve]'."""
+    try:
+        from .serve.cds_hooks import Config, serve
+    except ImportError as exc:
+        raise click.ClickException(f"the CDS Hooks service needs the 'serve' extra (pip install 'b12kg[serve]'): {exc}") from None
+    if jwt_issuers and not jwks_file:
+        raise click.BadParameter("--jwt-issuer needs --jwks FILE", param_hint="--jwks")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"b12kg: warning: binding {host}: the service is reachable from the network"
+                   f"{'' if jwt_issuers else ' and requires no authentication (see --jwt-issuer)'}", err=True)
+    config = Config(host=host, port=port, fhir_server=fhir_server, as_of=as_of, jwt_issuers=list(jwt_issuers), jwks_file=jwks_file)
+    if feedback_db:
+        config.feedback_db = feedback_db
+    serve(config)
+
+
 PATIENT_SUFFIXES = {".json", ".ttl", ".jsonld", ".nt"}
 
 

@@ -67,16 +67,19 @@ class Item:
     indicator: str
     severity: str | None
     orders: tuple[str, ...]
+    statements: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """The ontology's tables for FHIR and CDS Hooks output, read once per Knowledge."""
+    """The ontology's tables for FHIR and CDS Hooks output, read once per Knowledge (queries/fhir/, queries/cds/)."""
 
     guideline: dict
     items: dict[str, Item]
     orders: dict[str, Order]
     statements: dict[str, dict]
+    override_reasons: list[dict]
+    prefetch_codes: list[tuple[str, str]]
 
     def item(self, code: str) -> Item:
         return self.items[code]
@@ -108,9 +111,10 @@ def vocabulary(knowledge: Knowledge) -> Vocabulary:
         code = r["code"].value
         previous = items.get(code)
         orders = (*(previous.orders if previous else ()), *([r["order"].value] if "order" in r else []))
+        cited = (*(previous.statements if previous else ()), *([r["statement"].value] if "statement" in r else []))
         items[code] = Item(iri=r["item"].value, code=code, text=r["text"].value, summary=_text(r, "summary"),
                            indicator=_text(r, "indicator") or "info", severity=_text(r, "severity"),
-                           orders=tuple(dict.fromkeys(orders)))
+                           orders=tuple(dict.fromkeys(orders)), statements=tuple(dict.fromkeys(cited)))
     phases: dict[str, list[dict]] = {}
     for r in rows("dosage-phases"):
         phases.setdefault(r["order"].value, []).append({k: _text(r, k) for k in (
@@ -126,7 +130,10 @@ def vocabulary(knowledge: Knowledge) -> Vocabulary:
             route=route, dosage_text=_text(r, "dosageText"), phases=phases.get(r["order"].value, []))
     statements = {r["statement"].value: {k: _text(r, k) for k in ("text", "citation", "section", "level", "levelLabel")}
                   for r in rows("statements")}
-    result = Vocabulary(guideline=guideline, items=items, orders=orders, statements=statements)
+    reasons = [{"system": r["system"].value, "code": r["code"].value, "display": r["display"].value} for r in rows("override-reasons")]
+    codes = [(r["system"].value, r["code"].value) for r in select(store, resources.query_text("cds/prefetch-codes.rq"))]
+    result = Vocabulary(guideline=guideline, items=items, orders=orders, statements=statements, override_reasons=reasons,
+                        prefetch_codes=codes)
     _VOCABULARIES[id(knowledge)] = (knowledge, result)
     return result
 
@@ -185,12 +192,21 @@ def related_artifacts(statement_rows: list[dict]) -> list[dict]:
 
 # --- The assessment as a Bundle ---------------------------------------------------------
 
-def _fact_types(quads: list[ox.Quad]) -> dict[str, str]:
-    """FHIR id -> resource type of the patient's facts, from the assessment's quads."""
+def facts(quads: list[ox.Quad]) -> dict[str, dict[str, str]]:
+    """The patient's facts by FHIR id (or IRI for native RDF), with type, values, dates and
+    daily dose (queries/report/explain-facts.rq over the assessment's quads)."""
     store = ox.Store()
     store.extend(quads)
-    return {r["fhirId"].value: r["resourceType"].value
-            for r in select(store, resources.query_text("report/explain-facts.rq")) if "fhirId" in r and "resourceType" in r}
+    found: dict[str, dict[str, str]] = {}
+    for row in select(store, resources.query_text("report/explain-facts.rq")):
+        values = {k: v.value for k, v in row.items()}
+        found.setdefault(values.get("fhirId") or values["fact"], values)
+    return found
+
+
+def _fact_types(quads: list[ox.Quad]) -> dict[str, str]:
+    """FHIR id -> resource type of the patient's facts, from the assessment's quads."""
+    return {k: v["resourceType"] for k, v in facts(quads).items() if "fhirId" in v and "resourceType" in v}
 
 
 def fact_reference(fact: str, types: dict[str, str]) -> dict:
