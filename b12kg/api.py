@@ -11,8 +11,10 @@ calls are serialised by a lock; the service runs them in a worker thread.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
 
@@ -65,11 +67,18 @@ class Result:
 
 
 class Api:
-    """Assess FHIR Bundles (or native RDF text) held in memory, with one prepared Assessor."""
+    """Assess FHIR Bundles (or native RDF text) held in memory, with one prepared Assessor.
 
-    def __init__(self, assessor: Assessor | None = None):
+    With `cache_size` > 0 the latest assessments are kept by the SHA-256 of the document
+    (canonical JSON), the as-of date, the format and the name: an unchanged record assessed
+    again on the same date (a chart opened again) is answered without re-running the
+    pipeline. Rejections are never cached."""
+
+    def __init__(self, assessor: Assessor | None = None, cache_size: int = 0):
         self.assessor = assessor or Assessor()
         self._lock = threading.Lock()
+        self.cache_size = cache_size
+        self._cache: OrderedDict[tuple, Result] = OrderedDict()
 
     @property
     def knowledge(self):
@@ -88,9 +97,28 @@ class Api:
     def assess(self, document: dict | str, as_of: date | None = None, name: str = DEFAULT_NAME, fmt: str = "fhir") -> Result:
         """Assess one patient as of a date (default: today). Raises InputRejected for a record b12kg refuses."""
         as_of = as_of or date.today()
+        key = self._key(document, as_of, name, fmt) if self.cache_size else None
         with self._lock:
+            if key is not None and key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
             loaded = self.load(document, as_of, name, fmt)
-            return Result(self.assessor.assess_loaded(loaded, as_of))
+            result = Result(self.assessor.assess_loaded(loaded, as_of))
+            if key is not None:
+                self._cache[key] = result
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+            return result
+
+    @staticmethod
+    def _key(document, as_of: date, name: str, fmt: str) -> tuple | None:
+        """The cache key of a document: SHA-256 of its canonical JSON (text as given), or None if it has none."""
+        try:
+            text = document if isinstance(document, str) else json.dumps(document, sort_keys=True, separators=(",", ":"),
+                                                                         ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError, RecursionError):
+            return None
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(), as_of, name, fmt
 
     def assess_file(self, path, as_of: date | None = None, input_format: str | None = None) -> Result:
         """Assess one patient file (FHIR Bundle or native RDF)."""

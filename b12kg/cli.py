@@ -280,11 +280,13 @@ def export_plandefinition(output: Path | None) -> None:
               help="Assess as of this date instead of today (demonstrations, tests).")
 @click.option("--feedback-db", type=click.Path(path_type=Path, dir_okay=False),
               help="SQLite file for issued cards and feedback (default: $XDG_STATE_HOME/b12kg/cds-feedback.sqlite3).")
+@click.option("--cache-size", default=256, show_default=True, type=click.IntRange(0, 100_000),
+              help="Assessments kept by input hash (a chart opened again unchanged is not re-assessed); 0 disables.")
 @click.option("--jwt-issuer", "jwt_issuers", multiple=True, metavar="ISS",
               help="Require a JWT bearer token from this issuer (repeat for several). Off by default: no authentication.")
 @click.option("--jwks", "jwks_file", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="JWKS file with the issuers' public keys (needed with --jwt-issuer; never fetched).")
-def cds_hooks(host: str, port: int, fhir_server: str | None, as_of: date | None, feedback_db: Path | None,
+def cds_hooks(host: str, port: int, fhir_server: str | None, as_of: date | None, feedback_db: Path | None, cache_size: int,
               jwt_issuers: tuple[str, ...], jwks_file: Path | None) -> None:
     """Run the CDS Hooks 2.0 service: discovery at /cds-services, the services
     b12-patient-view and b12-order-sign, feedback at /cds-services/{id}/feedback, and
@@ -299,7 +301,8 @@ def cds_hooks(host: str, port: int, fhir_server: str | None, as_of: date | None,
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"b12kg: warning: binding {host}: the service is reachable from the network"
                    f"{'' if jwt_issuers else ' and requires no authentication (see --jwt-issuer)'}", err=True)
-    config = Config(host=host, port=port, fhir_server=fhir_server, as_of=as_of, jwt_issuers=list(jwt_issuers), jwks_file=jwks_file)
+    config = Config(host=host, port=port, fhir_server=fhir_server, as_of=as_of, jwt_issuers=list(jwt_issuers), jwks_file=jwks_file,
+                    cache_size=cache_size)
     if feedback_db:
         config.feedback_db = feedback_db
     serve(config)

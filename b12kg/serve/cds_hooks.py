@@ -52,6 +52,9 @@ MAX_REQUEST_BYTES = 12 * 1024 * 1024
 REQUEST_TIMEOUT_SECONDS = 60.0
 """Longest a service call may take, fetching included (the assessment itself has its own 30 s budget)."""
 
+ASSESSMENTS_CACHED = 256
+"""Assessments kept by input hash: a chart opened again with an unchanged record is not re-assessed."""
+
 EXPLANATIONS_KEPT = 256
 EXPLANATION_SECONDS = 3600
 """Explanation pages are kept in memory for the cards' links: the latest 256, for one hour."""
@@ -90,6 +93,7 @@ class Config:
     feedback_db: Path = field(default_factory=default_path)
     jwt_issuers: list[str] = field(default_factory=list)
     jwks_file: Path | None = None
+    cache_size: int = ASSESSMENTS_CACHED
     max_request_bytes: int = MAX_REQUEST_BYTES
     request_timeout: float = REQUEST_TIMEOUT_SECONDS
 
@@ -197,7 +201,7 @@ def _parse_call(body, service: str, config: Config) -> Call:
 def create_app(config: Config | None = None, api: Api | None = None) -> Starlette:
     """The ASGI application (one prepared Api, one feedback database, one HTTP client)."""
     config = config or Config()
-    api = api or Api()
+    api = api or Api(cache_size=config.cache_size)
     vocab = vocabulary(api.knowledge)
     store = FeedbackStore(config.feedback_db)
     verifier = JwtVerifier.from_files(config.jwt_issuers, config.jwks_file) if config.jwt_issuers else None
@@ -233,7 +237,7 @@ def create_app(config: Config | None = None, api: Api | None = None) -> Starlett
 
     def patient_view(request: Request, call: Call, bundle: dict, as_of: date) -> list[dict]:
         try:
-            result = api.assess(bundle, as_of, f"{call.service} {call.hook_instance}")
+            result = api.assess(bundle, as_of, f"{call.service} request for Patient/{call.patient_id}")
         except InputRejected as exc:
             return [rejection_card(exc, vocab)]
         if not result.document["recommendations"]:
@@ -241,7 +245,7 @@ def create_app(config: Config | None = None, api: Api | None = None) -> Starlett
         return recommendation_cards(result.document, facts(result.quads), vocab, link(request, result.assessment))
 
     def order_sign(request: Request, call: Call, bundle: dict, as_of: date) -> list[dict]:
-        name = f"{call.service} {call.hook_instance}"
+        name = f"{call.service} request for Patient/{call.patient_id}"
         try:
             before = api.assess(bundle, as_of, name)
         except InputRejected as exc:
