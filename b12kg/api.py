@@ -19,29 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from .errors import InputRejected
-from .load import LoadedPatient
-
-try:
-    from .load import load_document
-except ImportError:  # TEMPORARY until the in-memory loader (branch ehr) is merged: via a temporary file
-    def load_document(document, file, knowledge, as_of, fmt="fhir"):
-        import tempfile
-        from pathlib import Path
-
-        from .load import load_patient
-
-        text = document if isinstance(document, str) else json.dumps(document)
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "bundle.json"
-            path.write_text(text, encoding="utf-8")
-            try:
-                loaded = load_patient(path, knowledge, as_of, fmt)
-            except InputRejected as exc:
-                for p in exc.problems:
-                    object.__setattr__(p, "file", file)
-                raise
-        loaded.file = file
-        return loaded
+from .load import LoadedPatient, load_document
 from .pipeline import Assessment, Assessor
 from .validate import validate_input
 
