@@ -424,3 +424,27 @@ def test_jwt_verification(assessor, tmp_path):
             assert good.status_code == 200 and good.json()["cards"]
     finally:
         live.stop()
+
+
+# --- The guideline's population ---------------------------------------------------------------
+
+def test_no_card_outside_the_population(client, assessor):
+    bundle = make_requests.bundle_of("ex1-confirmed-oral")
+    bundle["entry"] = [e for e in bundle["entry"] if e["resource"]["resourceType"] != "Condition"]  # no neuropathy recorded
+    document = Api(assessor).assess(bundle, date(2026, 11, 24)).document
+    if "population" not in document:
+        pytest.skip("this build's assessment has no population yet (contract v2, section 5)")
+    assert document["population"]["in"] is False
+    response = _call(client, "b12-patient-view", make_requests.request("patient-view", "out-of-population", bundle))
+    assert response.json() == {"cards": []}
+
+
+def test_cards_respect_the_population_flag(assessor):
+    from b12kg.fhir_output import vocabulary
+    from b12kg.serve.cds_cards import recommendation_cards
+
+    result = Api(assessor).assess(make_requests.bundle_of("ex1-confirmed-oral"), date(2026, 11, 24))
+    vocab = vocabulary(assessor.knowledge)
+    assert recommendation_cards(result.document, {}, vocab, None)
+    outside = result.document | {"population": {"in": False, "reason": "no-peripheral-neuropathy", "based_on": []}}
+    assert recommendation_cards(outside, {}, vocab, None) == []

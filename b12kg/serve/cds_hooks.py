@@ -250,7 +250,7 @@ def create_app(config: Config | None = None, api: Api | None = None) -> Starlett
             before = api.assess(bundle, as_of, name)
         except InputRejected as exc:
             return [rejection_card(exc, vocab)]
-        if not call.draft_orders:
+        if not any(d["resourceType"] == "MedicationRequest" for d in call.draft_orders):
             return []
         taken = {e["resource"].get("id") for e in bundle["entry"]}
         statements, names = as_if_signed(call.draft_orders, call.patient_id, as_of.isoformat(), taken)

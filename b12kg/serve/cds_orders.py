@@ -29,7 +29,8 @@ class BadDraftOrders(ValueError):
 
 
 def draft_medications(draft_orders) -> list[dict]:
-    """The MedicationRequests of context.draftOrders (other orders do not concern the guideline)."""
+    """The MedicationRequests of context.draftOrders, and the Medications they may reference
+    (other orders do not concern the guideline)."""
     if not isinstance(draft_orders, dict) or draft_orders.get("resourceType") != "Bundle":
         raise BadDraftOrders("context.draftOrders: expected a FHIR Bundle")
     entries = draft_orders.get("entry", [])
@@ -40,9 +41,9 @@ def draft_medications(draft_orders) -> list[dict]:
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
             raise BadDraftOrders(f"context.draftOrders.entry[{index}]: no resource")
-        if resource["resourceType"] == "MedicationRequest":
+        if resource["resourceType"] in ("MedicationRequest", "Medication"):
             if not isinstance(resource.get("id"), str) or not resource["id"]:
-                raise BadDraftOrders(f"context.draftOrders.entry[{index}]: a MedicationRequest needs an id")
+                raise BadDraftOrders(f"context.draftOrders.entry[{index}]: a {resource['resourceType']} needs an id")
             found.append(resource)
     return found
 
@@ -51,6 +52,10 @@ def as_if_signed(drafts: list[dict], patient_id: str, as_of: str, taken: set[str
     """Each draft as a MedicationStatement active from the as-of date, and statement id -> draft reference."""
     statements, names = [], {}
     for draft in drafts:
+        if draft["resourceType"] == "Medication":  # referenced by a draft: goes along unchanged
+            if draft["id"] not in taken:
+                statements.append(draft)
+            continue
         sid = draft["id"]
         while sid in taken:
             sid = f"draft-{sid}"

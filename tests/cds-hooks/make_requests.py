@@ -92,6 +92,17 @@ def folic(pid: str, mg: float) -> dict:
     return medication_request("draft-folic", pid, ATC, "B03BB01", "folic acid", mg, "mg", ORAL)
 
 
+def folic_by_reference(pid: str, mg: float) -> list[dict]:
+    """A draft folic acid order naming its drug by a Medication resource sent along in draftOrders."""
+    order = folic(pid, mg)
+    del order["medicationCodeableConcept"]
+    order["id"] = "draft-folic-ref"
+    order["medicationReference"] = {"reference": "Medication/draft-folic-medication"}
+    medication = {"resourceType": "Medication", "id": "draft-folic-medication",
+                  "code": {"coding": [{"system": ATC, "code": "B03BB01", "display": "folic acid"}]}}
+    return [order, medication]
+
+
 def oral_b12(pid: str) -> dict:
     return medication_request("draft-b12-oral", pid, ATC, "B03BA01", "cyanocobalamin", 1000, "ug", ORAL)
 
@@ -128,6 +139,8 @@ ORDER_SIGN = {
         card("draft-folic-acid-alone", "warning", "MedicationRequest")]),
     "in-folic-acid-status-unknown": ("status-unknown-no-b12", lambda p: [folic(p, 5)], [
         card("draft-folic-acid-alone", "warning", "ServiceRequest")]),
+    "in-folic-acid-by-medication-reference": ("status-confirmed-b12-179_9-ng-per-l", lambda p: folic_by_reference(p, 1), [
+        card("draft-folic-acid-alone", "warning", "MedicationRequest")]),
     "out-folic-acid-with-b12": ("status-confirmed-b12-179_9-ng-per-l", lambda p: [folic(p, 1), oral_b12(p)], []),
     "out-folic-acid-0_1-mg": ("status-confirmed-b12-179_9-ng-per-l", lambda p: [folic(p, 0.1)], []),
     "in-metformin-confirmed-deficiency": ("ex1-confirmed-oral", lambda p: [metformin(p)], [
