@@ -7,7 +7,8 @@ queries/fhir/ (ontology/b12-orders.ttl holds the order templates); nothing clini
 written here.
 
 - GuidanceResponse: the assessment (module = the guideline), its result the RequestGroup,
-  its outputParameters a Parameters resource holding the B12 status and risk factors.
+  its outputParameters a Parameters resource holding the B12 status and risk factors, its
+  evaluationMessage an OperationOutcome of the data-quality notes (contract section 6).
 - RequestGroup (intent proposal): one action per recommendation, its documentation the
   guideline statements cited, its resource the proposed ServiceRequest or MedicationRequest.
 - DetectedIssue: each recommendation that is a warning (gm:issueSeverity), implicating the facts.
@@ -297,9 +298,17 @@ def to_bundle(document: dict, quads: list[ox.Quad], knowledge: Knowledge, source
         if not vocab.proposed(rec["action"]) and not (vocab.items.get(rec["action"]) and vocab.items[rec["action"]].severity):
             provenance(group_ref, rec, rec["action"])
     params_ref = add(parameters)
+    messages = []
+    if document.get("data_quality"):  # contract section 6: what could not be read as recorded
+        messages.append(add({"resourceType": "OperationOutcome", "id": ids("OperationOutcome"), "issue": [clean({
+            "severity": "warning", "code": "informational",
+            "details": {"coding": [{"system": g["codeSystem"], "code": q["code"]}],
+                        "text": f"{q['fact']}: {q['detail']}" if q.get("fact") else q.get("detail")},
+            "diagnostics": q.get("detail")}) for q in document["data_quality"]]}))
     guidance = clean({
         "resourceType": "GuidanceResponse", "id": ids("GuidanceResponse"), "moduleUri": g["guideline"], "status": "success",
         "subject": subject, "occurrenceDateTime": authored, "outputParameters": params_ref, "result": group_ref,
+        "evaluationMessage": messages,
         "note": [{"text": f"B12 status: {status['value']}"}],
         "reasonCode": [{"text": g["title"]}],
     })

@@ -61,6 +61,11 @@ def test_fhir_bundle_is_valid_and_consistent_with_the_json(expected_file: Path, 
     assert sorted(p["valueCoding"]["code"] for p in params["parameter"] if p["name"] == "risk-factor") == \
         sorted(r["code"] for r in doc["risk_factors"])
 
+    messages = [_resolve(bundle, m["reference"]) for m in guidance.get("evaluationMessage", [])]
+    assert [i["details"]["coding"][0]["code"] for m in messages for i in m["issue"]] == [q["code"] for q in doc.get("data_quality", [])]
+    population = [p["valueBoolean"] for p in params["parameter"] if p["name"] == "in-population"]
+    assert population == ([doc["population"]["in"]] if doc.get("population") else [])
+
     # One RequestGroup action per recommendation, in order, citing the same statements.
     assert [a["code"][0]["coding"][0]["code"] for a in group.get("action", [])] == [r["action"] for r in doc["recommendations"]]
     for action, rec in zip(group.get("action", []), doc["recommendations"], strict=True):
