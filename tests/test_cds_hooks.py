@@ -448,3 +448,34 @@ def test_cards_respect_the_population_flag(assessor):
     assert recommendation_cards(result.document, {}, vocab, None)
     outside = result.document | {"population": {"in": False, "reason": "no-peripheral-neuropathy", "based_on": []}}
     assert recommendation_cards(outside, {}, vocab, None) == []
+
+
+# --- The command ----------------------------------------------------------------------------------
+
+def test_cli_serves_on_loopback(b12kg_command, tmp_path):
+    import subprocess
+
+    port = _free_socket()
+    number = port.getsockname()[1]
+    port.close()
+    process = subprocess.Popen([*b12kg_command, "cds-hooks", "--port", str(number), "--feedback-db", str(tmp_path / "fb.sqlite3")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{number}/cds-services", timeout=5)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.stderr.read()
+                assert time.monotonic() < deadline, "the service did not start"
+                time.sleep(0.2)
+        assert response.status_code == 200 and len(response.json()["services"]) == 2
+        table = Path("/proc/net/tcp")  # Linux: the listening socket is bound to 127.0.0.1 only
+        if table.exists():
+            listening = [line for line in table.read_text().splitlines()[1:]
+                         if line.split()[1].endswith(f":{number:04X}") and line.split()[3] == "0A"]
+            assert listening and all(line.split()[1].startswith("0100007F:") for line in listening)
+    finally:
+        process.terminate()
+        process.wait(20)
