@@ -339,6 +339,8 @@ def test_cors_preflight_and_headers(client):
     assert {"authorization", "content-type"} <= {h.strip().lower() for h in preflight.headers["access-control-allow-headers"].split(",")}
     discovery = client.get("/cds-services", headers={"Origin": "https://sandbox.cds-hooks.org"})
     assert discovery.headers["access-control-allow-origin"] in ("*", "https://sandbox.cds-hooks.org")
+    assert "location" in discovery.headers["access-control-expose-headers"].lower()
+    assert "access-control-allow-credentials" not in discovery.headers
 
 
 def _valid_body() -> dict:

@@ -336,7 +336,8 @@ def create_app(config: Config | None = None, api: Api | None = None) -> Starlett
         Route("/explanations/{token}", explanation, methods=["GET"]),
     ]
     middleware = [Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"],
-                             allow_headers=["Authorization", "Content-Type"], expose_headers=["Content-Location", "Location"],
+                             allow_headers=["Authorization", "Content-Type"],
+                             expose_headers=["Origin", "Accept", "Content-Location", "Location", "X-Requested-With"],
                              max_age=600)]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
                     exception_handlers={HttpError: http_error, Exception: internal_error})
