@@ -18,6 +18,7 @@ written here.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -210,10 +211,16 @@ def _fact_types(quads: list[ox.Quad]) -> dict[str, str]:
     return {k: v["resourceType"] for k, v in facts(quads).items() if "fhirId" in v and "resourceType" in v}
 
 
+_TYPED_ID = re.compile(r"[A-Z][A-Za-z]{1,63}/[A-Za-z0-9\-.]{1,64}")
+"""A fact named Type/id (the contract's name when resources of two types share an id)."""
+
+
 def fact_reference(fact: str, types: dict[str, str]) -> dict:
     """A FHIR Reference to a patient fact: Type/id for FHIR input, an identifier for native RDF nodes."""
     if fact in types:
         return {"reference": f"{types[fact]}/{fact}"}
+    if _TYPED_ID.fullmatch(fact):
+        return {"reference": fact}
     return {"identifier": {"system": "urn:ietf:rfc:3986", "value": fact}, "display": fact}
 
 

@@ -31,9 +31,12 @@ def _by_type(bundle: dict) -> dict[str, list[dict]]:
     return found
 
 
-def _fact(reference: dict) -> str:
-    """The fact id a Reference names: Type/id (FHIR input) or the IRI identifier (native RDF)."""
-    return reference["reference"].split("/", 1)[1] if "reference" in reference else reference["identifier"]["value"]
+def _fact(reference: dict, named: list[str]) -> str:
+    """The contract's name of the fact a Reference names: its id (or Type/id when the contract
+    names it so), or the IRI identifier (native RDF)."""
+    if "reference" not in reference:
+        return reference["identifier"]["value"]
+    return reference["reference"] if reference["reference"] in named else reference["reference"].split("/", 1)[1]
 
 
 def _resolve(bundle: dict, reference: str) -> dict:
@@ -83,7 +86,7 @@ def test_fhir_bundle_is_valid_and_consistent_with_the_json(expected_file: Path, 
     issues = {i["code"]["coding"][0]["code"]: i for i in resources.get("DetectedIssue", [])}
     assert issues.keys() == warnings.keys()
     for code, issue in issues.items():
-        assert sorted(_fact(r) for r in issue.get("implicated", [])) == sorted(warnings[code]["based_on"])
+        assert sorted(_fact(r, warnings[code]["based_on"]) for r in issue.get("implicated", [])) == sorted(warnings[code]["based_on"])
 
     # Provenance: every conclusion's facts and rule, on the resource that carries it.
     provenance = resources["Provenance"]
@@ -93,7 +96,7 @@ def test_fhir_bundle_is_valid_and_consistent_with_the_json(expected_file: Path, 
         assert mine, f"no Provenance for {activity}"
         for p in mine:
             assert p["policy"][0] == conclusion["rule"]
-            assert sorted(_fact(e["what"]) for e in p.get("entity", [])) == sorted(conclusion["based_on"])
+            assert sorted(_fact(e["what"], conclusion["based_on"]) for e in p.get("entity", [])) == sorted(conclusion["based_on"])
             _resolve(bundle, p["target"][0]["reference"])
 
 
@@ -114,3 +117,13 @@ def test_cli_format_fhir(b12kg_command):
                            "--format", "fhir"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     Bundle.model_validate(json.loads(done.stdout))
+
+
+def test_fact_references():
+    from b12kg.fhir_output import fact_reference
+
+    types = {"obs-1": "Observation"}
+    assert fact_reference("obs-1", types) == {"reference": "Observation/obs-1"}
+    assert fact_reference("MedicationRequest/med-1", types) == {"reference": "MedicationRequest/med-1"}  # ids shared across types
+    native = fact_reference("https://example.org/patient/1#obs", types)
+    assert native["identifier"]["value"] == "https://example.org/patient/1#obs" and "reference" not in native

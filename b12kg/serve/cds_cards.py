@@ -35,7 +35,7 @@ def source(vocab: Vocabulary) -> dict:
 
 def _fact_line(fact_id: str, facts: dict[str, dict]) -> str:
     """One fact as a Markdown list item: type, id, value as recorded and canonical, daily dose, date."""
-    f = facts.get(fact_id, {})
+    f = facts.get(fact_id) or facts.get(fact_id.partition("/")[2]) or {}
     parts = [f"{md(f.get('resourceType', 'fact'))} {md(fact_id)}"]
     if f.get("value") is not None:
         recorded = f"{md(f['value'])} {md(f.get('unit', ''))}".strip()
