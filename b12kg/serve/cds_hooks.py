@@ -266,6 +266,7 @@ def create_app(config: Config | None = None, api: Api | None = None) -> Starlett
         for sid in names:
             if sid in known:
                 known[sid]["resourceType"] = "draft order"
+                known[sid]["status"] = "proposed, counted as if signed"
         return issue_cards(found, names, before.document, known, vocab, link(request, before.assessment))
 
     async def call_service(request: Request) -> Response:
