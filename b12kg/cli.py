@@ -97,8 +97,10 @@ def main(ctx: click.Context, debug: bool) -> None:
 @main.command()
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
 @as_of_option
-@click.option("--format", "fmt", type=click.Choice(["json", "turtle", "jsonld", "trig", "nt", "text"]), default="json", show_default=True,
-              help="json: the contract's assessment object; turtle/jsonld/trig/nt: conclusions as RDF with PROV-O provenance "
+@click.option("--format", "fmt", type=click.Choice(["json", "fhir", "turtle", "jsonld", "trig", "nt", "text"]), default="json",
+              show_default=True,
+              help="json: the contract's assessment object; fhir: an R4 Bundle (GuidanceResponse, RequestGroup of proposed "
+                   "orders, DetectedIssue, Provenance); turtle/jsonld/trig/nt: conclusions as RDF with PROV-O provenance "
                    "(TriG keeps the named graphs; sorted, the same bytes for the same input but the start time); "
                    "text: the explanation (as 'b12kg explain').")
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write to FILE instead of standard output.")
@@ -114,17 +116,20 @@ def assess(ctx: click.Context, path: Path, as_of: date, fmt: str, output: Path |
     Example:
       b12kg assess examples/ex1-confirmed-oral.json --as-of 2026-11-24
     """
+    from .api import Api, Result
     from .pipeline import Assessor
     from .report import dumps, to_rdf
 
-    assessor = Assessor(reasoner=reasoner, in_population=in_population)
-    result = _assess_one(ctx, assessor, path, as_of, input_format)
+    api = Api(Assessor(reasoner=reasoner, in_population=in_population))
+    result = Result(_assess_one(ctx, api.assessor, path, as_of, input_format))
     if fmt == "json":
         _write(dumps(result.document, indent=2, ensure_ascii=False) + "\n", output)
+    elif fmt == "fhir":
+        _write(dumps(_run(ctx, lambda: api.to_fhir(result)), indent=2, ensure_ascii=False) + "\n", output)
     elif fmt == "text":
         from .explain import render
 
-        _write(render(result, assessor.knowledge, "text"), output)
+        _write(render(result.assessment, api.knowledge, "text"), output)
     else:
         _write(to_rdf(result.quads, fmt), output)
 
@@ -320,6 +325,57 @@ def query(ctx: click.Context, path: Path, query_file: Path, as_of: date, input_f
         click.echo(serialize_result(result, fmt or default), nl=False)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+
+
+@main.command("export-plandefinition")
+@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write to FILE instead of standard output.")
+def export_plandefinition(output: Path | None) -> None:
+    """Write the guideline as FHIR R4 knowledge artifacts (a Bundle): a CPG-style
+    PlanDefinition (one action per recommendation, its condition, evidence and
+    citations), ActivityDefinitions for the orders, and a Library of the SPARQL rules.
+    Generated from the ontology."""
+    from .knowledge import load_knowledge
+    from .plandefinition import export
+
+    _write(json.dumps(export(load_knowledge()), indent=2, ensure_ascii=False) + "\n", output)
+
+
+@main.command("cds-hooks")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind (loopback by default; anything else is reachable from the network).")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--fhir-server", metavar="URL", help="FHIR server to fetch missing prefetch from when a request names none; when set, "
+                                                   "the only fhirServer the service fetches from.")
+@click.option("--as-of", "as_of", callback=lambda c, p, v: None if v is None else _as_of(c, p, v), metavar="YYYY-MM-DD",
+              help="Assess as of this date instead of today (demonstrations, tests).")
+@click.option("--feedback-db", type=click.Path(path_type=Path, dir_okay=False),
+              help="SQLite file for issued cards and feedback (default: $XDG_STATE_HOME/b12kg/cds-feedback.sqlite3).")
+@click.option("--cache-size", default=256, show_default=True, type=click.IntRange(0, 100_000),
+              help="Assessments kept by input hash (a chart opened again unchanged is not re-assessed); 0 disables.")
+@click.option("--jwt-issuer", "jwt_issuers", multiple=True, metavar="ISS",
+              help="Require a JWT bearer token from this issuer (repeat for several). Off by default: no authentication.")
+@click.option("--jwks", "jwks_file", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="JWKS file with the issuers' public keys (needed with --jwt-issuer; never fetched).")
+def cds_hooks(host: str, port: int, fhir_server: str | None, as_of: date | None, feedback_db: Path | None, cache_size: int,
+              jwt_issuers: tuple[str, ...], jwks_file: Path | None) -> None:
+    """Run the CDS Hooks 2.0 service: discovery at /cds-services, the services
+    b12-patient-view and b12-order-sign, feedback at /cds-services/{id}/feedback, and
+    the explanation pages the cards link to. Needs the 'serve' extra:
+    pip install 'b12kg[serve]'."""
+    try:
+        from .serve.cds_hooks import Config, serve
+    except ImportError as exc:
+        raise click.ClickException(f"the CDS Hooks service needs the 'serve' extra (pip install 'b12kg[serve]'): {exc}") from None
+    if jwt_issuers and not jwks_file:
+        raise click.BadParameter("--jwt-issuer needs --jwks FILE", param_hint="--jwks")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"b12kg: warning: binding {host}: the service is reachable from the network"
+                   f"{'' if jwt_issuers else ' and requires no authentication (see --jwt-issuer)'}", err=True)
+    config = Config(host=host, port=port, fhir_server=fhir_server, as_of=as_of, jwt_issuers=list(jwt_issuers), jwks_file=jwks_file,
+                    cache_size=cache_size)
+    if feedback_db:
+        config.feedback_db = feedback_db
+    serve(config)
 
 
 def _progress_bar():
