@@ -1,7 +1,8 @@
 """Where b12kg's knowledge files live: the only module that knows.
 
-An installed wheel carries ontology/, shapes/ and queries/ inside the package
-(b12kg/data/...); a source checkout has them at the repository root.
+An installed wheel carries ontology/, shapes/, queries/ and the clinical test cases
+inside the package (b12kg/data/...); a source checkout has them at the repository
+root (the cases in tests/cases).
 
 Knowledge comes in packs. The generic model (ontology/model/, with the shapes and the
 provenance, report, interaction and QC queries) is always loaded. A guideline pack is a
@@ -86,11 +87,17 @@ def _ttl(folder: Path, recursive: bool = True) -> tuple[Path, ...]:
     return tuple(sorted(p for p in found if "source" not in p.relative_to(folder).parts[:-1]))
 
 
-def _cases_root() -> Path | None:
-    for candidate in (_PACKAGE.parent / "tests" / "cases",):
+def cases_dir() -> Path | None:
+    """The clinical test cases (NAME.expected.json beside each patient file), or None
+    when this installation carries none."""
+    for candidate in (_PACKAGE / "data" / "cases", _PACKAGE.parent / "tests" / "cases"):
         if candidate.is_dir():
             return candidate
     return None
+
+
+def _cases_root() -> Path | None:
+    return cases_dir()
 
 
 def model_pack() -> Pack:
