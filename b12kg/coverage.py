@@ -22,9 +22,6 @@ GM = Namespace("https://w3id.org/b12kg/model#")
 SKOS = Namespace("http://www.w3.org/2004/02/skos/core#")
 RDFS = Namespace("http://www.w3.org/2000/01/rdf-schema#")
 
-NORMATIVE = re.compile(r"[<>]|\d\s*(mcg|mg|ng|pg|%|months?|weeks?)\b|level I|recommend|avoid|warning|required|risk|\bmay\b|assess|effective",
-                       re.IGNORECASE)
-"""A line (or part of one) of the guideline that carries a recommendation, threshold, warning or risk."""
 
 
 @dataclass
@@ -81,9 +78,10 @@ def guideline_text() -> str:
     return guideline_texts(knowledge)[knowledge.guideline_iri]
 
 
-def normative_fragments(text: str) -> list[str]:
+def normative_fragments(text: str, pattern: str) -> list[str]:
     """The parts of guideline lines that carry a recommendation, threshold, warning or risk,
     without bullets and trailing citation numbers."""
+    normative = re.compile(pattern, re.IGNORECASE)
     fragments = []
     for line in text.splitlines():
         body = re.sub(r"^- ", "", line.strip())
@@ -91,7 +89,7 @@ def normative_fragments(text: str) -> list[str]:
         body = re.sub(r"(\S)\s\d+\.$", r"\1.", body)
         # split after a lead-in colon, and before a trailing sub-heading glued to the line
         for part in re.split(r"(?<=:)\s+(?=[A-Z<>0-9])|\s+(?=[A-Z][a-z]+[^:<>]*:$)", body):
-            if part and NORMATIVE.search(part):
+            if part and normative.search(part):
                 fragments.append(_norm(part))
     return fragments
 
@@ -113,7 +111,10 @@ def build(knowledge: Knowledge, cases_dir: Path | None) -> Coverage:
     texts = {s: _norm(str(t)) for s, t in g.subject_objects(GM.statementText)}
     for guideline, text in guideline_texts(knowledge).items():
         own = [t for s, t in texts.items() if str(g.value(s, GM.partOf)) == guideline]
-        for fragment in normative_fragments(text):
+        pattern = g.value(URIRef(guideline), GM.normativePattern)
+        if pattern is None:
+            continue
+        for fragment in normative_fragments(text, str(pattern)):
             if not any(fragment.rstrip(":") in t for t in own):
                 gaps.append(f"guideline text of {guideline} has no statement individual: {fragment!r}")
 

@@ -19,10 +19,11 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
+from rdflib import RDF, URIRef
 
 from . import explain_guidelines, resources
 from .errors import printable
@@ -36,8 +37,9 @@ if TYPE_CHECKING:
 
 FORMATS = ("text", "markdown", "html")
 
-_SECTIONS = (("status", "B12 status"), ("risk", "Risk factors"), ("action", "Recommendations"), ("follow-up", "Follow-up"))
-_KIND_LABEL = {"status": "B12 status", "risk": "Risk factor", "action": "Recommendation", "follow-up": "Follow-up"}
+_SECTIONS = (("status", "Status"), ("risk", "Risk factors"), ("action", "Recommendations"), ("follow-up", "Follow-up"))
+_KIND_LABEL = {"status": "Status", "risk": "Risk factor", "action": "Recommendation", "follow-up": "Follow-up"}
+"""Section titles and conclusion labels; the status's is the primary guideline's gm:statusLabel (Explanation.sections)."""
 _CODE_ROLES = {str(PT.code): "code", str(PT.valueCode): "value", str(PT.route): "route", str(PT.codeText): "coding"}
 _NONE = {"risk": "No risk factor was found.", "action": "No action is recommended.",
          "follow-up": "No follow-up is scheduled."}
@@ -60,6 +62,7 @@ class Header:
     input_file: str
     input_sha256: str
     started: str
+    short_title: str = "Guideline"
 
 
 @dataclass(frozen=True)
@@ -155,8 +158,12 @@ class Conclusion:
     text: str | None
     rule: str
     stage: int
-    serum_b12: str | None
+    reported: str | None
     due: str | None
+    reported_label: str = ""
+    reported_unit: str = ""
+    priority: str = ""
+    status_label: str = "Status"
     overdue: bool = False
     facts: list[str] = field(default_factory=list)
     statements: list[str] = field(default_factory=list)
@@ -168,7 +175,16 @@ class Conclusion:
 
     @property
     def title(self) -> str:
-        return f"B12 status: {self.code}" if self.kind == "status" else self.code
+        return f"{self.status_label}: {self.code}" if self.kind == "status" else self.code
+
+    @property
+    def reported_text(self) -> str:
+        """The value the conclusion reports (a deciding measurement), with its unit."""
+        return f"{self.reported} {self.reported_unit}".strip() if self.reported else ""
+
+    @property
+    def reported_title(self) -> str:
+        return self.reported_label[:1].upper() + self.reported_label[1:]
 
 
 @dataclass(frozen=True)
@@ -198,6 +214,17 @@ class Explanation:
     """The contract's population object (section 5): in, reason, based_on."""
     quality: list[dict] = field(default_factory=list)
     """The contract's data_quality entries (section 6): fact, code, detail."""
+    status_label: str = "Status"
+    short_title: str = "Guideline"
+    """The primary guideline's gm:statusLabel and gm:shortTitle."""
+    population_reasons: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def sections(self) -> tuple[tuple[str, str], ...]:
+        return tuple((kind, self.status_label if kind == "status" else title) for kind, title in _SECTIONS)
+
+    def kind_label(self, kind: str) -> str:
+        return self.status_label if kind == "status" else _KIND_LABEL[kind]
 
     def of_kind(self, kind: str) -> list[Conclusion]:
         return [c for c in self.conclusions if c.kind == kind]
@@ -325,7 +352,8 @@ def _conclusions(store: ox.Store, anchors: _Anchors, measure_order: list[str]) -
         found[row["conclusion"]] = Conclusion(
             iri=row["conclusion"], anchor=anchors("conclusion", _local(row["conclusion"])), kind=kind, code=row["code"],
             label=row.get("label"), text=row.get("text"), rule=row["rule"], stage=int(row.get("stage", 99)),
-            serum_b12=row.get("serumB12"), due=row.get("due"), overdue=row.get("overdue") == "true")
+            reported=row.get("reported"), due=row.get("due"), overdue=row.get("overdue") == "true",
+            reported_label=row.get("reportedLabel", ""), reported_unit=row.get("reportedUnit", ""), priority=row.get("priority", ""))
     links = {str(GM.basedOn): "facts", str(GM.evidence): "statements", str(GM.comparedWith): "thresholds",
              str(GM.measure): "measures", str(GM.restsOnAbsenceOf): "rests_on", str(GM.wouldChangeWith): "would_change"}
     for row in sorted(_rows(store, "conclusion-links"), key=lambda r: r["target"]):
@@ -378,6 +406,9 @@ def explain(assessment: Assessment, knowledge: Knowledge) -> Explanation:
     anchors = _Anchors()
     conclusions = [c for c in _conclusions(store, anchors, list((document.get("follow_up") or {}).get("measure", [])))
                    if explain_guidelines.is_primary(c.rule, knowledge)]  # other guidelines: their own section
+    status_label = knowledge.guideline_value(GM.statusLabel, "Status")
+    for conclusion in conclusions:
+        conclusion.status_label = status_label
     rules = _rules(store, anchors)
     statements = _statements(store, anchors)
     facts = _facts(store, anchors)
@@ -391,7 +422,9 @@ def explain(assessment: Assessment, knowledge: Knowledge) -> Explanation:
         for iri in conclusion.facts:
             if iri in facts:
                 facts[iri].used_by.append(conclusion.iri)
-    return Explanation(header=_header(_rows(store, "assessment"), printable(str(document.get("patient", "")), None)),
+    header = replace(_header(_rows(store, "assessment"), printable(str(document.get("patient", "")), None)),
+                     short_title=knowledge.guideline_value(GM.shortTitle, "Guideline"))
+    return Explanation(header=header, status_label=status_label, population_reasons=_population_reasons(knowledge),
                        conclusions=conclusions, facts=facts, statements=statements, thresholds=thresholds,
                        rules=rules, ignored=_ignored(document, facts, anchors), source=_source(_rows(store, "source-attributes")),
                        population=document.get("population") or {}, quality=list(document.get("data_quality") or []))
@@ -539,7 +572,7 @@ MARKDOWN = _Style(
 
 def _header_lines(h: Header, s: _Style) -> list[str]:
     return [
-        *s.heading(1, f"B12 guideline assessment: explanation for patient {s.esc(h.patient)}"),
+        *s.heading(1, f"{s.esc(h.short_title)} assessment: explanation for patient {s.esc(h.patient)}"),
         s.field("Patient", s.esc(h.patient)),
         s.field("As of", h.as_of),
         s.field("Guideline", f"{h.guideline_title} ({s.code(h.guideline)}), version {h.guideline_version}"),
@@ -558,9 +591,9 @@ _OVERDUE = ", overdue: the due date is before the as-of date"
 
 def _summary_lines(x: Explanation, s: _Style) -> list[str]:
     lines = s.heading(2, "Summary")
-    for kind, title in _SECTIONS:
+    for kind, title in x.sections:
         found = x.of_kind(kind)
-        described = [c.code + (f" (serum B12 {c.serum_b12} ng/L)" if c.serum_b12 else "")
+        described = [c.code + (f" ({c.reported_label} {c.reported_text})" if c.reported else "")
                      + (f", due {c.due}{' (overdue)' if c.overdue else ''}" if c.due else "") for c in found]
         lines.append(s.field(title, ", ".join(described) or "none"))
     missing = x.missing()
@@ -571,11 +604,11 @@ def _summary_lines(x: Explanation, s: _Style) -> list[str]:
 
 def _conclusion_lines(c: Conclusion, x: Explanation, s: _Style) -> list[str]:
     rule = x.rules[c.rule]
-    lines = [*s.heading(3, f"{_KIND_LABEL[c.kind]}: {c.code}"), s.field("Concluded", _headline(c))]
+    lines = [*s.heading(3, f"{x.kind_label(c.kind)}: {c.code}"), s.field("Concluded", _headline(c))]
     if c.label and c.text:
         lines.append(s.field("Concerns", c.label))
-    if c.serum_b12:
-        lines.append(s.field("Deciding serum B12", f"{c.serum_b12} ng/L"))
+    if c.reported:
+        lines.append(s.field(c.reported_title, c.reported_text))
     if c.due:
         lines.append(s.field("Due", f"{c.due}{_OVERDUE if c.overdue else ''} (measure: {', '.join(c.measures)})"))
     lines.append(s.field("Rule", f"{rule.label} ({s.code(rule.iri)}), query {s.code(rule.query or 'none')}"))
@@ -616,17 +649,25 @@ def _fact_line(fact: Fact, s: _Style, named: bool = True) -> str:
     return f"{s.esc(fact.name)}{kind}: {described}"
 
 
+SKOS_LABEL = URIRef("http://www.w3.org/2004/02/skos/core#prefLabel")
 _NO_QUALITY = "None: every fact the guideline reads was read as recorded."
 
 
-def _population_text(population: dict) -> str:
+def _population_reasons(knowledge: Knowledge) -> dict[str, str]:
+    """Population reason code -> what it means, from the primary guideline's gm:PopulationReason labels."""
+    reasons = {}
+    for reason in knowledge.graph.subjects(RDF.type, GM.PopulationReason):
+        code, label = knowledge.graph.value(reason, GM.code), knowledge.graph.value(reason, SKOS_LABEL)
+        if code is not None and label is not None:
+            reasons[str(code)] = str(label).split(": ", 1)[-1]
+    return reasons
+
+
+def _population_text(population: dict, reasons: dict[str, str]) -> str:
     """The population (contract section 5) in one sentence."""
     if not population:
         return "not assessed"
-    reason = {"peripheral-neuropathy": "a current peripheral neuropathy is recorded",
-              "asserted": "asserted by the caller (--in-population)",
-              "no-peripheral-neuropathy": "no current peripheral neuropathy is recorded",
-              "deceased": "the patient has died"}.get(population.get("reason"), str(population.get("reason")))
+    reason = reasons.get(str(population.get("reason")), str(population.get("reason")))
     where = "in the guideline's population" if population.get("in") else \
         "OUTSIDE the guideline's population: no recommendation is made (status and risk factors are findings)"
     facts = ", ".join(population.get("based_on") or [])
@@ -634,9 +675,9 @@ def _population_text(population: dict) -> str:
 
 
 def _lines(x: Explanation, s: _Style) -> list[str]:
-    lines = [*_header_lines(x.header, s), s.field("Population", s.esc(_population_text(x.population))), ""]
+    lines = [*_header_lines(x.header, s), s.field("Population", s.esc(_population_text(x.population, x.population_reasons))), ""]
     lines += _summary_lines(x, s)
-    for kind, title in _SECTIONS:
+    for kind, title in x.sections:
         lines += s.heading(2, title)
         found = x.of_kind(kind)
         for conclusion in found:
@@ -705,19 +746,19 @@ nav.toc a { background:var(--card); border:1px solid var(--line); border-radius:
 a { color:var(--accent); }
 .banner { border-radius:10px; padding:1rem 1.25rem; margin:0 0 1rem; border:1px solid; }
 .banner strong { font-size:1.15rem; }
-.banner.status-confirmed, .banner.status-functional { background:var(--red-bg); border-color:#fecdca; }
-.banner.status-indeterminate { background:var(--amber-bg); border-color:#fedf89; }
-.banner.status-unlikely { background:var(--green-bg); border-color:#abefc6; }
-.banner.status-unknown { background:var(--grey-bg); border-color:var(--line); }
-article.status-confirmed, article.status-functional { border-left:6px solid var(--red); }
-article.status-indeterminate { border-left:6px solid #f5a524; }
-article.status-unlikely { border-left:6px solid var(--green); }
-article.status-unknown { border-left:6px solid #9aa5b1; }
+.banner.priority-alert, .banner.priority-urgent { background:var(--red-bg); border-color:#fecdca; }
+.banner.priority-caution { background:var(--amber-bg); border-color:#fedf89; }
+.banner.priority-reassuring { background:var(--green-bg); border-color:#abefc6; }
+.banner.priority-neutral { background:var(--grey-bg); border-color:var(--line); }
+article.priority-alert, article.priority-urgent { border-left:6px solid var(--red); }
+article.priority-caution { border-left:6px solid #f5a524; }
+article.priority-reassuring { border-left:6px solid var(--green); }
+article.priority-neutral { border-left:6px solid #9aa5b1; }
 .badge { display:inline-block; border-radius:4px; padding:.05rem .45rem; font-size:.75rem; font-weight:600;
          text-transform:uppercase; letter-spacing:.04em; background:var(--grey-bg); color:var(--muted); white-space:nowrap; }
-.badge.status-confirmed, .badge.status-functional { color:var(--red); }
-.badge.status-indeterminate { color:var(--amber); }
-.badge.status-unlikely { color:var(--green); }
+.badge.priority-alert, .badge.priority-urgent { color:var(--red); }
+.badge.priority-caution { color:var(--amber); }
+.badge.priority-reassuring { color:var(--green); }
 .callout { border-left:4px solid var(--amber); background:var(--amber-bg); padding:.6rem 1rem; border-radius:0 8px 8px 0;
            margin:.8rem 0; }
 .callout.ok { border-left-color:var(--line); background:var(--grey-bg); }
@@ -732,7 +773,6 @@ th { background:var(--grey-bg); font-size:.78rem; text-transform:uppercase; lett
 .table-wrap tr:last-child td { border-bottom:0; }
 article { background:var(--card); border:1px solid var(--line); border-radius:10px; padding:1rem 1.25rem;
           margin:0 0 1rem; }
-article.action-urgent-untreated-deficiency { border-left:6px solid var(--red); }
 article > header { display:flex; align-items:baseline; gap:.6rem; flex-wrap:wrap; }
 .lead { margin:.5rem 0 .3rem; font-size:1.02rem; }
 dl.fields { display:grid; grid-template-columns: 9rem 1fr; gap:.2rem .8rem; margin:.4rem 0; font-size:.92rem; }
@@ -766,7 +806,7 @@ def _conclusion_link(c: Conclusion) -> str:
 
 
 def _status_badge(c: Conclusion) -> str:
-    return f'<span class="badge status-{e(_slug(c.code))}">{e(c.code)}</span>'
+    return f'<span class="badge priority-{e(_slug(c.priority))}">{e(c.code)}</span>'
 
 
 def _html_header(h: Header) -> str:
@@ -784,7 +824,7 @@ def _html_header(h: Header) -> str:
 
 
 def _html_toc(x: Explanation) -> str:
-    targets = [("summary", "Summary"), *[(kind, title) for kind, title in _SECTIONS], ("statements", "Guideline statements"),
+    targets = [("summary", "Summary"), *[(kind, title) for kind, title in x.sections], ("statements", "Guideline statements"),
                ("rules", "Rules"), ("facts", "Patient facts"), ("quality", "Data quality"),
                ("ignored", "Ignored facts"), ("source", "Source attributes")]
     return '<nav class="toc">' + "".join(_link(f"section-{k}", e(t), "toc-link") for k, t in targets) + "</nav>"
@@ -803,16 +843,16 @@ def _html_summary(x: Explanation) -> str:
     status = next(iter(x.of_kind("status")), None)
     banner = ""
     if status:
-        b12 = f" · deciding serum B12 <strong>{e(status.serum_b12)} ng/L</strong>" if status.serum_b12 else ""
-        banner = (f'<div class="banner status-{e(_slug(status.code))}">B12 status: <strong>{e(status.code)}</strong> — '
-                  f"{e(status.label or '')}{b12}</div>")
+        value = f" · {e(status.reported_label)} <strong>{e(status.reported_text)}</strong>" if status.reported else ""
+        banner = (f'<div class="banner priority-{e(_slug(status.priority))}">{e(x.status_label)}: <strong>{e(status.code)}</strong> — '
+                  f"{e(status.label or '')}{value}</div>")
     rows = []
     for c in x.conclusions:
         facts = ", ".join(_fact_link(x.facts[i]) for i in c.facts if i in x.facts) or '<span class="none">absence of a result</span>'
         evidence = "<br>".join(_link(x.statements[i].anchor, f'<span class="nowrap">{e(x.statements[i].handle)}</span>',
                                      "evidence-link") for i in c.statements)
         detail = f"{_status_badge(c)} {e(c.label or '')}" if c.kind == "status" else e(_headline(c))
-        rows.append(f"<tr><td>{e(_KIND_LABEL[c.kind])}</td><td>{_conclusion_link(c)}</td><td>{detail}</td>"
+        rows.append(f"<tr><td>{e(x.kind_label(c.kind))}</td><td>{_conclusion_link(c)}</td><td>{detail}</td>"
                     f"<td>{facts}</td><td>{evidence}</td>"
                     f"<td>{_link(x.rules[c.rule].anchor, e(x.rules[c.rule].label), 'rule-link')}</td></tr>")
     table = ('<div class="table-wrap"><table class="summary"><thead><tr><th>Kind</th><th>Conclusion</th><th>Detail</th>'
@@ -877,8 +917,8 @@ def _html_conclusion(c: Conclusion, x: Explanation) -> str:
     fields = [("Rule", f"{_link(rule.anchor, e(rule.label), 'rule-link')} · <code>{e(rule.query or '')}</code>")]
     if c.label and c.text:
         fields.insert(0, ("Concerns", e(c.label)))
-    if c.serum_b12:
-        fields.append(("Deciding serum B12", f"<strong>{e(c.serum_b12)} ng/L</strong>"))
+    if c.reported:
+        fields.append((e(c.reported_title), f"<strong>{e(c.reported_text)}</strong>"))
     if c.due:
         overdue = f'<strong class="overdue">{e(_OVERDUE)}</strong>' if c.overdue else ""
         fields.append(("Due", f"<strong>{e(c.due)}</strong>{overdue}: {e(', '.join(c.measures))}"))
@@ -887,8 +927,8 @@ def _html_conclusion(c: Conclusion, x: Explanation) -> str:
     facts = _sorted_facts(x.facts[i] for i in c.facts if i in x.facts)
     facts_html = (_html_facts_table(facts, with_anchor=False) if facts
                   else '<p class="none">None: the conclusion rests on the absence of a result.</p>')
-    tag = _status_badge(c) if c.kind == "status" else f'<span class="badge">{e(_KIND_LABEL[c.kind])}</span>'
-    return (f'<article class="conclusion kind-{e(c.kind)} {e(c.kind)}-{e(_slug(c.code))}" id="{e(c.anchor)}">'
+    tag = _status_badge(c) if c.kind == "status" else f'<span class="badge">{e(x.kind_label(c.kind))}</span>'
+    return (f'<article class="conclusion kind-{e(c.kind)} {e(c.kind)}-{e(_slug(c.code))} priority-{e(_slug(c.priority))}" id="{e(c.anchor)}">'
             f"<header>{tag}<h3>{e(c.title)}</h3></header><p class=\"lead\">{e(_headline(c))}</p>"
             f'<dl class="fields">{"".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in fields)}</dl>'
             f"{_html_evidence(c, x)}<h4>Patient facts used</h4>{facts_html}{_html_thresholds(c, x)}"
@@ -897,7 +937,7 @@ def _html_conclusion(c: Conclusion, x: Explanation) -> str:
 
 def _html_conclusions(x: Explanation) -> str:
     parts = []
-    for kind, title in _SECTIONS:
+    for kind, title in x.sections:
         found = x.of_kind(kind)
         body = "".join(_html_conclusion(c, x) for c in found) or f'<p class="none">{e(_NONE.get(kind, "None."))}</p>'
         parts.append(f'<section id="section-{kind}"><h2>{e(title)}</h2>{body}</section>')
@@ -962,7 +1002,7 @@ def _html_ignored(x: Explanation) -> str:
 def _html_population(x: Explanation) -> str:
     cls = "callout ok" if x.population.get("in") else "callout"
     return (f'<section id="section-population"><div class="{cls}"><h4>Population</h4>'
-            f"<p>{e(_population_text(x.population))}</p></div></section>")
+            f"<p>{e(_population_text(x.population, x.population_reasons))}</p></div></section>")
 
 
 def _html_quality(x: Explanation) -> str:
@@ -985,7 +1025,7 @@ def to_html(x: Explanation) -> str:
     h = x.header
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>B12 assessment of {e(h.patient)} as of {e(h.as_of)}</title><style>{CSS}</style></head>"
+            f"<title>{e(h.short_title)} assessment of {e(h.patient)} as of {e(h.as_of)}</title><style>{CSS}</style></head>"
             f'<body><div class="page">{_html_header(h)}{_html_toc(x)}<main>{_html_population(x)}{_html_summary(x)}{_html_conclusions(x)}'
             f"{_html_statements(x)}{_html_rules(x)}{_html_facts(x)}{_html_quality(x)}{_html_ignored(x)}{_html_source(x)}</main>"
             f'<footer class="page-footer">Generated by {e(h.software)} with the {e(h.reasoner)} reasoner. '

@@ -28,6 +28,7 @@ import pyoxigraph as ox
 
 from . import __version__, resources
 from .knowledge import Knowledge
+from .namespaces import GM
 from .sparql import select
 
 FHIR_VERSION = "4.0.1"
@@ -82,6 +83,9 @@ class Vocabulary:
     statements: dict[str, dict]
     override_reasons: list[dict]
     prefetch_codes: list[tuple[str, str]]
+    status_label: str = "Status"
+    reported: tuple[tuple[str, str, str], ...] = ()
+    """(contract key, label, unit) of the values a status reports: data of the primary guideline's pack."""
 
     def item(self, code: str) -> Item:
         return self.items[code]
@@ -135,7 +139,8 @@ def vocabulary(knowledge: Knowledge) -> Vocabulary:
     reasons = [{"system": r["system"].value, "code": r["code"].value, "display": r["display"].value} for r in rows("override-reasons")]
     codes = [(r["system"].value, r["code"].value) for r in select(store, resources.query_text("cds/prefetch-codes.rq"))]
     result = Vocabulary(guideline=guideline, items=items, orders=orders, statements=statements, override_reasons=reasons,
-                        prefetch_codes=codes)
+                        prefetch_codes=codes, status_label=knowledge.guideline_value(GM.statusLabel, "Status"),
+                        reported=knowledge.reported_values())
     _VOCABULARIES[id(knowledge)] = (knowledge, result)
     return result
 
@@ -264,9 +269,9 @@ def to_bundle(document: dict, quads: list[ox.Quad], knowledge: Knowledge, source
 
     status = document["b12_status"]
     found = [{"name": "b12-status", "valueCoding": {"system": g["codeSystem"], "code": status["value"]}}]
-    if status.get("serum_b12_ng_per_l") is not None:
-        found.append({"name": "serum-b12", "valueQuantity": {"value": status["serum_b12_ng_per_l"], "unit": "ng/L",
-                                                             "system": "http://unitsofmeasure.org", "code": "ng/L"}})
+    for key, _, unit in vocab.reported:
+        if status.get(key) is not None:
+            found.append({"name": key, "valueQuantity": {"value": status[key], "unit": unit, "system": "http://unitsofmeasure.org", "code": unit}})
     found += [{"name": "risk-factor", "valueCoding": {"system": g["codeSystem"], "code": r["code"]}} for r in document["risk_factors"]]
     if document.get("population"):
         found.append({"name": "in-population", "valueBoolean": document["population"]["in"]})

@@ -109,6 +109,46 @@ class Knowledge:
     def analyte(self, iri: str) -> Analyte:
         return next(a for a in self.analytes if a.iri == iri)
 
+    def dose_analyte(self) -> Analyte:
+        """The quantity medication doses are normalised to (the pack's gm:DoseQuantity)."""
+        found = [a for a in self.analytes if a.iri in self.dose_quantities]
+        if len(found) != 1:
+            raise ValueError(f"exactly one gm:DoseQuantity analyte is needed, the packs define {len(found)}")
+        return found[0]
+
+    @cached_property
+    def dose_quantities(self) -> frozenset[str]:
+        return frozenset(str(a) for a in self.graph.subjects(RDF.type, GM.DoseQuantity))
+
+    @cached_property
+    def contract_fields(self) -> tuple[str, ...]:
+        """The keys under which conclusions report values (gm:contractField on a property), in a stable order."""
+        return tuple(sorted({str(f) for f in self.graph.objects(None, GM.contractField)}))
+
+    @cached_property
+    def measure_order(self) -> dict[str, int]:
+        """Follow-up measure code -> its position in the report (gm:FollowUpMeasure, gm:reportOrder)."""
+        order = {}
+        for measure in self.graph.subjects(RDF.type, GM.FollowUpMeasure):
+            code, position = self.graph.value(measure, GM.code), self.graph.value(measure, GM.reportOrder)
+            if code is not None and position is not None:
+                order[str(code)] = int(position)
+        return order
+
+    def reported_values(self) -> tuple[tuple[str, str, str], ...]:
+        """(contract key, label, unit) of each value a conclusion reports (gm:contractField on a property)."""
+        found = []
+        for prop, key in self.graph.subject_objects(GM.contractField):
+            label = self.graph.value(prop, rdflib.RDFS.label)
+            unit = self.graph.value(prop, GM.unit)
+            found.append((str(key), str(label) if label is not None else str(key), str(unit) if unit is not None else ""))
+        return tuple(sorted(found))
+
+    def guideline_value(self, prop, default: str = "") -> str:
+        """A literal of the primary guideline (its short title, status label ...)."""
+        value = self.graph.value(rdflib.URIRef(self.guideline_iri), prop)
+        return str(value) if value is not None else default
+
     def code_system(self, system_uri: str) -> CodeSystem | None:
         return next((cs for cs in self.code_systems if cs.system_uri == system_uri), None)
 
@@ -218,10 +258,10 @@ def _load(packs: tuple) -> Knowledge:
         depends.setdefault(r["rule"].value, set()).add(r["other"].value)
 
     guidelines = tuple(sorted((
-        Guideline(iri=r["g"].value, version=r["v"].value, title=r["t"].value, pack=pack_of_subject.get(r["g"].value, ""),
-                  primary="p" in r and r["p"].value == "true")
-        for r in select(store, """SELECT ?g ?v ?t ?p WHERE { ?g a gm:Guideline ; owl:versionInfo ?v ; dct:title ?t .
-                                  OPTIONAL { ?g gm:primary ?p } }""")), key=lambda g: (not g.primary, g.iri)))
+        Guideline(iri=r["guideline"].value, version=r["v"].value, title=r["t"].value,
+                  pack=pack_of_subject.get(r["guideline"].value, ""), primary="p" in r and r["p"].value == "true")
+        for r in select(store, """SELECT ?guideline ?v ?t ?p WHERE { ?guideline a gm:Guideline ; owl:versionInfo ?v ; dct:title ?t .
+                                  OPTIONAL { ?guideline gm:primary ?p } }""")), key=lambda g: (not g.primary, g.iri)))
     primary = [g for g in guidelines if g.primary]
     if len(primary) != 1:
         raise ValueError(f"exactly one guideline must be marked gm:primary true, found {len(primary)}: "

@@ -4,7 +4,6 @@ from rdflib import Namespace
 
 GM = Namespace("https://w3id.org/b12kg/model#")
 PT = Namespace("https://w3id.org/b12kg/patient#")
-B12 = Namespace("https://w3id.org/b12kg/b12#")
 RULE = Namespace("https://w3id.org/b12kg/rule/")
 PROV = Namespace("http://www.w3.org/ns/prov#")
 DATA = "https://w3id.org/b12kg/data/"
@@ -19,7 +18,7 @@ IGNORED_GRAPH = GRAPH["ignored"]
 CITED_GRAPH = GRAPH["cited-guideline"]
 
 PREFIXES = {
-    "gm": str(GM), "pt": str(PT), "b12": str(B12), "rule": str(RULE), "prov": str(PROV),
+    "gm": str(GM), "pt": str(PT), "rule": str(RULE), "prov": str(PROV),
     "skos": "http://www.w3.org/2004/02/skos/core#", "owl": "http://www.w3.org/2002/07/owl#",
     "xsd": "http://www.w3.org/2001/XMLSchema#", "dct": "http://purl.org/dc/terms/",
     "graph": str(GRAPH),

@@ -20,7 +20,7 @@ from .derive import run_rules
 from .errors import InputRejected
 from .knowledge import Knowledge, load_knowledge
 from .load import LoadedPatient, load_patient
-from .namespaces import ASSERTED_GRAPH, ASSESSMENT_GRAPH, B12, CITED_GRAPH, CONCLUDED_GRAPH, IGNORED_GRAPH, INFERRED_GRAPH
+from .namespaces import ASSERTED_GRAPH, ASSESSMENT_GRAPH, CITED_GRAPH, CONCLUDED_GRAPH, GM, IGNORED_GRAPH, INFERRED_GRAPH
 from .provenance import CITED_KNOWLEDGE_QUERIES, assessment_node, assessment_quads, provenance_queries
 from .rdfterms import to_ox, to_rdflib, triples_to_quads
 from .report import conclusions, data_quality, populations, to_json
@@ -52,7 +52,7 @@ def population_asserted(patient_iri: str, graph: ox.NamedNode) -> list[ox.Quad]:
     """The caller's assertion that the patient belongs to the guideline's population, on the
     assessment (read by queries/derive/population.rq)."""
     node = assessment_node(patient_iri)
-    return [ox.Quad(node, ox.NamedNode(str(B12.populationAsserted)), ox.Literal(True), graph)]
+    return [ox.Quad(node, ox.NamedNode(str(GM.populationAsserted)), ox.Literal(True), graph)]
 
 PATIENT_GRAPHS = [ox.NamedNode(str(g)) for g in (ASSERTED_GRAPH, INFERRED_GRAPH, CONCLUDED_GRAPH, ASSESSMENT_GRAPH, IGNORED_GRAPH,
                                                   CITED_GRAPH)]

@@ -39,7 +39,14 @@ from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.query import Result
 
 from .errors import InputRejected, printable
-from .namespaces import PREFIXES
+
+
+def _prefixes() -> dict[str, str]:
+    """The prefixes a user query may use without declaring them: the model's and the packs'."""
+    from .knowledge import load_knowledge
+
+    return dict(load_knowledge().prefixes)
+
 
 NETWORK_EVENTS = frozenset({
     "socket.connect", "socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyname_ex", "socket.gethostbyaddr",
@@ -143,7 +150,7 @@ def prepare_user_query(text: str, file: str = "<query>", limits: QueryLimits | N
         raise QueryRefused.one(file, "FROM / FROM NAMED would load graphs from elsewhere: address the dataset's own "
                                      "graphs with GRAPH instead", field="FROM", rule="no network")
     try:
-        query = translateQuery(parsed, initNs=PREFIXES)
+        query = translateQuery(parsed, initNs=_prefixes())
     except Exception as exc:
         raise QueryRefused.one(file, f"the query is not valid SPARQL 1.1: {printable(str(exc), 200)}",
                                rule="SPARQL 1.1 grammar") from None
@@ -280,7 +287,7 @@ def _result(query: UserQuery, outcome: tuple) -> Result:
         result.bindings = outcome[2]
     else:
         graph = rdflib.Graph()
-        for prefix, iri in PREFIXES.items():
+        for prefix, iri in _prefixes().items():
             graph.bind(prefix, iri)
         for triple in outcome[1]:
             graph.add(triple)

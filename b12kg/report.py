@@ -31,8 +31,11 @@ def conclusions(store: ox.Store) -> dict[str, list[dict]]:
         grouped[row["conclusion"].value] = {
             "patient": row["patient"].value, "iri": row["conclusion"].value, "kind": CONCLUSION_KINDS[row["kind"].value],
             "code": row["code"].value, "text": _value(row.get("text")), "rule": row["rule"].value,
-            "serum_b12": _value(row.get("serumB12")), "due": _value(row.get("due")), "overdue": _value(row.get("overdue")) == "true",
+            "reported": {}, "due": _value(row.get("due")), "overdue": _value(row.get("overdue")) == "true",
             "measure": set(), "based_on": set(), "evidence": {}}
+    for row in select(store, resources.query_text("report/conclusions.rq")):
+        if row.get("field") is not None:
+            grouped[row["conclusion"].value]["reported"][row["field"].value] = row["reported"].value
     for row in select(store, resources.query_text("report/conclusion-facts.rq")):
         if row["conclusion"].value in grouped:
             grouped[row["conclusion"].value]["based_on"].add(fact_name(row))
@@ -131,20 +134,20 @@ def to_json(found: list[dict], patient_id: str, as_of: str, knowledge: Knowledge
     the output contract's JSON object."""
     statuses = [c for c in found if c["kind"] == "status"]
     if len(statuses) != 1:
-        raise InconsistentConclusions(f"expected one B12 status for {patient_id}, the rules concluded {len(statuses)}")
+        raise InconsistentConclusions(f"expected one status for {patient_id}, the rules concluded {len(statuses)}")
     status = statuses[0]
     order = {rule.iri: rule.stage for rule in knowledge.rules}
     risks = sorted((c for c in found if c["kind"] == "risk"), key=lambda c: c["code"])
     actions = sorted((c for c in found if c["kind"] == "action"), key=lambda c: (order.get(c["rule"], 99), c["code"]))
     follow = next((c for c in actions if c["due"]), None)
-    measure_order = ["serum-b12", "mma", "homocysteine", "neurological-symptoms"]
+    measure_order = knowledge.measure_order
     return {
         "patient": patient_id,
         "as_of": as_of,
         "guideline": {"id": knowledge.guideline_iri, "version": knowledge.guideline_version},
         "b12_status": {
             "value": status["code"],
-            "serum_b12_ng_per_l": exact_number(status["serum_b12"]),
+            **{field: exact_number(status["reported"].get(field)) for field in knowledge.contract_fields},
             "based_on": sorted(status["based_on"]),
             "evidence": _evidence(status),
             "rule": status["rule"],
@@ -156,17 +159,21 @@ def to_json(found: list[dict], patient_id: str, as_of: str, knowledge: Knowledge
         "follow_up": None if follow is None else {
             "due": follow["due"],
             "overdue": follow["overdue"],
-            "measure": sorted(follow["measure"], key=lambda m: measure_order.index(m) if m in measure_order else 99)},
+            "measure": sorted(follow["measure"], key=lambda m: (measure_order.get(m, len(measure_order)), m))},
         "ignored_facts": ignored,
-        "population": population or {"in": False, "reason": "no-peripheral-neuropathy", "based_on": []},
+        **({"population": population} if population else {}),
         "data_quality": quality or [],
     }
 
 
-def to_rdf(quads: list[ox.Quad], fmt: str) -> str:
+def to_rdf(quads: list[ox.Quad], fmt: str, prefixes: dict[str, str] | None = None) -> str:
     """The assessment's quads serialised reproducibly (canonical.py); Turtle, JSON-LD and
-    N-Triples merge the named graphs."""
+    N-Triples merge the named graphs. Prefixes: the model's and the packs' (by default those
+    of the loaded knowledge)."""
     from .canonical import serialize
-    from .namespaces import PREFIXES
 
-    return serialize(quads, fmt, PREFIXES)
+    if prefixes is None:
+        from .knowledge import load_knowledge
+
+        prefixes = dict(load_knowledge().prefixes)
+    return serialize(quads, fmt, prefixes)

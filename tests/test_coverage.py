@@ -20,7 +20,9 @@ def test_no_gap():
 
 
 def test_every_normative_line_of_the_guideline_is_checked():
-    fragments = normative_fragments(guideline_text())
+    knowledge = load_knowledge()
+    pattern = str(knowledge.graph.value(rdflib.URIRef(knowledge.guideline_iri), GM.normativePattern))
+    fragments = normative_fragments(guideline_text(), pattern)
     assert any("Metformin use >4 months" in f for f in fragments)
     assert any(f.startswith("Vitamin B12 deficiency left untreated for >3 months") for f in fragments)
     assert not any(f == "Treatment Protocol" for f in fragments)

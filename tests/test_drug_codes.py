@@ -1,4 +1,4 @@
-"""The generated drug value-set expansions (ontology/b12-drug-codes.ttl): complete, sourced,
+"""The generated drug value-set expansions (ontology/b12/b12-drug-codes.ttl): complete, sourced,
 consistent with the guideline's value sets, and exactly what tools/build_drug_codes.py writes."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import rdflib
 from rdflib.namespace import RDF, RDFS, SKOS
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULE = ROOT / "ontology" / "b12-drug-codes.ttl"
+MODULE = ROOT / "ontology" / "b12" / "b12-drug-codes.ttl"
 SCRIPT = ROOT / "tools" / "build_drug_codes.py"
 GM = rdflib.Namespace("https://w3id.org/b12kg/model#")
 B12 = rdflib.Namespace("https://w3id.org/b12kg/b12#")
@@ -33,7 +33,7 @@ def module() -> rdflib.Graph:
 def union(module) -> rdflib.Graph:
     graph = rdflib.Graph()
     graph += module
-    graph.parse(ROOT / "ontology" / "b12-neuropathy.ttl", format="turtle")
+    graph.parse(ROOT / "ontology" / "b12" / "b12-neuropathy.ttl", format="turtle")
     return graph
 
 

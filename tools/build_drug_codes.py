@@ -1,4 +1,4 @@
-"""Build ontology/b12-drug-codes.ttl: the drug value-set expansions, from cited sources.
+"""Build ontology/b12/b12-drug-codes.ttl: the drug value-set expansions, from cited sources.
 
 Every code in the output comes from a source file kept under tools/sources/ (or the
 real-record test data under tests/realworld/), each named with its repository, path,
@@ -6,7 +6,7 @@ commit and licence in tools/sources/README.md. Nothing here types a code: the sc
 reads the sources, parses the RxNorm normalized names into ingredients, strengths and
 dose forms, and writes one Turtle module in the encoding style of b12-neuropathy.ttl.
 
-    python3 tools/build_drug_codes.py            # rewrite ontology/b12-drug-codes.ttl
+    python3 tools/build_drug_codes.py            # rewrite ontology/b12/b12-drug-codes.ttl
     python3 tools/build_drug_codes.py --check    # exit 1 if the file is not what the sources give
     python3 tools/build_drug_codes.py --output PATH
 
@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ROOT / "tools" / "sources"
-OUTPUT = ROOT / "ontology" / "b12-drug-codes.ttl"
+OUTPUT = ROOT / "ontology" / "b12" / "b12-drug-codes.ttl"
 RXNORM_SYSTEM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 
 
@@ -305,7 +305,7 @@ def read_synthea_bundles(expansion: Expansion) -> None:
 
 def declared_in_guideline() -> set[str]:
     """Codes b12-neuropathy.ttl already labels and marks: this module adds to them, never restates."""
-    text = (ROOT / "ontology" / "b12-neuropathy.ttl").read_text()
+    text = (ROOT / "ontology" / "b12" / "b12-neuropathy.ttl").read_text()
     return set(re.findall(r"^((?:rx|atc):\w+) skos:prefLabel .*gm:verification", text, re.MULTILINE))
 
 

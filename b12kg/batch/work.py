@@ -32,14 +32,23 @@ def assessor(reasoner: str, in_population: bool = False):
     return prepared
 
 
-WARM_UP = {"resourceType": "Bundle", "type": "collection", "entry": [
-    {"resource": {"resourceType": "Patient", "id": "warm-up"}},
-    {"resource": {"resourceType": "Observation", "id": "warm-up-b12", "status": "final",
-                  "code": {"coding": [{"system": "http://loinc.org", "code": "2132-9"}]},
-                  "subject": {"reference": "Patient/warm-up"}, "effectiveDateTime": "2000-01-01",
-                  "valueQuantity": {"value": 400, "unit": "ng/L", "system": "http://unitsofmeasure.org", "code": "ng/L"}}}]}
-"""A small record assessed once when a worker starts, so that the first patient does not
-pay for the modules and compiled shapes a first assessment loads (time budget)."""
+def warm_up_bundle(knowledge) -> dict:
+    """A one-result record of the first laboratory quantity the packs read (its code and
+    canonical unit from the ontology), assessed once when a worker starts."""
+    entry = [{"resource": {"resourceType": "Patient", "id": "warm-up"}}]
+    for analyte in knowledge.analytes:
+        system = next((cs for code in sorted(analyte.codes) for cs in knowledge.code_systems if code.startswith(cs.namespace)), None)
+        if system is None or analyte.plausible_max is None:
+            continue
+        code = next(c for c in sorted(analyte.codes) if c.startswith(system.namespace))[len(system.namespace):]
+        value = float((analyte.plausible_min or 0) + 1)
+        entry.append({"resource": {"resourceType": "Observation", "id": "warm-up-result", "status": "final",
+                                   "code": {"coding": [{"system": system.system_uri, "code": code}]},
+                                   "subject": {"reference": "Patient/warm-up"}, "effectiveDateTime": "2000-01-01",
+                                   "valueQuantity": {"value": value, "unit": analyte.canonical_unit, "system": "http://unitsofmeasure.org",
+                                                     "code": analyte.canonical_unit}}})
+        break
+    return {"resourceType": "Bundle", "type": "collection", "entry": entry}
 
 
 def _warm_up(prepared) -> None:
@@ -49,7 +58,7 @@ def _warm_up(prepared) -> None:
     from ..validate import validate_input
 
     try:
-        loaded = load_document(WARM_UP, "warm-up", prepared.knowledge, date(2001, 1, 1))
+        loaded = load_document(warm_up_bundle(prepared.knowledge), "warm-up", prepared.knowledge, date(2001, 1, 1))
         validate_input(loaded, prepared.knowledge)
         prepared.assess_loaded_many([loaded], date(2001, 1, 1))
     except Exception:  # warming up is an optimisation; the real patients report any defect

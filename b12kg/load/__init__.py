@@ -1,7 +1,7 @@
 """Load one patient's facts into an RDF graph in the patient vocabulary.
 
 Inputs: a FHIR R4 JSON Bundle (.json), or native RDF (.ttl, .jsonld, .nt) written in
-the patient vocabulary (ontology/patient.ttl). Every path ends in the same steps:
+the patient vocabulary (ontology/model/patient.ttl). Every path ends in the same steps:
 units are normalised to each analyte's canonical unit (from the ontology), and facts
 dated after the as-of date, or recorded in error, are set aside and reported.
 Hostile input is refused with a located problem, never half-read:

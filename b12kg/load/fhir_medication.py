@@ -1,7 +1,7 @@
 """FHIR medication resources -> pt:MedicationUse (exposure to a drug, with its dosage).
 
 One table per resource type (contract section 6); which statuses and intents count, and
-when a record is current, are data in ontology/patient.ttl (pt:countsWhenStatus,
+when a record is current, are data in ontology/model/patient.ttl (pt:countsWhenStatus,
 pt:countsWhenIntent, pt:currentWhenStatus) read by the loader's scope and by
 queries/classify/current-medication.rq.
 

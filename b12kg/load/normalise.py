@@ -16,7 +16,7 @@ from rdflib import XSD, Literal, URIRef
 from .. import units
 from ..errors import InputRejected, Problem
 from ..knowledge import Analyte, Knowledge
-from ..namespaces import B12, PT
+from ..namespaces import PT
 from .locate import describe
 from .numbers import decimal_value, inexact
 from .reading import MAX_RESULTS_PER_ANALYTE
@@ -125,7 +125,7 @@ def normalise(graph: rdflib.Graph, knowledge: Knowledge, file: str) -> None:
                          field="code", rule="limit")
                  for analyte, count in results.items() if count > MAX_RESULTS_PER_ANALYTE]
 
-    dose = knowledge.analyte(str(B12["dose-quantity"]))
+    dose = knowledge.dose_analyte()
     for dosage, value_literal in list(graph.subject_objects(PT.doseValue)):
         if not _read_drug(graph, dosage, knowledge):
             continue

@@ -1,6 +1,6 @@
 """Scoping: which facts are assessed. Facts dated after the as-of date, facts that have
 not happened or were recorded in error, medication records whose status or intent does
-not count (ontology/patient.ttl, pt:countsWhenStatus / pt:countsWhenIntent), medication
+not count (ontology/model/patient.ttl, pt:countsWhenStatus / pt:countsWhenIntent), medication
 records with no start or no code, undated observations the guideline does not read, and
 what the loader could not read are set aside (kept in the ignored graph with their
 reason) and reported; the loader's data quality notes become RDF in the patient's graph."""

@@ -1,5 +1,5 @@
 """The vocabulary gate: an input may only state patient facts in the patient vocabulary
-(ontology/patient.ttl), with literals of the right datatype. Axioms, conclusions and
+(ontology/model/patient.ttl), with literals of the right datatype. Axioms, conclusions and
 values b12kg computes are refused."""
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def short(graph: rdflib.Graph, iri: URIRef) -> str:
 
 
 def computed_terms(knowledge: Knowledge) -> frozenset:
-    """Patient-vocabulary terms b12kg computes (pt:computedBy in ontology/patient.ttl): never accepted as input."""
+    """Patient-vocabulary terms b12kg computes (pt:computedBy in ontology/model/patient.ttl): never accepted as input."""
     return frozenset(knowledge.graph.subjects(PT.computedBy, None))
 
 
@@ -70,9 +70,9 @@ def _term_problem(graph: rdflib.Graph, triple, terms: tuple[set, set, dict, froz
     _, prop, value = triple
     classes, properties, ranges, computed = terms
     if prop == RDF.type:
-        return None if value in classes else f"<{value}> is not a class of the patient vocabulary (ontology/patient.ttl)"
+        return None if value in classes else f"<{value}> is not a class of the patient vocabulary (ontology/model/patient.ttl)"
     if prop not in properties and prop not in ANNOTATIONS:
-        why = "is computed by b12kg" if prop in computed else "is not a property of the patient vocabulary (ontology/patient.ttl)"
+        why = "is computed by b12kg" if prop in computed else "is not a property of the patient vocabulary (ontology/model/patient.ttl)"
         return f"<{prop}> {why}: the input may only state patient facts"
     expected = ranges.get(prop)
     if isinstance(value, Literal):

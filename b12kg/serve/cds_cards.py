@@ -51,10 +51,10 @@ def _fact_line(fact_id: str, facts: dict[str, dict]) -> str:
     return "- " + ", ".join(parts)
 
 
-def _detail(text: str, document: dict, based_on: list[str], evidence: list[dict], facts: dict[str, dict]) -> str:
+def _detail(text: str, document: dict, based_on: list[str], evidence: list[dict], facts: dict[str, dict], vocab: Vocabulary) -> str:
     status = document["b12_status"]
-    serum = status.get("serum_b12_ng_per_l")
-    lines = [md(text), "", f"**B12 status:** {md(status['value'])}" + (f" (deciding serum B12 **{serum:g} ng/L**)" if serum is not None else "")]
+    values = [f"{md(label)} **{status[key]:g} {md(unit)}**" for key, label, unit in vocab.reported if status.get(key) is not None]
+    lines = [md(text), "", f"**{md(vocab.status_label)}:** {md(status['value'])}" + (f" ({', '.join(values)})" if values else "")]
     if based_on:
         lines += ["", "**Facts used:**", *(_fact_line(f, facts) for f in based_on)]
     quality = [q for q in document.get("data_quality", []) if q.get("fact") in based_on or q.get("fact") is None]
@@ -105,7 +105,7 @@ def recommendation_cards(document: dict, facts: dict[str, dict], vocab: Vocabula
         orders = vocab.proposed(rec["action"])
         suggestions = [suggestion(o, document["patient"], document["as_of"], rec["text"]) for o in orders]
         cards.append(_card(vocab, rec["action"], (item.summary if item and item.summary else rec["text"]),
-                           item.indicator if item else "info", _detail(rec["text"], document, rec["based_on"], rec["evidence"], facts),
+                           item.indicator if item else "info", _detail(rec["text"], document, rec["based_on"], rec["evidence"], facts, vocab),
                            suggestions, link))
     return cards
 
@@ -130,7 +130,7 @@ def issue_cards(issues: dict[tuple[str, str], list[str]], drafts: dict[str, str]
             suggestions = [suggestion(o, document["patient"], document["as_of"], rec["text"])
                            for rec in document["recommendations"] for o in vocab.proposed(rec["action"])]
         cards.append(_card(vocab, code, item.summary or item.text, item.indicator,
-                           _detail(text, document, [draft, *[u for u in used if u != draft]], evidence, facts), suggestions, link))
+                           _detail(text, document, [draft, *[u for u in used if u != draft]], evidence, facts, vocab), suggestions, link))
     return cards
 
 
