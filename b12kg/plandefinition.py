@@ -91,6 +91,7 @@ def _artifacts(knowledge: Knowledge) -> tuple[dict, list[dict], dict]:
             action["definitionCanonical"] = f"{base}/ActivityDefinition/{_local(orders[0].iri)}"
         actions.append(clean(action))
 
+    queries = {rule.iri: rule.query for rule in knowledge.rules}  # each rule's text, from its own pack
     library = clean({
         "resourceType": "Library", "id": _id(library_url), "url": library_url, "version": g["version"], "name": "B12KGRules",
         "title": f"SPARQL rules of {g['title']}", "status": "draft",
@@ -100,7 +101,7 @@ def _artifacts(knowledge: Knowledge) -> tuple[dict, list[dict], dict]:
                              "url": r["rule"].value} for r in rules],
         "content": [{"contentType": SPARQL, "title": r["label"].value if "label" in r else r["query"].value,
                      "url": r["rule"].value,
-                     "data": base64.b64encode(resources.query_text(r["query"].value).encode("utf-8")).decode("ascii")}
+                     "data": base64.b64encode(queries.get(r["rule"].value, "").encode("utf-8")).decode("ascii")}
                     for r in rules],
     })
     plan_url = f"{base}/PlanDefinition"
