@@ -3,7 +3,7 @@ DetectedIssues and Provenance (`b12kg assess --format fhir`; the CDS Hooks sugge
 
 Built from the assessment (its contract JSON document and its quads) and the ontology:
 codes, doses, texts, card summaries and warning severities are read with the queries in
-queries/fhir/ (ontology/b12-orders.ttl holds the order templates); nothing clinical is
+queries/fhir/ (ontology/b12/b12-orders.ttl holds the order templates); nothing clinical is
 written here.
 
 - GuidanceResponse: the assessment (module = the guideline), its result the RequestGroup,
@@ -48,7 +48,7 @@ def _number(text: str | None) -> int | float | None:
 
 @dataclass(frozen=True)
 class Order:
-    """An order template: what an action proposes (ontology/b12-orders.ttl)."""
+    """An order template: what an action proposes (ontology/b12/b12-orders.ttl)."""
 
     iri: str
     label: str

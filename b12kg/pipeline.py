@@ -50,7 +50,7 @@ CHUNK_SIZE = 100
 
 def population_asserted(patient_iri: str, graph: ox.NamedNode) -> list[ox.Quad]:
     """The caller's assertion that the patient belongs to the guideline's population, on the
-    assessment (read by queries/derive/population.rq)."""
+    assessment (read by queries/b12/derive/population.rq)."""
     node = assessment_node(patient_iri)
     return [ox.Quad(node, ox.NamedNode(str(GM.populationAsserted)), ox.Literal(True), graph)]
 

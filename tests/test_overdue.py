@@ -1,5 +1,5 @@
 """A follow-up already past its due date is marked overdue (JSON, text, HTML); the
-comparison is made by the follow-up rule (queries/derive/follow-up-3-months.rq)."""
+comparison is made by the follow-up rule (queries/b12/derive/follow-up-3-months.rq)."""
 
 from __future__ import annotations
 
