@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import InputRejected
+from .errors import EnvironmentProblem, InputRejected
 
 EXIT_REJECTED = 2
 EXIT_INTERNAL = 1
@@ -37,10 +37,21 @@ def _reject(exc: InputRejected) -> None:
 
 
 def _write(text: str, output: Path | None) -> None:
-    if output is None:
-        click.echo(text, nl=not text.endswith("\n"))
-    else:
-        output.write_text(text, encoding="utf-8")
+    from .output import write_text
+
+    write_text(text if text.endswith("\n") else text + "\n", output)
+
+
+class _Group(click.Group):
+    """Environment problems (no Java, an unwritable output, a full disk) end any command
+    with their message and exit 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except EnvironmentProblem as exc:
+            click.echo(f"b12kg: {exc}", err=True)
+            sys.exit(EXIT_INTERNAL)
 
 
 as_of_option = click.option("--as-of", callback=_as_of, metavar="YYYY-MM-DD",
@@ -57,7 +68,7 @@ reasoner_option = click.option("--reasoner", type=click.Choice(REASONERS), defau
                                help="OWL reasoner backend.")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="b12kg")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks for internal errors.")
 @click.pass_context
@@ -72,7 +83,9 @@ def main(ctx: click.Context, debug: bool) -> None:
 
     \b
     Exit codes: 0 assessed, 2 input rejected (the message names the file, the
-    resource, the field and the reason), 1 internal error.
+    resource, the field and the reason), 1 internal error or a machine that
+    cannot do it (no Java for --reasoner hermit, an output that cannot be
+    written: full disk, read-only file system; the message says what to do).
 
     \b
     Environment: B12KG_TIME_BUDGET, seconds one patient may take (default 30);
@@ -84,9 +97,12 @@ def main(ctx: click.Context, debug: bool) -> None:
 @main.command()
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
 @as_of_option
-@click.option("--format", "fmt", type=click.Choice(["json", "turtle", "jsonld", "trig", "text"]), default="json", show_default=True,
-              help="json: the contract's assessment object; turtle/jsonld/trig: conclusions as RDF with PROV-O provenance "
-                   "(TriG keeps the named graphs); text: the explanation (as 'b12kg explain').")
+@click.option("--format", "fmt", type=click.Choice(["json", "fhir", "turtle", "jsonld", "trig", "nt", "text"]), default="json",
+              show_default=True,
+              help="json: the contract's assessment object; fhir: an R4 Bundle (GuidanceResponse, RequestGroup of proposed "
+                   "orders, DetectedIssue, Provenance); turtle/jsonld/trig/nt: conclusions as RDF with PROV-O provenance "
+                   "(TriG keeps the named graphs; sorted, the same bytes for the same input but the start time); "
+                   "text: the explanation (as 'b12kg explain').")
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write to FILE instead of standard output.")
 @input_format_option
 @reasoner_option
@@ -100,17 +116,20 @@ def assess(ctx: click.Context, path: Path, as_of: date, fmt: str, output: Path |
     Example:
       b12kg assess examples/ex1-confirmed-oral.json --as-of 2026-11-24
     """
+    from .api import Api, Result
     from .pipeline import Assessor
     from .report import dumps, to_rdf
 
-    assessor = Assessor(reasoner=reasoner, in_population=in_population)
-    result = _assess_one(ctx, assessor, path, as_of, input_format)
+    api = Api(Assessor(reasoner=reasoner, in_population=in_population))
+    result = Result(_assess_one(ctx, api.assessor, path, as_of, input_format))
     if fmt == "json":
         _write(dumps(result.document, indent=2, ensure_ascii=False) + "\n", output)
+    elif fmt == "fhir":
+        _write(dumps(_run(ctx, lambda: api.to_fhir(result)), indent=2, ensure_ascii=False) + "\n", output)
     elif fmt == "text":
         from .explain import render
 
-        _write(render(result, assessor.knowledge, "text"), output)
+        _write(render(result.assessment, api.knowledge, "text"), output)
     else:
         _write(to_rdf(result.quads, fmt), output)
 
@@ -238,16 +257,22 @@ def _problem_text(problem: dict) -> str:
 
 
 @main.command()
-@click.option("--cases", type=click.Path(path_type=Path, file_okay=False), default=Path("tests/cases"), show_default=True,
-              help="Folder of clinical test cases (NAME.expected.json).")
+@click.option("--cases", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="Folder of clinical test cases (NAME.expected.json). Default: the cases installed with b12kg.")
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
 @click.option("--check", is_flag=True, help="Exit 1 when the matrix has a gap.")
-def coverage(cases: Path, fmt: str, check: bool) -> None:
+def coverage(cases: Path | None, fmt: str, check: bool) -> None:
     """The coverage matrix generated from the ontology: guideline statement ->
-    individual -> rule -> query -> test cases, with every gap listed."""
+    individual -> rule -> query -> test cases, with every gap listed. Works from
+    any folder: the test cases travel with the package."""
+    from . import resources
     from .coverage import build, to_markdown
     from .knowledge import load_knowledge
 
+    cases = cases or resources.cases_dir()
+    if cases is None:
+        click.echo("b12kg: this installation carries no clinical test cases: the matrix leaves out the case columns "
+                   "and --check their gaps (name a folder with --cases)", err=True)
     matrix = build(load_knowledge(), cases)
     click.echo(to_markdown(matrix) if fmt == "markdown" else json.dumps(matrix.as_dict(), indent=2))
     if check and matrix.gaps:
@@ -305,6 +330,57 @@ def query(ctx: click.Context, path: Path, query_file: Path, as_of: date, input_f
         raise click.UsageError(str(exc)) from None
 
 
+@main.command("export-plandefinition")
+@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write to FILE instead of standard output.")
+def export_plandefinition(output: Path | None) -> None:
+    """Write the guideline as FHIR R4 knowledge artifacts (a Bundle): a CPG-style
+    PlanDefinition (one action per recommendation, its condition, evidence and
+    citations), ActivityDefinitions for the orders, and a Library of the SPARQL rules.
+    Generated from the ontology."""
+    from .knowledge import load_knowledge
+    from .plandefinition import export
+
+    _write(json.dumps(export(load_knowledge()), indent=2, ensure_ascii=False) + "\n", output)
+
+
+@main.command("cds-hooks")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind (loopback by default; anything else is reachable from the network).")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--fhir-server", metavar="URL", help="FHIR server to fetch missing prefetch from when a request names none; when set, "
+                                                   "the only fhirServer the service fetches from.")
+@click.option("--as-of", "as_of", callback=lambda c, p, v: None if v is None else _as_of(c, p, v), metavar="YYYY-MM-DD",
+              help="Assess as of this date instead of today (demonstrations, tests).")
+@click.option("--feedback-db", type=click.Path(path_type=Path, dir_okay=False),
+              help="SQLite file for issued cards and feedback (default: $XDG_STATE_HOME/b12kg/cds-feedback.sqlite3).")
+@click.option("--cache-size", default=256, show_default=True, type=click.IntRange(0, 100_000),
+              help="Assessments kept by input hash (a chart opened again unchanged is not re-assessed); 0 disables.")
+@click.option("--jwt-issuer", "jwt_issuers", multiple=True, metavar="ISS",
+              help="Require a JWT bearer token from this issuer (repeat for several). Off by default: no authentication.")
+@click.option("--jwks", "jwks_file", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="JWKS file with the issuers' public keys (needed with --jwt-issuer; never fetched).")
+def cds_hooks(host: str, port: int, fhir_server: str | None, as_of: date | None, feedback_db: Path | None, cache_size: int,
+              jwt_issuers: tuple[str, ...], jwks_file: Path | None) -> None:
+    """Run the CDS Hooks 2.0 service: discovery at /cds-services, the services
+    b12-patient-view and b12-order-sign, feedback at /cds-services/{id}/feedback, and
+    the explanation pages the cards link to. Needs the 'serve' extra:
+    pip install 'b12kg[serve]'."""
+    try:
+        from .serve.cds_hooks import Config, serve
+    except ImportError as exc:
+        raise click.ClickException(f"the CDS Hooks service needs the 'serve' extra (pip install 'b12kg[serve]'): {exc}") from None
+    if jwt_issuers and not jwks_file:
+        raise click.BadParameter("--jwt-issuer needs --jwks FILE", param_hint="--jwks")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"b12kg: warning: binding {host}: the service is reachable from the network"
+                   f"{'' if jwt_issuers else ' and requires no authentication (see --jwt-issuer)'}", err=True)
+    config = Config(host=host, port=port, fhir_server=fhir_server, as_of=as_of, jwt_issuers=list(jwt_issuers), jwks_file=jwks_file,
+                    cache_size=cache_size)
+    if feedback_db:
+        config.feedback_db = feedback_db
+    serve(config)
+
+
 def _progress_bar():
     """A progress bar on standard error that moves patient by patient."""
     from rich.console import Console
@@ -329,6 +405,8 @@ def _run(ctx: click.Context, work):
         return work()
     except InputRejected as exc:
         _reject(exc)
+    except EnvironmentProblem:
+        raise
     except Exception as exc:
         if ctx.obj["debug"]:
             raise

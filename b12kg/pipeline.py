@@ -201,7 +201,8 @@ class Assessor:
         run_rules(store, self.classify_rules, inferred, check)
         facts += [tuple(to_rdflib(t) for t in (q.subject, q.predicate, q.object))
                   for q in store.quads_for_pattern(None, None, None, inferred)]
-        store.extend([ox.Quad(to_ox(s), to_ox(p), to_ox(o), inferred) for s, p, o in self.reasoner.infer(facts)])
+        entailed = reason.readable(self.reasoner.infer(facts), facts)
+        store.extend([ox.Quad(to_ox(s), to_ox(p), to_ox(o), inferred) for s, p, o in entailed])
         check(f"the {self.reasoner.name} reasoner")
 
         run_rules(store, self.derive_rules, concluded, check)
