@@ -233,6 +233,9 @@ def batch(paths: tuple[Path, ...], as_of: date, output: Path | None, input_forma
         click.echo(f"b12kg: {exc.name or exc} is not installed: --scheduler needs the 'dask' extra "
                    "(pip install 'b12kg[dask]')", err=True)
         sys.exit(EXIT_INTERNAL)
+    except batch_run.ClusterUnavailable as exc:
+        click.echo(f"b12kg: {exc}", err=True)
+        sys.exit(EXIT_INTERNAL)
     except OSError as exc:
         click.echo(f"b12kg: cannot write the output: {exc.strerror or exc}; completed lines are kept "
                    "(run again with --resume)", err=True)
