@@ -237,7 +237,7 @@ def batch(paths: tuple[Path, ...], as_of: date, output: Path | None, input_forma
         click.echo(f"b12kg: {exc}", err=True)
         sys.exit(EXIT_INTERNAL)
     except OSError as exc:
-        click.echo(f"b12kg: cannot write the output: {exc.strerror or exc}; completed lines are kept "
+        click.echo(f"b12kg: cannot write {output or 'standard output'}: {exc.strerror or exc}; completed lines are kept "
                    "(run again with --resume)", err=True)
         sys.exit(EXIT_INTERNAL)
     finally:
