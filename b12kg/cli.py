@@ -141,14 +141,19 @@ def explain(ctx: click.Context, path: Path, as_of: date, fmt: str, output: Path 
 @input_format_option
 @reasoner_option
 @click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: when stderr is a terminal).")
+@click.option("--store", "store_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Also write every assessment into the cohort store DIR (created if absent), as one transactional load.")
 def batch(paths: tuple[Path, ...], as_of: date, output: Path | None, input_format: str | None, reasoner: str,
-          progress: bool | None) -> None:
+          progress: bool | None, store_dir: Path | None) -> None:
     """Assess many patient files (files or folders) and write JSON Lines: one
     assessment object per patient, or {"file", "rejected"} for a rejected file.
 
     A rejected patient is reported and the others are still assessed; the exit code
-    is 2 if any file was rejected, else 0.
+    is 2 if any file was rejected, else 0. With --store, the assessments also go into
+    a cohort store (b12kg cohort, serve, report, publish read it).
     """
+    from contextlib import nullcontext
+
     from rich.progress import Progress
 
     from .pipeline import Assessor
@@ -158,9 +163,17 @@ def batch(paths: tuple[Path, ...], as_of: date, output: Path | None, input_forma
     out = output.open("w", encoding="utf-8") if output else sys.stdout
     rejected = failed = 0
     show = sys.stderr.isatty() if progress is None else progress
-    with Progress(disable=not show, transient=True, console=_stderr_console()) as bar:
+    if store_dir is not None:
+        from .cohort.store import store_sink
+
+        sink = store_sink(store_dir, assessor.knowledge.quads)
+    else:
+        sink = nullcontext(None)
+    with sink as store_write, Progress(disable=not show, transient=True, console=_stderr_console()) as bar:
         task = bar.add_task("assessing", total=len(files))
-        for file, outcome in assessor.assess_many(files, as_of, input_format):
+        for file, outcome in assessor.assess_many(files, as_of, input_format, keep_quads=store_write is not None):
+            if store_write is not None:
+                store_write(file, outcome)
             if isinstance(outcome, InputRejected):
                 rejected += 1
                 record = {"file": str(file), "rejected": [p.as_dict() for p in outcome.problems]}
@@ -177,6 +190,9 @@ def batch(paths: tuple[Path, ...], as_of: date, output: Path | None, input_forma
     if output:
         out.close()
     click.echo(f"b12kg: {len(files) - rejected - failed} assessed, {rejected} rejected, {failed} internal errors", err=True)
+    if store_write is not None:
+        click.echo(f"b12kg: store {store_dir}: {store_write.loader.added} assessments added, "
+                   f"{store_write.loader.skipped} already there", err=True)
     sys.exit(EXIT_INTERNAL if failed else EXIT_REJECTED if rejected else 0)
 
 
@@ -261,6 +277,10 @@ def _run(ctx: click.Context, work):
         click.echo(f"b12kg: internal error: {type(exc).__name__}: {exc} (run with --debug for details)", err=True)
         sys.exit(EXIT_INTERNAL)
 
+
+from .cohort.cli import register  # noqa: E402  (the cohort commands: load, cohort, serve, publish, report)
+
+register(main)
 
 if __name__ == "__main__":
     main()

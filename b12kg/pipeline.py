@@ -78,13 +78,14 @@ class Assessor:
         return Assessment(loaded=loaded, as_of=as_of, document=document, quads=quads)
 
     def assess_many(self, paths: Iterable[Path], as_of: date, input_format: str | None = None,
-                    chunk_size: int = 100) -> Iterator[tuple[Path, Assessment | InputRejected | Exception]]:
+                    chunk_size: int = 100, keep_quads: bool = False) -> Iterator[tuple[Path, Assessment | InputRejected | Exception]]:
         """Assess many files, in input order, with one reasoning and rule run per chunk.
 
         Patients of a chunk share the store (their nodes are disjoint, and every rule
         joins on the patient); a rejected file is yielded as its InputRejected, and a
         chunk that fails is re-run patient by patient so one defect stops no one else.
-        The assessments carry their JSON document only (no dataset quads).
+        The assessments carry their JSON document only, and with `keep_quads` also their
+        dataset: their own quads (cohort.graphs.partition) and the chunk's knowledge-level ones.
         """
         chunk: list[tuple[Path, LoadedPatient | InputRejected | Exception]] = []
         nodes: set = set()
@@ -99,34 +100,49 @@ class Assessor:
                 continue
             subjects = set(loaded.graph.subjects())
             if subjects & nodes or sum(isinstance(x, LoadedPatient) for _, x in chunk) >= chunk_size:
-                yield from self._assess_chunk(chunk, as_of)
+                yield from self._assess_chunk(chunk, as_of, keep_quads)
                 chunk, nodes = [], set()
             chunk.append((Path(path), loaded))
             nodes |= subjects
-        yield from self._assess_chunk(chunk, as_of)
+        yield from self._assess_chunk(chunk, as_of, keep_quads)
 
-    def _assess_chunk(self, chunk, as_of: date):
+    def _assess_chunk(self, chunk, as_of: date, keep_quads: bool = False):
         patients = [x for _, x in chunk if isinstance(x, LoadedPatient)]
         documents: dict[int, dict | Exception] = {}
+        datasets: dict[int, list[ox.Quad]] = {}
         try:
             if patients:
                 self._run(patients, as_of)
                 found = conclusions(self.store)
+                if keep_quads:
+                    datasets = self._datasets(patients, as_of)
             for loaded in patients:
                 documents[id(loaded)] = to_json(found.get(str(loaded.patient), []), loaded.patient_id, as_of.isoformat(),
                                                 self.knowledge, loaded.ignored)
         except Exception:
             for loaded in patients:  # isolate the defect: one patient at a time
                 try:
-                    documents[id(loaded)] = self.assess_loaded(loaded, as_of).document
+                    alone = self.assess_loaded(loaded, as_of)
+                    documents[id(loaded)], datasets[id(loaded)] = alone.document, alone.quads
                 except Exception as exc:
                     documents[id(loaded)] = exc
         for path, item in chunk:
             if isinstance(item, LoadedPatient):
                 outcome = documents[id(item)]
-                yield path, outcome if isinstance(outcome, Exception) else Assessment(item, as_of, outcome, [])
+                yield path, outcome if isinstance(outcome, Exception) else Assessment(item, as_of, outcome,
+                                                                                      datasets.get(id(item), []) if keep_quads else [])
             else:
                 yield path, item
+
+    def _datasets(self, patients: list[LoadedPatient], as_of: date) -> dict[int, list[ox.Quad]]:
+        """Each patient's part of the chunk's graphs, plus the chunk's knowledge-level quads."""
+        from .cohort.graphs import Owner, partition
+        from .provenance import assessment_node
+
+        owners = [Owner(assessment_node(str(p.patient), as_of, p.source_sha256).value, str(p.patient),
+                        {to_ox(s) for g in (p.graph, p.ignored_graph) for s in g.subjects()}) for p in patients]
+        mine, shared = partition((q for g in PATIENT_GRAPHS for q in self.store.quads_for_pattern(None, None, None, g)), owners)
+        return {id(p): mine[o.assessment] + shared for p, o in zip(patients, owners, strict=True)}
 
     def _run(self, patients: list[LoadedPatient], as_of: date) -> None:
         """Classify, reason, derive and link provenance for the patients, in a fresh set of graphs."""
