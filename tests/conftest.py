@@ -33,3 +33,54 @@ def b12kg_command() -> list[str]:
 
 def pytest_report_header(config):
     return f"b12kg cases: {CASES}; shared contract: {'found' if SHARED.is_dir() else 'absent'}; CI={os.environ.get('CI', '')}"
+
+
+# --- a small cohort store from the case files (cohort queries, endpoint, page) ----------------
+
+DATA_QUALITY_SAMPLE = [{"fact": "obs-b12-1", "code": "censored-result", "detail": "serum B12 <200 pg/mL spans the 180 ng/L cut-off"}]
+
+
+@pytest.fixture(scope="session")
+def cohort(assessor, tmp_path_factory):
+    """A cohort store holding every assessable case at its own as-of date, the bundled
+    example at two dates, and a metformin patient with no serum B12 in 17 months; one
+    assessment carries a data_quality entry. Returns (store folder, the JSON documents
+    the batch produced, keyed by (patient id, as-of))."""
+    import json as _json
+    from datetime import date as _date
+
+    from b12kg.cohort.store import store_sink
+
+    folder = tmp_path_factory.mktemp("cohort")
+    extra = folder / "inputs"
+    extra.mkdir()
+    base = (CASES / "combo-untreated-since-june-vegan-metformin.json").read_text(encoding="utf-8")
+    bundle = _json.loads(base.replace("combo-untreated-since-june-vegan-metformin", "metformin-no-recent-b12"))
+    for entry in bundle["entry"]:
+        if entry["resource"]["resourceType"] == "Observation":
+            entry["resource"]["effectiveDateTime"] = "2025-06-01"
+    (extra / "metformin-no-recent-b12.json").write_text(_json.dumps(bundle), encoding="utf-8")
+    by_date: dict[str, list[Path]] = {}
+    for expected in sorted(CASES.glob("*.expected.json")):
+        source = expected.with_name(expected.name.replace(".expected.json", ".json"))
+        if not source.exists():
+            source = next((expected.with_name(expected.name.replace(".expected.json", s)) for s in (".ttl", ".jsonld", ".nt")
+                           if expected.with_name(expected.name.replace(".expected.json", s)).exists()), None)
+        if source is not None and "rejected" not in expected.name:
+            by_date.setdefault(_json.loads(expected.read_text())["as_of"], []).append(source)
+    by_date.setdefault("2026-11-24", []).append(extra / "metformin-no-recent-b12.json")
+    example = ROOT / "examples" / "ex1-confirmed-oral.json"
+    by_date["2026-11-24"].append(example)
+    by_date.setdefault("2027-06-01", []).append(example)
+    documents: dict[tuple[str, str], dict] = {}
+    store = folder / "store"
+    for as_of, paths in sorted(by_date.items()):
+        with store_sink(store, assessor.knowledge.quads) as write:
+            for path, outcome in assessor.assess_many(paths, _date.fromisoformat(as_of), keep_quads=True):
+                if isinstance(outcome, Exception):
+                    raise outcome
+                if path.name == "ex1-confirmed-oral.json" and as_of == "2026-11-24":
+                    outcome.document["data_quality"] = DATA_QUALITY_SAMPLE
+                write(path, outcome)
+                documents[(outcome.document["patient"], as_of)] = outcome.document
+    return store, documents

@@ -53,7 +53,52 @@ def load_command(directory: Path, files: tuple[Path, ...]) -> None:
     click.echo(f"b12kg: store {directory}: {loader.added} assessments added, {loader.skipped} already there", err=True)
 
 
-COMMANDS = [load_command]
+def _params(values: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for value in values:
+        name, sep, text = value.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{value!r} is not key=value", param_hint="--param")
+        out[name.strip()] = text
+    return out
+
+
+@click.command("cohort")
+@store_argument
+@click.argument("name", required=False)
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="A parameter of the query (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "tsv", "json"]), default="table", show_default=True,
+              help="json is the SPARQL 1.1 Query Results JSON format.")
+def cohort_command(directory: Path, name: str | None, params: tuple[str, ...], fmt: str) -> None:
+    """Run a named population query (queries/cohort/NAME.rq) over the cohort store DIR;
+    without NAME, list the queries with what each answers and its parameters.
+
+    \b
+    Example:
+      b12kg cohort store/ overdue-follow-ups --param date=2027-03-01 --format csv
+    """
+    from . import named
+
+    if name is None:
+        for query in named.named_queries().values():
+            click.echo(f"{query.name}\n    {' '.join(query.answers.split())}")
+            for param in query.params:
+                default = f", default {param.default}" if param.default else ""
+                click.echo(f"    --param {param.name}=<xsd:{param.datatype}{default}>")
+        return
+    given = _params(params)
+
+    def work():
+        from .store import CohortStore
+
+        query = named.get(name)
+        cohort = CohortStore(directory, read_only=True)
+        return named.render(named.run(cohort.store, query, given), fmt)
+
+    click.echo(_guard(work), nl=False)
+
+
+COMMANDS = [load_command, cohort_command]
 
 
 def register(group: click.Group) -> None:
