@@ -98,7 +98,36 @@ def cohort_command(directory: Path, name: str | None, params: tuple[str, ...], f
     click.echo(_guard(work), nl=False)
 
 
-COMMANDS = [load_command, cohort_command]
+@click.command("publish")
+@store_argument
+@click.option("--to", "url", required=True, metavar="URL",
+              help="The Graph Store Protocol endpoint, e.g. http://127.0.0.1:7878/store (Oxigraph) or "
+                   "https://host/DATASET/data (Fuseki).")
+@click.option("--allow-http", is_flag=True, help="Allow plain http to a host other than this machine.")
+@click.option("--user", help="User for HTTP basic authentication (password from $B12KG_PUBLISH_PASSWORD).")
+def publish_command(directory: Path, url: str, allow_http: bool, user: str | None) -> None:
+    """Copy the cohort store DIR into another SPARQL server through the SPARQL 1.1 Graph
+    Store HTTP Protocol: every named graph is PUT (replaced), so publishing twice does
+    not duplicate anything."""
+    import os
+
+    from .publish import check_target, publish
+    from .store import CohortStore
+
+    def work():
+        check_target(url, allow_http)
+        cohort = CohortStore(directory, read_only=True)
+        if cohort.pending_loads():
+            from ..errors import InputRejected
+
+            raise InputRejected.one(str(directory), "the store has an unfinished load: run b12kg load on it first to roll it back")
+        return publish(cohort.store, url, allow_http, user, os.environ.get("B12KG_PUBLISH_PASSWORD"))
+
+    done = _guard(work)
+    click.echo(f"b12kg: published {done.graphs} graphs ({done.triples} triples) to {url}", err=True)
+
+
+COMMANDS = [load_command, cohort_command, publish_command]
 
 
 def register(group: click.Group) -> None:
