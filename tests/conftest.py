@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,48 @@ def b12kg_command() -> list[str]:
         return [str(script)]
     found = shutil.which("b12kg")
     return [found] if found else [sys.executable, "-m", "b12kg.cli"]
+
+
+# --- headless Chromium for the HTML pages (review page, cohort page) ---------------------------
+
+CHROMIUM_ARGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--window-size=1280,900")
+
+
+def _executable(*candidates: str) -> str | None:
+    for candidate in candidates:
+        found = candidate if Path(candidate).is_file() else shutil.which(candidate)
+        if found:
+            return found
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """A headless Chromium with a fresh profile, or a skip saying what is missing."""
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        reason = "selenium is not installed (pip install '.[test]')"
+        print(f"browser tests: skipped: {reason}")
+        pytest.skip(reason)
+    chromium = _executable("/usr/bin/chromium", "chromium", "chromium-browser")
+    driver_path = _executable("/usr/bin/chromedriver", "chromedriver")
+    if chromium is None or driver_path is None:
+        reason = f"headless browser not available (chromium: {chromium}, chromedriver: {driver_path}); apt-get install chromium chromium-driver"
+        print(f"browser tests: skipped: {reason}")
+        pytest.skip(reason)
+    profile = tempfile.mkdtemp(prefix="b12kg-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for argument in (*CHROMIUM_ARGS, f"--user-data-dir={profile}"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver.implicitly_wait(2)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
 
 
 def pytest_report_header(config):

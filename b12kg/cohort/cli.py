@@ -127,7 +127,26 @@ def publish_command(directory: Path, url: str, allow_http: bool, user: str | Non
     click.echo(f"b12kg: published {done.graphs} graphs ({done.triples} triples) to {url}", err=True)
 
 
-COMMANDS = [load_command, cohort_command, publish_command]
+@click.command("report")
+@store_argument
+@click.option("--html", "html_file", required=True, type=click.Path(path_type=Path, dir_okay=False), help="Write the page to FILE.")
+@click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Date follow-ups are overdue as of (default: today).")
+def report_command(directory: Path, html_file: Path, as_of: str | None) -> None:
+    """Write the cohort page: one self-contained HTML file with the counts by status,
+    action, risk factor and data-quality code, and plots of the status distribution,
+    serum B12 against the guideline's cut-offs, and follow-ups overdue by month."""
+    from datetime import date
+
+    from ..cli import _as_of
+    from .page import render
+    from .store import CohortStore
+
+    day = _as_of(None, None, as_of) if as_of else date.today()
+    html_file.write_text(_guard(lambda: render(CohortStore(directory, read_only=True).store, day)), encoding="utf-8")
+    click.echo(f"b12kg: wrote {html_file}", err=True)
+
+
+COMMANDS = [load_command, cohort_command, publish_command, report_command]
 
 
 def register(group: click.Group) -> None:
