@@ -63,6 +63,10 @@ def main(ctx: click.Context, debug: bool) -> None:
     \b
     Exit codes: 0 assessed, 2 input rejected (the message names the file, the
     resource, the field and the reason), 1 internal error.
+
+    \b
+    Environment: B12KG_TIME_BUDGET, seconds one patient may take (default 30);
+    a patient over it is rejected (exit 2), even inside a step that never returns.
     """
     ctx.obj = {"debug": debug}
 
@@ -88,7 +92,7 @@ def assess(ctx: click.Context, path: Path, as_of: date, fmt: str, output: Path |
     from .report import to_rdf
 
     assessor = Assessor(reasoner=reasoner)
-    result = _run(ctx, lambda: assessor.assess(path, as_of, input_format))
+    result = _assess_one(ctx, assessor, path, as_of, input_format)
     if fmt == "json":
         _write(json.dumps(result.document, indent=2, ensure_ascii=False) + "\n", output)
     elif fmt == "text":
@@ -129,7 +133,7 @@ def explain(ctx: click.Context, path: Path, as_of: date, fmt: str, output: Path 
     from .pipeline import Assessor
 
     assessor = Assessor()
-    result = _run(ctx, lambda: assessor.assess(path, as_of, input_format))
+    result = _assess_one(ctx, assessor, path, as_of, input_format)
     _write(render(result, assessor.knowledge, fmt), output)
 
 
@@ -218,31 +222,50 @@ def coverage(cases: Path, fmt: str, check: bool) -> None:
 @click.argument("query_file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @as_of_option
 @input_format_option
+@click.option("--format", "fmt", type=click.Choice(["csv", "tsv", "json", "xml", "table", "turtle", "nt", "jsonld", "trig"]),
+              help="SELECT/ASK: SPARQL results as csv (default), tsv, json, xml or an aligned table; "
+                   "CONSTRUCT/DESCRIBE: nt (default), turtle, jsonld or trig.")
+@click.option("--timeout", type=click.FloatRange(0.1, 3600), default=30.0, show_default=True, help="Seconds the query may run.")
+@click.option("--max-rows", type=click.IntRange(1, 10_000_000), default=10_000, show_default=True,
+              help="Rows (or triples) the query may return.")
 @click.pass_context
-def query(ctx: click.Context, path: Path, query_file: Path, as_of: date, input_format: str | None) -> None:
-    """Run your own SPARQL query over one assessed patient (ontology, asserted,
-    inferred and concluded graphs). Results as CSV (SELECT), N-Triples (CONSTRUCT)
-    or true/false (ASK). Updates, SERVICE and FROM are refused: nothing is fetched.
+def query(ctx: click.Context, path: Path, query_file: Path, as_of: date, input_format: str | None, fmt: str | None,
+          timeout: float, max_rows: int) -> None:
+    """Run your own SPARQL query over one assessed patient.
+
+    The default graph is the union of the patient's graphs and the guideline ontology,
+    each triple once (a fact that is both asserted and inferred is not repeated); name
+    a graph with GRAPH <https://w3id.org/b12kg/graph/asserted> (inferred, concluded,
+    assessment, ignored, cited-guideline) to read one. Prefixes gm:, pt:, b12:, rule:,
+    prov:, skos:, owl:, xsd:, dct: and graph: are predefined.
+
+    The query is read-only and local: updates, SERVICE, LOAD and FROM are refused, and
+    it runs in a process that cannot open a connection, within --timeout and --max-rows.
 
     \b
     Example:
-      b12kg query examples/ex1-confirmed-oral.json queries/report/conclusions.rq
+      b12kg query examples/ex1-confirmed-oral.json queries/report/conclusions.rq --format table
     """
-    import pyoxigraph as ox
-
     from .pipeline import Assessor
-    from .query import run_user_query
+    from .query import QuadsSource, QueryLimits, prepare_user_query, run_user_query, serialize_result
 
+    limits = QueryLimits(timeout=timeout, max_rows=max_rows)
+    data = query_file.read_bytes()[: limits.max_query_chars * 4 + 1]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        _reject(InputRejected.one(str(query_file), f"not UTF-8 text: byte {exc.start} (line {line}) is 0x{data[exc.start]:02x}",
+                                  rule="SPARQL 1.1 grammar"))
+    prepared = _run(ctx, lambda: prepare_user_query(text, str(query_file), limits))
     assessor = Assessor()
-    text = query_file.read_text(encoding="utf-8")
-    result = _run(ctx, lambda: run_user_query(assessor.assess(path, as_of, input_format).quads, assessor.knowledge.quads,
-                                              text, str(query_file)))
-    if isinstance(result, ox.QueryBoolean):
-        click.echo("true" if bool(result) else "false")
-    elif isinstance(result, ox.QuerySolutions):
-        click.echo(result.serialize(format=ox.QueryResultsFormat.CSV).decode("utf-8"), nl=False)
-    else:
-        click.echo(ox.serialize(result, format=ox.RdfFormat.N_TRIPLES).decode("utf-8"), nl=False)
+    assessment = _assess_one(ctx, assessor, path, as_of, input_format)
+    result = _run(ctx, lambda: run_user_query(prepared, QuadsSource([*assessor.knowledge.quads, *assessment.quads]), limits))
+    default = "nt" if result.type == "CONSTRUCT" else "csv"
+    try:
+        click.echo(serialize_result(result, fmt or default), nl=False)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 PATIENT_SUFFIXES = {".json", ".ttl", ".jsonld", ".nt"}
@@ -263,6 +286,15 @@ def _stderr_console():
     from rich.console import Console
 
     return Console(stderr=True)
+
+
+def _assess_one(ctx: click.Context, assessor, path: Path, as_of: date, input_format: str | None):
+    """Assess one patient within the per-patient time budget, enforced even inside a step."""
+    from .pipeline import MAX_SECONDS_PER_PATIENT
+    from .watchdog import time_budget
+
+    with time_budget(MAX_SECONDS_PER_PATIENT, str(path)):
+        return _run(ctx, lambda: assessor.assess(path, as_of, input_format))
 
 
 def _run(ctx: click.Context, work):

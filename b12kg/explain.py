@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 
 from . import resources
+from .errors import printable
 from .knowledge import Knowledge
 from .namespaces import GM, GRAPH, PT
 from .report import CONCLUSION_KINDS
@@ -232,8 +233,11 @@ class _Anchors:
 
 
 def _rows(store: ox.Store, name: str) -> list[dict[str, str]]:
-    """The rows of queries/report/explain-NAME.rq as dicts of lexical values."""
-    return [{k: v.value for k, v in row.items()} for row in select(store, resources.query_text(f"report/explain-{name}.rq"))]
+    """The rows of queries/report/explain-NAME.rq as dicts of lexical values, each made safe for
+    one line of any rendering (see `printable`): no value from the data, however hostile, can
+    break a line, move the cursor, colour a terminal or reorder text (issue 14)."""
+    return [{k: printable(v.value, None) for k, v in row.items()}
+            for row in select(store, resources.query_text(f"report/explain-{name}.rq"))]
 
 
 def _header(rows: list[dict[str, str]], patient_fallback: str) -> Header:
@@ -335,10 +339,12 @@ def _ignored(document: dict, facts: dict[str, Fact], anchors: _Anchors) -> list[
     by_name = {f.name: f for f in facts.values() if f.ignored}
     entries = []
     for entry in document.get("ignored_facts", []):
-        fact = by_name.get(str(entry["id"]))
-        entries.append(Ignored(id=str(entry["id"]), anchor=fact.anchor if fact else anchors("fact", str(entry["id"])),
-                               resource_type=entry.get("resourceType") or (fact.resource_type if fact else None),
-                               reason=str(entry["reason"]), fact=fact))
+        name = printable(str(entry["id"]), None)
+        fact = by_name.get(name)
+        kind = entry.get("resourceType")
+        entries.append(Ignored(id=name, anchor=fact.anchor if fact else anchors("fact", name),
+                               resource_type=printable(kind, None) if kind else (fact.resource_type if fact else None),
+                               reason=printable(str(entry["reason"]), None), fact=fact))
     return entries
 
 
@@ -379,7 +385,7 @@ def explain(assessment: Assessment, knowledge: Knowledge) -> Explanation:
         for iri in conclusion.facts:
             if iri in facts:
                 facts[iri].used_by.append(conclusion.iri)
-    return Explanation(header=_header(_rows(store, "assessment"), str(document.get("patient", ""))),
+    return Explanation(header=_header(_rows(store, "assessment"), printable(str(document.get("patient", "")), None)),
                        conclusions=conclusions, facts=facts, statements=statements, thresholds=thresholds,
                        rules=rules, ignored=_ignored(document, facts, anchors), source=_source(_rows(store, "source-attributes")))
 
@@ -942,4 +948,10 @@ def render(assessment: Assessment, knowledge: Knowledge, fmt: str) -> str:
     """The explanation of an assessment as text, markdown or html."""
     if fmt not in _RENDERERS:
         raise ValueError(f"unknown explanation format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    return _RENDERERS[fmt](explain(assessment, knowledge))
+    return _only_safe_characters(_RENDERERS[fmt](explain(assessment, knowledge)))
+
+
+def _only_safe_characters(text: str) -> str:
+    """A backstop over the whole rendering: every character that is neither printable nor a
+    line break is shown as its escape, whatever part of the page it came from."""
+    return "\n".join(printable(line, None) for line in text.split("\n"))

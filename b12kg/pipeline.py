@@ -6,6 +6,7 @@ every patient of a process (CLI call, batch or server).
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -26,11 +27,22 @@ from .report import conclusions, to_json
 from .sparql import add, construct
 from .validate import validate_input
 
-MAX_SECONDS_PER_PATIENT = 30.0
-"""Time budget for one patient's classification, reasoning and rules. It is checked
-between steps (each rule, the reasoner): a step itself is bounded by the input limits
-of load.py (measured worst case: about 3 s for 1,000 results of one test), so an
-assessment over budget is stopped and rejected with a message rather than left to hang."""
+
+def _time_budget() -> float:
+    text = os.environ.get("B12KG_TIME_BUDGET", "30")
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= 3600:
+        raise SystemExit(f"b12kg: B12KG_TIME_BUDGET must be a number of seconds between 0 and 3600, not {text!r}")
+    return seconds
+
+
+MAX_SECONDS_PER_PATIENT = _time_budget()
+"""Time budget for one patient (B12KG_TIME_BUDGET, default 30 s). The pipeline checks it
+between steps (each rule, the reasoner); inside a step it is enforced from outside: by
+the watchdog (b12kg.watchdog) for one patient, by stopping the worker in a batch."""
 
 PATIENT_GRAPHS = [ox.NamedNode(str(g)) for g in (ASSERTED_GRAPH, INFERRED_GRAPH, CONCLUDED_GRAPH, ASSESSMENT_GRAPH, IGNORED_GRAPH,
                                                   CITED_GRAPH)]

@@ -1,49 +1,366 @@
-"""User SPARQL queries over an assessed patient's dataset, refused if they could reach out.
+"""User SPARQL: parsed, checked and run by one engine that cannot reach the network.
 
-A user query is parsed (rdflib's SPARQL 1.1 grammar) before it runs, and refused when
-it is an update (LOAD, INSERT, DROP ...), names a SERVICE, or loads graphs with
-FROM / FROM NAMED: the engine would otherwise fetch them over the network.
+A user query (``b12kg query``, the SPARQL endpoint) is untrusted text. It is parsed once
+by rdflib's SPARQL 1.1 parser into an algebra; the checks (no update, no SERVICE, no
+FROM / FROM NAMED, no LOAD) read that algebra, and the *same* algebra object is what
+runs. There is no second parser whose reading of escapes, comments or strings could
+differ from the check's (issue 14: ``"x\\u0022 # "`` hid a SERVICE from a text check
+that pyoxigraph then ran).
+
+The evaluation itself is made incapable of reaching out, whatever the algebra holds:
+
+- it runs in a forked child process, stopped when it passes its time limit;
+- in that child an audit hook refuses every socket connect, name lookup, urllib
+  request and subprocess (audit hooks cannot be removed once set);
+- rdflib's SERVICE evaluation is replaced by a refusal (a custom evaluation hook), and
+  rdflib never loads FROM graphs (``SPARQL_LOAD_GRAPHS`` is off);
+- the child's CPU time and address space are capped by setrlimit as a backstop.
+
+pyoxigraph, which *does* run SERVICE over the network and has no switch to turn it
+off, never sees user text: it only runs b12kg's own packaged queries.
+
+Limits (``QueryLimits``): query size, wall time, rows (or triples) returned. Each
+exceeded limit is reported as rejected input (exit 2) with a message.
 """
 
 from __future__ import annotations
 
-import pyoxigraph as ox
-from rdflib.plugins.sparql.parser import parseQuery
-from rdflib.plugins.sparql.parserutils import CompValue
+import multiprocessing
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from .errors import InputRejected
+import rdflib
+from rdflib.plugins.sparql import CUSTOM_EVALS
+from rdflib.plugins.sparql.parserutils import CompValue
+from rdflib.query import Result
+
+from .errors import InputRejected, printable
 from .namespaces import PREFIXES
 
+NETWORK_EVENTS = frozenset({
+    "socket.connect", "socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyname_ex", "socket.gethostbyaddr",
+    "socket.bind", "urllib.Request", "http.client.connect", "ftplib.connect", "smtplib.connect",
+    "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn",
+})
+"""Audit events refused inside the query process: no connection, lookup or new program."""
 
-def _walk(node):
-    yield node
-    if isinstance(node, CompValue):
-        for value in node.values():
-            yield from _walk(value)
-    elif isinstance(node, (list, tuple)):
-        for value in node:
-            yield from _walk(value)
+RESULT_FORMATS = {"json": "json", "xml": "xml", "csv": "csv"}
+GRAPH_FORMATS = {"turtle": "turtle", "nt": "nt", "jsonld": "json-ld", "trig": "trig"}
 
 
-def check_user_query(text: str, file: str = "<query>") -> None:
-    """Raise InputRejected unless `text` is one read-only, local SPARQL query."""
+@dataclass(frozen=True)
+class QueryLimits:
+    """What one user query may use."""
+
+    timeout: float = 30.0
+    """Wall-clock seconds for parsing the data and evaluating the query."""
+    max_rows: int = 10_000
+    """Solutions (SELECT) or triples (CONSTRUCT, DESCRIBE) returned at most."""
+    max_query_chars: int = 100_000
+    """Length of the query text at most."""
+    max_memory_bytes: int = 4 * 1024**3
+    """Address space of the query process at most (a backstop for huge intermediate results)."""
+
+
+@dataclass(frozen=True)
+class UserQuery:
+    """A parsed and checked user query: its text (for messages) and the algebra that runs."""
+
+    text: str
+    file: str
+    form: str
+    """SELECT, ASK, CONSTRUCT or DESCRIBE."""
+    algebra: Any = None
+
+
+class QueryRefused(InputRejected):
+    """A user query that b12kg will not run (syntax, update, SERVICE, FROM, LOAD, size)."""
+
+
+class QueryLimitExceeded(InputRejected):
+    """A user query stopped at one of its limits (time, rows, memory)."""
+
+
+def _position(text: str, exc: Exception) -> str:
+    line, col = getattr(exc, "lineno", None), getattr(exc, "col", None)
+    if line is None:
+        loc = getattr(exc, "loc", None)
+        if isinstance(loc, int):
+            line, col = text.count("\n", 0, loc) + 1, loc - (text.rfind("\n", 0, loc) + 1) + 1
+    return f"line {line}, column {col}" if line is not None else "unknown position"
+
+
+def _is_update(text: str) -> bool:
+    from rdflib.plugins.sparql.parser import parseUpdate
+
+    try:
+        parseUpdate(text)
+    except Exception:
+        return False
+    return True
+
+
+def _walk(node: Any) -> Iterator[Any]:
+    stack, seen = [node], set()
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        yield item
+        if isinstance(item, dict):  # CompValue is an OrderedDict
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            stack.extend(item)
+
+
+def prepare_user_query(text: str, file: str = "<query>", limits: QueryLimits | None = None) -> UserQuery:
+    """Parse and check one user query; raise QueryRefused with the reason and position."""
+    from rdflib.plugins.sparql.algebra import translateQuery
+    from rdflib.plugins.sparql.parser import parseQuery
+
+    limits = limits or QueryLimits()
+    if len(text) > limits.max_query_chars:
+        raise QueryRefused.one(file, f"the query has {len(text)} characters, over the limit of {limits.max_query_chars}",
+                               rule="query size limit")
+    if "\x00" in text:
+        raise QueryRefused.one(file, "the query holds a NUL character", rule="SPARQL 1.1 grammar")
     try:
         parsed = parseQuery(text)
     except Exception as exc:  # pyparsing's ParseException and friends
-        raise InputRejected.one(file, f"not a SPARQL 1.1 query (updates such as LOAD are not accepted): {' '.join(str(exc).split())[:200]}") from None
-    query = parsed[1]
-    if "datasetClause" in query:
-        raise InputRejected.one(file, "FROM / FROM NAMED would load graphs from elsewhere: query the patient's dataset instead",
-                                field="FROM")
-    for node in _walk(query):
+        if _is_update(text):
+            raise QueryRefused.one(file, "updates (INSERT, DELETE, LOAD, CLEAR, DROP, CREATE ...) are not accepted: "
+                                         "b12kg's data is read-only", field="update", rule="read-only") from None
+        message = " ".join(str(exc).split())[:200]
+        raise QueryRefused.one(file, f"SPARQL syntax error at {_position(text, exc)}: {message}",
+                               rule="SPARQL 1.1 grammar") from None
+    body = parsed[1]
+    if "datasetClause" in body and body["datasetClause"]:  # noqa: RUF019 (CompValue.get returns the key when absent)
+        raise QueryRefused.one(file, "FROM / FROM NAMED would load graphs from elsewhere: address the dataset's own "
+                                     "graphs with GRAPH instead", field="FROM", rule="no network")
+    try:
+        query = translateQuery(parsed, initNs=PREFIXES)
+    except Exception as exc:
+        raise QueryRefused.one(file, f"the query is not valid SPARQL 1.1: {printable(str(exc), 200)}",
+                               rule="SPARQL 1.1 grammar") from None
+    for node in _walk(query.algebra):
         if isinstance(node, CompValue) and node.name == "ServiceGraphPattern":
-            raise InputRejected.one(file, "SERVICE would call a remote endpoint: b12kg never goes on the network", field="SERVICE")
+            raise QueryRefused.one(file, "SERVICE would call a remote endpoint: b12kg never goes on the network",
+                                   field="SERVICE", rule="no network")
+        if isinstance(node, CompValue) and node.name == "Load":
+            raise QueryRefused.one(file, "LOAD would fetch data: b12kg never goes on the network", field="LOAD", rule="no network")
+    if query.algebra.get("datasetClause"):
+        raise QueryRefused.one(file, "FROM / FROM NAMED would load graphs from elsewhere", field="FROM", rule="no network")
+    form = {"SelectQuery": "SELECT", "AskQuery": "ASK", "ConstructQuery": "CONSTRUCT", "DescribeQuery": "DESCRIBE"}
+    return UserQuery(text=text, file=file, form=form.get(query.algebra.name, query.algebra.name), algebra=query)
 
 
-def run_user_query(quads: list[ox.Quad], ontology: tuple[ox.Quad, ...], text: str, file: str = "<query>"):
-    """Run a checked user query over the ontology and one assessment's quads."""
-    check_user_query(text, file)
-    store = ox.Store()
-    store.extend(ontology)
-    store.extend(quads)
-    return store.query(text, prefixes=PREFIXES, use_default_graph_as_union=True)
+# ---------------------------------------------------------------- data sources
+
+class QuadsSource:
+    """One assessment's quads (and the ontology's), queried as a dataset whose default
+    graph is the union of its named graphs: a fact stored in two graphs is seen once."""
+
+    def __init__(self, quads: Iterable):
+        self.quads = list(quads)
+
+    def open(self) -> rdflib.Dataset:
+        from .rdfterms import to_rdflib
+
+        dataset = rdflib.Dataset(default_union=True)
+        graphs: dict[str, rdflib.Graph] = {}
+        for q in self.quads:
+            name = q.graph_name.value if hasattr(q.graph_name, "value") else None
+            graph = graphs.get(name) if name else dataset.default_context
+            if graph is None:
+                graph = graphs[name] = dataset.graph(rdflib.URIRef(name))
+            graph.add((to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)))
+        return dataset
+
+
+class StoreSource:
+    """An on-disk pyoxigraph (RocksDB) store, opened read-only inside the query process and
+    read through rdflib's store interface, the default graph being the union of graphs."""
+
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+
+    def open(self) -> rdflib.Dataset:
+        from ._oxstore import ReadOnlyOxigraphStore
+
+        return rdflib.Dataset(store=ReadOnlyOxigraphStore(self.path), default_union=True)
+
+
+# ---------------------------------------------------------------- the sandboxed run
+
+def _refuse_network(event: str, args: tuple) -> None:
+    if event in NETWORK_EVENTS or event.startswith("os.exec") or event.startswith("os.spawn"):
+        raise PermissionError(f"b12kg user queries never reach out ({event} refused)")
+
+
+def _refuse_service(ctx, part):
+    if part.name == "ServiceGraphPattern":
+        raise PermissionError("SERVICE is not evaluated by b12kg")
+    raise NotImplementedError  # every other part: rdflib's own evaluation
+
+
+def _sandbox(limits: QueryLimits) -> None:
+    """Make this (child) process unable to reach the network, bounded in CPU and memory."""
+    import resource
+
+    import rdflib.plugins.sparql as sparql
+
+    sys.addaudithook(_refuse_network)
+    sparql.SPARQL_LOAD_GRAPHS = False
+    CUSTOM_EVALS.clear()  # no plugin evaluation: only rdflib's, less SERVICE
+    CUSTOM_EVALS["b12kg-no-service"] = _refuse_service
+    seconds = int(limits.timeout) + 2
+    resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 1))
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = limits.max_memory_bytes if hard == resource.RLIM_INFINITY else min(limits.max_memory_bytes, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+
+
+def _evaluate(query: UserQuery, source, limits: QueryLimits) -> tuple:
+    from rdflib.plugins.sparql.evaluate import evalQuery
+
+    dataset = source.open()
+    raw = evalQuery(dataset, query.algebra)
+    kind = raw["type_"]
+    if kind == "ASK":
+        return ("ASK", bool(raw["askAnswer"]))
+    if kind == "SELECT":
+        variables = list(raw.get("_vars") or [])
+        rows = []
+        for solution in raw["bindings"]:
+            if len(rows) >= limits.max_rows:
+                return ("LIMIT", len(rows))
+            rows.append(dict(solution))
+        if not variables:
+            variables = sorted({v for row in rows for v in row}, key=str)
+        return ("SELECT", variables, rows)
+    triples = []
+    for triple in raw["graph"]:
+        if len(triples) >= limits.max_rows:
+            return ("LIMIT", len(triples))
+        triples.append(triple)
+    return (kind, triples)
+
+
+def _child(conn, query: UserQuery, source, limits: QueryLimits) -> None:
+    try:
+        _sandbox(limits)
+        outcome = _evaluate(query, source, limits)
+    except MemoryError:
+        outcome = ("MEMORY",)
+    except PermissionError as exc:
+        outcome = ("REFUSED", str(exc))
+    except BaseException as exc:
+        outcome = ("ERROR", f"{type(exc).__name__}: {exc}")
+    try:
+        conn.send(outcome)
+    except Exception as exc:  # e.g. a result too large to send back
+        conn.send(("ERROR", f"the result could not be returned: {type(exc).__name__}"))
+    finally:
+        conn.close()
+        os._exit(0)
+
+
+def _result(query: UserQuery, outcome: tuple) -> Result:
+    kind = outcome[0]
+    result = Result("CONSTRUCT" if kind == "DESCRIBE" else kind)
+    if kind == "ASK":
+        result.askAnswer = outcome[1]
+    elif kind == "SELECT":
+        result.vars = outcome[1]
+        result.bindings = outcome[2]
+    else:
+        graph = rdflib.Graph()
+        for prefix, iri in PREFIXES.items():
+            graph.bind(prefix, iri)
+        for triple in outcome[1]:
+            graph.add(triple)
+        result.graph = graph
+    return result
+
+
+def run_user_query(query: UserQuery, source: QuadsSource | StoreSource, limits: QueryLimits | None = None) -> Result:
+    """Run a prepared user query over a source in a sandboxed child process.
+
+    Returns an rdflib Result (serialize it as SPARQL JSON/XML/CSV/TSV or RDF). Raises
+    QueryLimitExceeded past a limit, QueryRefused when the engine refused an operation.
+    """
+    limits = limits or QueryLimits()
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(target=_child, args=(send, query, source, limits), daemon=True)
+    process.start()
+    send.close()
+    try:
+        if not receive.poll(limits.timeout):
+            raise QueryLimitExceeded.one(query.file, f"the query ran longer than its limit of {limits.timeout:g} s and was stopped",
+                                         rule="query time limit")
+        try:
+            outcome = receive.recv()
+        except EOFError:
+            outcome = ("MEMORY",) if process.exitcode not in (0, None) else ("ERROR", "the query process ended without an answer")
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join()
+        receive.close()
+    kind = outcome[0]
+    if kind == "LIMIT":
+        raise QueryLimitExceeded.one(query.file, f"the query returns more than {limits.max_rows} rows; add a LIMIT or narrow it",
+                                     rule="query row limit")
+    if kind == "MEMORY":
+        raise QueryLimitExceeded.one(query.file, "the query needed more memory than its limit and was stopped", rule="query memory limit")
+    if kind == "REFUSED":
+        raise QueryRefused.one(query.file, outcome[1], rule="no network")
+    if kind == "ERROR":
+        raise QueryRefused.one(query.file, f"the query could not be evaluated: {printable(outcome[1], 200)}", rule="SPARQL 1.1")
+    return _result(query, outcome)
+
+
+def serialize_result(result: Result, fmt: str) -> str:
+    """A result as text: SPARQL JSON/XML/CSV/TSV (SELECT, ASK) or an RDF format (CONSTRUCT, DESCRIBE);
+    `table` is an aligned plain-text table for reading."""
+    if result.type in ("SELECT", "ASK") and fmt == "table":
+        return _table(result)
+    if result.type == "ASK" and fmt in ("csv", "tsv"):
+        return "true\n" if result.askAnswer else "false\n"
+    if result.type == "SELECT" and fmt == "tsv":
+        return _tsv(result)
+    if result.type in ("SELECT", "ASK"):
+        if fmt not in RESULT_FORMATS:
+            raise ValueError(f"a {result.type} result is written as one of {', '.join([*RESULT_FORMATS, 'table'])}, not {fmt}")
+        return result.serialize(format=RESULT_FORMATS[fmt]).decode("utf-8")
+    if fmt not in GRAPH_FORMATS:
+        raise ValueError(f"a {result.type} result is written as one of {', '.join(GRAPH_FORMATS)}, not {fmt}")
+    text = result.graph.serialize(format=GRAPH_FORMATS[fmt])
+    return "".join(sorted(text.splitlines(keepends=True))) if fmt == "nt" else text
+
+
+def _tsv(result: Result) -> str:
+    """SPARQL 1.1 TSV: a header of ?names, then each term in its Turtle form (rdflib has no TSV writer)."""
+    lines = ["\t".join(f"?{v}" for v in result.vars)]
+    for row in result.bindings:
+        lines.append("\t".join(row[v].n3() if row.get(v) is not None else "" for v in result.vars))
+    return "\n".join(lines) + "\n"
+
+
+def _table(result: Result) -> str:
+    if result.type == "ASK":
+        return f"{str(bool(result.askAnswer)).lower()}\n"
+    names = [str(v) for v in result.vars]
+    rows = [[printable(str(row.get(rdflib.Variable(n), "") if isinstance(row, dict) else ""), 80) for n in names]
+            for row in result.bindings]
+    widths = [max([len(n), *(len(r[i]) for r in rows)]) for i, n in enumerate(names)]
+    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
+    out = [line(names), line(["-" * w for w in widths]), *(line(r) for r in rows), f"({len(rows)} row{'s' if len(rows) != 1 else ''})"]
+    return "\n".join(out) + "\n"
+

@@ -2,23 +2,32 @@
 
 Conversion factors are rounded to 12 significant digits and applied with Decimal
 arithmetic, so that 400 nmol/L is exactly 0.4 umol/L at a threshold boundary.
-Building pint's UCUM registry takes about half a second, so the factors found are
-cached on disk ($XDG_CACHE_HOME/b12kg, keyed by the ucumvert version); a one-patient
-run with known units then needs no registry at all.
+
+Building pint's UCUM registry takes about half a second, so the factors of the units
+the guideline accepts ship with the package (`ucum-factors.json`, written by
+`tools/build_unit_factors.py` from the ontology and checked against ucumvert by
+tests/test_units.py); any other unit is converted by the registry, in memory. Nothing
+is cached on disk: a factor is never read from a file a user or another program can
+write (issue 14: a tampered cache turned 140 pmol/L into "unlikely").
+
+Unit strings are bounded before they reach the registry (length, digits in a number,
+nesting): `10*999999999.ng/L` would otherwise make pint compute a billion-digit number.
 """
 
 from __future__ import annotations
 
 import json
-import os
-from decimal import Decimal
+import re
+from decimal import Decimal, InvalidOperation
 from functools import cache
-from importlib.metadata import version
-from pathlib import Path
+from importlib import resources as package_resources
 
 _SIGNIFICANT = 12
-_MAX_CACHED = 1000
-"""Most factors kept on disk; failures are never written, so hostile units cannot grow it."""
+MAX_UNIT_CHARS = 64
+MAX_NUMBER_DIGITS = 4
+"""Longest run of digits in a unit (UCUM powers of ten such as 10*6, 10*-12 need two)."""
+MAX_NESTING = 4
+TABLE = "ucum-factors.json"
 
 
 class UnitError(ValueError):
@@ -32,35 +41,46 @@ def _registry():
     return PintUcumRegistry()
 
 
-def _cache_file() -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "b12kg" / f"ucum-factors-{version('ucumvert')}.json"
+def _bounded(unit: str) -> None:
+    """Refuse a unit string whose parsing or conversion could take unbounded work."""
+    if len(unit) > MAX_UNIT_CHARS:
+        raise UnitError(f"a unit of {len(unit)} characters is longer than {MAX_UNIT_CHARS}")
+    if any(len(run) > MAX_NUMBER_DIGITS for run in re.findall(r"[0-9]+", unit)):
+        raise UnitError(f"{unit!r} holds a number of more than {MAX_NUMBER_DIGITS} digits")
+    depth = 0
+    for ch in unit:
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth > MAX_NESTING:
+            raise UnitError(f"{unit!r} nests parentheses deeper than {MAX_NESTING}")
+
+
+def table_key(from_unit: str, to_unit: str, mass_per_substance: Decimal | None) -> str:
+    return json.dumps([from_unit, to_unit, str(mass_per_substance) if mass_per_substance is not None else None])
+
+
+def _valid_factor(text: object) -> Decimal:
+    try:
+        number = Decimal(str(text))
+    except InvalidOperation:
+        raise ValueError(f"{text!r} is not a decimal") from None
+    if not number.is_finite() or number <= 0 or len(number.as_tuple().digits) > _SIGNIFICANT:
+        raise ValueError(f"{text!r} is not a positive factor of at most {_SIGNIFICANT} digits")
+    return number
 
 
 @cache
-def _disk_cache() -> dict[str, dict[str, str]]:
-    try:
-        return json.loads(_cache_file().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+def shipped_factors() -> dict[str, Decimal]:
+    """The factors shipped with the package, each checked as it is read."""
+    entries = json.loads(package_resources.files("b12kg").joinpath(TABLE).read_text(encoding="utf-8"))
+    if not isinstance(entries, dict):
+        raise ValueError(f"{TABLE} must be an object")
+    return {str(key): _valid_factor(value) for key, value in entries.items()}
 
 
-def _remember(key: str, entry: dict[str, str]) -> None:
-    entries = _disk_cache()
-    if len(entries) >= _MAX_CACHED:
-        return
-    entries[key] = entry
-    try:
-        path = _cache_file()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(entries, sort_keys=True), encoding="utf-8")
-        temporary.replace(path)
-    except OSError:
-        pass  # a read-only home: the cache is only an optimisation
-
-
-def _compute(from_unit: str, to_unit: str, mass_per_substance: Decimal | None) -> Decimal:
+def compute(from_unit: str, to_unit: str, mass_per_substance: Decimal | None) -> Decimal:
+    """The factor by ucumvert itself (no table)."""
+    _bounded(from_unit)
+    _bounded(to_unit)
     registry = _registry()
     try:
         source = registry.from_ucum(from_unit)
@@ -83,13 +103,8 @@ def factor(from_unit: str, to_unit: str, mass_per_substance: Decimal | None = No
 
     With `mass_per_substance` (g/mol) a molar concentration converts to a mass one.
     """
-    key = json.dumps([from_unit, to_unit, str(mass_per_substance) if mass_per_substance is not None else None])
-    known = _disk_cache().get(key)
-    if known is not None and "factor" in known:
-        return Decimal(known["factor"])
-    result = _compute(from_unit, to_unit, mass_per_substance)
-    _remember(key, {"factor": str(result)})
-    return result
+    known = shipped_factors().get(table_key(from_unit, to_unit, mass_per_substance))
+    return known if known is not None else compute(from_unit, to_unit, mass_per_substance)
 
 
 def convert(value: Decimal, from_unit: str, to_unit: str, mass_per_substance: Decimal | None = None) -> Decimal:

@@ -16,7 +16,8 @@ from rdflib import Namespace
 from . import resources
 from .errors import InputRejected, Problem
 from .knowledge import Knowledge
-from .load import LoadedPatient, describe, field_name
+from .load import LoadedPatient
+from .load.locate import describe, field_name
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
 

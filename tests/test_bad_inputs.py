@@ -18,7 +18,7 @@ import pytest
 import rdflib
 from click.testing import CliRunner
 
-from b12kg import fhir, load
+from b12kg import load
 from b12kg.cli import main
 from b12kg.errors import InputRejected, Problem, printable
 from b12kg.namespaces import PT
@@ -132,8 +132,8 @@ def _b12(index: int) -> dict:
 def test_a_bundle_over_the_entry_limit_is_rejected_before_validation(tmp_path: Path):
     path = tmp_path / "entries.json"
     path.write_text(json.dumps(_bundle([{"resource": {"resourceType": "Basic", "id": f"b{i}"}}
-                                        for i in range(fhir.MAX_BUNDLE_ENTRIES)])))
-    assert_rejected(assess(path), path, "Bundle", "field entry", f"over the limit of {fhir.MAX_BUNDLE_ENTRIES}")
+                                        for i in range(load.MAX_BUNDLE_ENTRIES)])))
+    assert_rejected(assess(path), path, "Bundle", "field entry", f"over the limit of {load.MAX_BUNDLE_ENTRIES}")
 
 
 def test_more_results_of_one_test_than_the_limit_are_rejected(tmp_path: Path):

@@ -22,9 +22,10 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from b12kg import fhir, resources
+from b12kg import resources
 from b12kg.cli import main
 from b12kg.errors import InputRejected
+from b12kg.load import fhir_base as fhir
 from b12kg.namespaces import ONTOLOGY_GRAPH
 
 ROOT = Path(__file__).resolve().parent.parent

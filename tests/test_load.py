@@ -32,3 +32,15 @@ def test_ucum_synonyms_of_accepted_units_are_accepted(unit, value, expected, tmp
     path = tmp_path / "patient.json"
     path.write_text(json.dumps(bundle))
     assert assessor.assess(path, date(2026, 11, 24)).document["b12_status"]["serum_b12_ng_per_l"] == expected
+
+
+def test_load_document_reads_a_parsed_bundle_as_the_file_would(assessor):
+    from b12kg.load import load_document, load_patient
+
+    as_of = date(2026, 11, 24)
+    from_file = load_patient(ROOT / "examples" / "ex1-confirmed-oral.json", assessor.knowledge, as_of)
+    from_dict = load_document(json.loads(json.dumps(EXAMPLE)), "ex1.json", assessor.knowledge, as_of)
+    from_text = load_document((ROOT / "examples" / "ex1-confirmed-oral.ttl").read_text(), "ex1.ttl", assessor.knowledge,
+                              as_of, fmt="turtle")
+    assert set(from_dict.graph) == set(from_file.graph) and from_dict.patient_id == from_file.patient_id == "ex1"
+    assert (from_text.patient, None, None) in from_text.graph

@@ -9,7 +9,7 @@ Two guards, each checked against a known network attempt before it is trusted:
   Skipped where strace is missing or not permitted.
 
 pyoxigraph does run SERVICE and LOAD over the network, so no query that reaches it may
-hold them: user queries are refused by `b12kg.query.check_user_query` (below), every
+hold them: user queries are parsed, checked and run by rdflib in a sandbox (`b12kg.query`), every
 packaged query and shape passes it, and tests/test_injection.py shows that the pipeline
 runs packaged queries only.
 """
@@ -36,7 +36,7 @@ from rdflib import Namespace
 import b12kg.validate  # noqa: F401  (switches rdflib's SPARQL_LOAD_GRAPHS off, as the pipeline does)
 from b12kg import resources
 from b12kg.errors import InputRejected
-from b12kg.query import check_user_query
+from b12kg.query import prepare_user_query as check_user_query
 
 ROOT = Path(__file__).resolve().parent.parent
 BAD = ROOT / "tests" / "bad_inputs"
@@ -253,3 +253,18 @@ def test_pyoxigraph_parsers_fetch_no_context(no_network):
     """The JSON-LD parser has no document loader: a remote context is an error, not a fetch."""
     with pytest.raises(SyntaxError):
         list(ox.parse('{"@context": "http://example.org/c", "@id": "http://example.org/p"}', format=ox.RdfFormat.JSON_LD))
+
+
+@pytest.mark.parametrize("name", ["u-quote", "U-quote", "plain-service"])
+def test_the_query_command_opens_no_connection(name: str, strace, b12kg_command, tmp_path: Path):
+    """Issue 14: `b12kg query` with the escape tricks, traced at the OS level (forked query process included)."""
+    service = "SERVICE <http://127.0.0.1:9/leak> { ?a ?b ?c }"
+    text = {"u-quote": 'SELECT * WHERE { VALUES ?z { "x\\u0022 # " } ?f ?p ?v FILTER(?v < 180) ' + service + " OPTIONAL {\n} }",
+            "U-quote": "SELECT * WHERE { VALUES ?z { 'x\\U00000027 # ' } " + service + " OPTIONAL {\n} }",
+            "plain-service": "SELECT * WHERE { " + service + " }"}[name]
+    query = tmp_path / "q.rq"
+    query.write_text(text, encoding="utf-8")
+    example = ROOT / "examples" / "ex1-confirmed-oral.json"
+    done, connects = _strace([*b12kg_command, "query", str(example), str(query), "--as-of", AS_OF.isoformat()], tmp_path)
+    assert done.returncode in (0, 2), done.stderr
+    assert not [c for c in connects if "AF_INET" in c or "AF_INET6" in c], connects

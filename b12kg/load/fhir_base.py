@@ -1,0 +1,130 @@
+"""What every FHIR resource mapping shares: the mapper's state (graph, problems, set-aside
+resources) and the readers of FHIR datatypes (dates, numbers, CodeableConcepts)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import rdflib
+from rdflib import RDF, XSD, Literal, URIRef
+
+from ..errors import Problem
+from ..knowledge import Knowledge
+from ..namespaces import DATA, PT
+from .locate import resource_name
+from .numbers import decimal_or_none, inexact
+
+
+def patient_iri(patient_id: str) -> URIRef:
+    """The IRI of a patient node, safe for any FHIR id."""
+    return URIRef(f"{DATA}patient/{quote(patient_id, safe='')}")
+
+
+def fact_iri(patient: URIRef, resource_type: str, resource_id: str, occurrence: int = 0) -> URIRef:
+    """The IRI of one resource of a patient (a repeated id gets its own node)."""
+    suffix = f"~{occurrence}" if occurrence else ""
+    return URIRef(f"{patient}/{resource_type}/{quote(resource_id, safe='')}{suffix}")
+
+
+def first(resource: dict, paths: tuple[str, ...]) -> tuple[str, Any]:
+    """The first of some dotted paths present in a resource ('effectivePeriod.start'), and its value."""
+    for path in paths:
+        value: Any = resource
+        for step in path.split("."):
+            value = value.get(step) if isinstance(value, dict) else None
+        if value:
+            return path, value
+    return paths[0], None
+
+
+def plain_reference(reference: str) -> str:
+    """'Patient/ID' for a versioned ('Patient/ID/_history/2') or absolute ('https://host/fhir/Patient/ID') reference."""
+    parts = reference.split("/")
+    if "_history" in parts:
+        parts = parts[: parts.index("_history")]
+    return "/".join(parts[-2:])
+
+
+TIME_PROPERTIES = {PT.effectiveDate: PT.effectiveTime, PT.startDate: PT.startTime}
+"""The date properties whose wall-clock time is kept too (local time, as recorded)."""
+
+
+class Mapper:
+    """Maps one Bundle's resources onto an rdflib graph, collecting problems and set-aside resources."""
+
+    def __init__(self, knowledge: Knowledge, file: str):
+        self.knowledge = knowledge
+        self.file = file
+        self.graph = rdflib.Graph()
+        self.ignored: list[dict[str, str]] = []
+        self.problems: list[Problem] = []
+
+    def add_date(self, node: URIRef, prop: URIRef, resource: dict, *paths: str, partial_ok: bool = False) -> None:
+        """The date part of the first FHIR date / dateTime found, as xsd:date, and its
+        wall-clock time (pt:*Time, xsd:dateTime) when it has one, to order same-day facts.
+
+        A partial date (2026, 2026-10) is a problem where durations are measured from it
+        (results, medication starts); for a condition's onset or a procedure, which the
+        rules read only as a history, it stands for the first day of its period."""
+        path, value = first(resource, paths)
+        if not isinstance(value, str):
+            return
+        if len(value) < 10:
+            if not partial_ok:
+                self.problems.append(Problem(self.file, f"the date {value!r} is not a full date (YYYY-MM-DD): "
+                                             "durations cannot be measured from a partial date",
+                                             resource_name(resource), path, "full date"))
+                return
+            value = (value + "-01-01")[:10] if len(value) == 4 else (value + "-01")[:10]
+        self.graph.add((node, prop, Literal(value[:10], datatype=XSD.date)))
+        time_prop = TIME_PROPERTIES.get(prop)
+        if time_prop is not None and len(value) >= 19 and value[10] == "T":
+            self.graph.add((node, time_prop, Literal(value[:19], datatype=XSD.dateTime)))
+
+    def add_number(self, node: URIRef, prop: URIRef, resource: dict, field: str, value: Any) -> None:
+        """A FHIR decimal or integer as xsd:decimal (nothing when absent; a problem when not a number)."""
+        if value is None:
+            return
+        number = decimal_or_none(value)
+        reason = f"{value!r} is not a number" if number is None else inexact(number)
+        if reason:
+            self.problems.append(Problem(self.file, reason, resource_name(resource), field, "exact number"))
+            return
+        self.graph.add((node, prop, Literal(number, datatype=XSD.decimal)))
+
+    def concepts(self, codeable: Any) -> tuple[list[URIRef], list[str]]:
+        """Concept IRIs of a CodeableConcept's codings (unbound codings as text)."""
+        iris, unbound = [], []
+        if not isinstance(codeable, dict):
+            return iris, unbound
+        for coding in codeable.get("coding") or []:
+            system, code = coding.get("system"), coding.get("code")
+            if not code:
+                continue
+            code_system = self.knowledge.code_system(system) if system else None
+            if code_system is None:
+                unbound.append(f"{system}|{code}")
+            else:
+                iris.append(URIRef(code_system.namespace + quote(str(code), safe="-._~")))
+        return iris, unbound
+
+    def add_codes(self, node: URIRef, prop: URIRef, codeable: Any) -> None:
+        iris, unbound = self.concepts(codeable)
+        for iri in iris:
+            self.graph.add((node, prop, iri))
+        for text in unbound:
+            self.graph.add((node, PT.codeText, Literal(text)))
+
+    def common(self, node: URIRef, resource: dict, rdf_class: URIRef, subjects: dict[str, URIRef]) -> None:
+        g = self.graph
+        g.add((node, RDF.type, rdf_class))
+        g.add((node, PT.fhirId, Literal(str(resource.get("id")))))
+        g.add((node, PT.resourceType, Literal(resource["resourceType"])))
+        reference = (resource.get("subject") or {}).get("reference")
+        if reference:
+            subject = subjects.get(reference) or subjects.get(plain_reference(reference)) or \
+                patient_iri(reference.split("/")[-1] + "#unresolved")
+            g.add((node, PT.subject, subject))
+        if resource.get("status"):
+            g.add((node, PT.status, Literal(str(resource["status"]))))

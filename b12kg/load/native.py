@@ -1,0 +1,118 @@
+"""Native RDF input (Turtle, JSON-LD, N-Triples) in the patient vocabulary.
+
+Parsed by pyoxigraph's strict parsers without any network access: remote JSON-LD
+contexts and XML markup declarations are refused before parsing, owl:imports are
+never followed, and at most MAX_TRIPLES statements are read.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pyoxigraph as ox
+import rdflib
+from rdflib import OWL, RDF, XSD, URIRef
+
+from ..errors import InputRejected, Problem
+from ..knowledge import Knowledge
+from ..namespaces import PT
+from ..rdfterms import to_rdflib
+from .locate import describe, field_name
+from .numbers import DECIMAL, inexact
+from .reading import MAX_TRIPLES
+from .strict_json import MARKUP_DECLARATION, MARKUP_REFUSED, parse_json
+from .vocabulary import rdflib_quiet, short
+
+RDF_FORMATS = {"turtle": (ox.RdfFormat.TURTLE, "Turtle"), "json-ld": (ox.RdfFormat.JSON_LD, "JSON-LD"),
+               "nt": (ox.RdfFormat.N_TRIPLES, "N-Triples")}
+
+_NUMBER_TYPES = (str(XSD.decimal), str(XSD.integer))
+"""Datatypes rdflib would spell out in full (checked before it sees them)."""
+
+
+def _remote_contexts(node: Any) -> list[str]:
+    """Every @context given by reference (a URL) in a JSON-LD document."""
+    found = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "@context":
+                for item in value if isinstance(value, list) else [value]:
+                    if isinstance(item, str):
+                        found.append(item)
+                    elif isinstance(item, dict) and "@import" in item:
+                        found.append(str(item["@import"]))
+            found.extend(_remote_contexts(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.extend(_remote_contexts(item))
+    return found
+
+
+def parse_rdf(text: str, fmt: str, file: str, knowledge: Knowledge) -> rdflib.Graph:
+    """Native RDF as an rdflib graph (see the module), or InputRejected with located problems."""
+    rdf_format, name = RDF_FORMATS[fmt]
+    if MARKUP_DECLARATION.search(text):
+        raise InputRejected.one(file, f"the file holds {MARKUP_REFUSED}")
+    if fmt == "json-ld":
+        remote = _remote_contexts(parse_json(text, file))
+        if remote:
+            raise InputRejected.one(file, f"JSON-LD context by reference ({remote[0]}) is not fetched: put the context inline",
+                                    field="@context")
+    graph = rdflib.Graph()
+    refused: list[tuple[ox.Quad, str]] = []
+    try:
+        with rdflib_quiet():
+            for count, quad in enumerate(ox.parse(text, format=rdf_format, without_named_graphs=True), 1):
+                if count > MAX_TRIPLES:
+                    raise InputRejected.one(file, f"more than {MAX_TRIPLES} triples, over the limit per patient", rule="limit")
+                reason = _native_term_problem(quad)
+                if reason is None:
+                    triple = tuple(to_rdflib(term) for term in (quad.subject, quad.predicate, quad.object))
+                    if not getattr(triple[2], "ill_typed", False):
+                        graph.add(triple)
+                        continue
+                    reason = f"{quad.object.value[:40]!r} is not a valid {short(knowledge.graph, triple[2].datatype)}"
+                refused.append((quad, reason))
+    except SyntaxError as exc:
+        raise InputRejected.one(file, f"not valid {name}: {exc}") from None
+    if refused:
+        raise InputRejected([Problem(file, reason, describe(graph, to_rdflib(quad.subject)),
+                                     field_name(knowledge, to_rdflib(quad.predicate)), "patient vocabulary")
+                             for quad, reason in refused])
+    return graph
+
+
+def _native_term_problem(quad: ox.Quad) -> str | None:
+    """Why a parsed statement cannot be read: a triple term, or a number checked before rdflib
+    rewrites it in full (it would spell out "1E+999999999"^^xsd:decimal as a billion digits)."""
+    if any(isinstance(term, ox.Triple) for term in (quad.subject, quad.object)):
+        return "a triple term (RDF 1.2) is not patient data"
+    term = quad.object
+    if not isinstance(term, ox.Literal) or term.datatype.value not in _NUMBER_TYPES:
+        return None
+    if not DECIMAL.fullmatch(term.value) or (term.datatype.value == str(XSD.integer) and "." in term.value):
+        return f"{term.value[:40]!r} is not a valid xsd:{term.datatype.value.rsplit('#', 1)[-1]}"
+    return inexact(Decimal(term.value))
+
+
+def refuse_imports(graph: rdflib.Graph, knowledge: Knowledge, file: str) -> None:
+    """owl:imports are never followed: importing anything but b12kg's own ontologies (which
+    are always loaded) is refused rather than silently dropped."""
+    own = set(knowledge.graph.subjects(RDF.type, OWL.Ontology))
+    for ontology, imported in graph.subject_objects(OWL.imports):
+        if imported not in own:
+            raise InputRejected.one(file, f"owl:imports <{imported}> is not followed (b12kg never fetches anything): "
+                                    "put the facts in this file", resource=str(ontology), field="owl:imports")
+
+
+def native_patient(graph: rdflib.Graph, file: str) -> tuple[URIRef, str]:
+    """The one pt:Patient of a native RDF file and its id."""
+    patients = sorted(set(graph.subjects(RDF.type, PT.Patient)))
+    if len(patients) != 1:
+        raise InputRejected.one(file, f"the file must describe exactly one pt:Patient, found {len(patients)}",
+                                field="rdf:type pt:Patient")
+    patient = patients[0]
+    if not isinstance(patient, URIRef):
+        raise InputRejected.one(file, "the pt:Patient must be named by an IRI, not a blank node")
+    return patient, str(graph.value(patient, PT.fhirId) or patient)

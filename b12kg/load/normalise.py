@@ -1,0 +1,144 @@
+"""Units use: lab results in each analyte's canonical unit, doses in mg, periods in days.
+
+The accepted units, canonical units and plausible ranges are data in the ontology
+(b12:Analyte); conversions are UCUM (b12kg.units) with exact Decimal arithmetic.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from decimal import Decimal
+
+import rdflib
+from rdflib import XSD, Literal, URIRef
+
+from .. import units
+from ..errors import InputRejected, Problem
+from ..knowledge import Analyte, Knowledge
+from ..namespaces import B12, PT
+from .locate import describe
+from .numbers import decimal_value, inexact
+from .reading import MAX_RESULTS_PER_ANALYTE
+
+UCUM_SHAPE = re.compile(r"[!-~]{1,60}")
+"""What a UCUM code can look like (printable ASCII, no space): anything else is not UCUM
+and is never handed to the UCUM parser (or its cache)."""
+
+
+def _is_ucum(unit: str) -> bool:
+    if not UCUM_SHAPE.fullmatch(unit):
+        return False
+    try:
+        units.factor(unit, unit)
+    except units.UnitError:
+        return False
+    return True
+
+
+def accepted_spelling(unit: str, analyte: Analyte) -> str | None:
+    """The accepted unit that `unit` is, if any: itself, or a UCUM synonym of it
+    ('pg/ml' is 'pg/mL': UCUM writes the litre as l or L), else None."""
+    if unit in analyte.accepted_units:
+        return unit
+    if not _is_ucum(unit):
+        return None
+    for accepted in sorted(analyte.accepted_units):
+        try:
+            if units.factor(unit, accepted) == 1:
+                return accepted
+        except units.UnitError:
+            continue
+    return None
+
+
+def _unit_reason(unit: str, analyte: Analyte) -> str:
+    """Why a unit is refused for an analyte: not UCUM, the wrong dimension, or not an accepted unit."""
+    accepted = ", ".join(sorted(analyte.accepted_units))
+    if not _is_ucum(unit):
+        return f"unit {unit!r} is not a UCUM unit (accepted for {analyte.label}: {accepted})"
+    try:
+        units.factor(unit, analyte.canonical_unit, analyte.mass_per_substance)
+    except units.UnitError:
+        return (f"unit {unit!r} is a UCUM unit of the wrong dimension for {analyte.label}: it cannot be converted "
+                f"to {analyte.canonical_unit} (accepted: {accepted})")
+    return f"unit {unit!r} is not one of the units accepted for {analyte.label}: {accepted}"
+
+
+def _canonical(value: Decimal, unit: str, analyte: Analyte) -> Decimal | None:
+    """`value` in the analyte's canonical unit, or None when it is outside the plausible range."""
+    try:
+        canonical = units.convert(value, unit, analyte.canonical_unit, analyte.mass_per_substance)
+    except ArithmeticError:  # beyond Decimal's exponent range: certainly implausible
+        return None
+    if inexact(canonical) or not analyte.plausible_min <= canonical <= analyte.plausible_max:
+        return None
+    return canonical
+
+
+def normalise(graph: rdflib.Graph, knowledge: Knowledge, file: str) -> None:
+    """Add canonical values: lab results in the analyte's unit, doses in mg, periods in days.
+
+    Units that are not accepted and implausible values (against the analyte's plausible
+    range in the ontology) are rejected here; a missing value or unit is left for SHACL.
+    """
+    problems: list[Problem] = []
+    results: Counter[Analyte] = Counter()
+    for fact, concept in list(graph.subject_objects(PT.code)):
+        analyte = knowledge.analyte_for_code(str(concept))
+        if analyte is None:
+            continue
+        results[analyte] += 1
+        graph.add((fact, PT.measures, URIRef(analyte.iri)))
+        value, unit = decimal_value(graph.value(fact, PT.value)), graph.value(fact, PT.unit)
+        spelling = accepted_spelling(str(unit), analyte) if unit is not None else None
+        if unit is not None and spelling is None:
+            problems.append(Problem(file, _unit_reason(str(unit), analyte), describe(graph, fact), "valueQuantity.code", "UCUM"))
+            continue
+        if value is None or spelling is None:
+            continue
+        canonical = _canonical(value, spelling, analyte)
+        if canonical is None:
+            problems.append(Problem(file, f"{value} {unit} is not a plausible {analyte.label} "
+                                    f"(accepted range {analyte.plausible_min}-{analyte.plausible_max} {analyte.canonical_unit})",
+                                    describe(graph, fact), "valueQuantity.value", "plausible range"))
+            continue
+        graph.add((fact, PT.canonicalValue, Literal(canonical, datatype=XSD.decimal)))
+        graph.add((fact, PT.canonicalUnit, Literal(analyte.canonical_unit)))
+    problems += [Problem(file, f"{count} results of {analyte.label}, over the limit of {MAX_RESULTS_PER_ANALYTE} per patient",
+                         field="code", rule="limit")
+                 for analyte, count in results.items() if count > MAX_RESULTS_PER_ANALYTE]
+
+    dose = knowledge.analyte(str(B12["dose-quantity"]))
+    for dosage, value_literal in list(graph.subject_objects(PT.doseValue)):
+        value, unit = decimal_value(value_literal), graph.value(dosage, PT.doseUnit)
+        spelling = accepted_spelling(str(unit), dose) if unit is not None else None
+        if unit is not None and spelling is None:
+            problems.append(Problem(file, _unit_reason(str(unit), dose), describe(graph, dosage),
+                                    "dosage.doseAndRate.doseQuantity.code", "UCUM"))
+            continue
+        if value is None or spelling is None:
+            continue
+        mg = _canonical(value, spelling, dose)
+        if mg is None:
+            problems.append(Problem(file, f"a dose of {value} {unit} is not plausible", describe(graph, dosage),
+                                    "dosage.doseAndRate.doseQuantity.value", "plausible range"))
+            continue
+        graph.add((dosage, PT.doseMg, Literal(mg, datatype=XSD.decimal)))
+    for dosage, unit in list(graph.subject_objects(PT.periodUnit)):
+        period = decimal_value(graph.value(dosage, PT.period)) or Decimal(1)
+        try:
+            if not UCUM_SHAPE.fullmatch(str(unit)):
+                raise units.UnitError(str(unit))
+            days = units.convert(period, str(unit), "d")
+        except (units.UnitError, ArithmeticError):
+            problems.append(Problem(file, f"period unit {str(unit)!r} is not a UCUM unit of time", describe(graph, dosage),
+                                    "dosage.timing.repeat.periodUnit", "UCUM"))
+            continue
+        if days <= 0 or inexact(days):
+            problems.append(Problem(file, inexact(days) or "the dosing period must be positive", describe(graph, dosage),
+                                    "dosage.timing.repeat.period", "plausible range"))
+            continue
+        graph.add((dosage, PT.periodDays, Literal(days, datatype=XSD.decimal)))
+    if problems:
+        raise InputRejected(problems)

@@ -1,0 +1,21 @@
+"""The loader's result: one patient's facts, ready for validation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import rdflib
+from rdflib import URIRef
+
+
+@dataclass
+class LoadedPatient:
+    """One patient's facts, ready for validation."""
+
+    file: str
+    patient: URIRef
+    patient_id: str
+    graph: rdflib.Graph
+    ignored_graph: rdflib.Graph = field(default_factory=rdflib.Graph)
+    ignored: list[dict[str, str]] = field(default_factory=list)
+    source_sha256: str = ""
