@@ -32,14 +32,14 @@ def with_action(documents, action) -> set[str]:
 
 
 def test_every_named_query_has_a_header_and_passes_the_user_query_check():
-    from b12kg.query import check_user_query
+    from b12kg.query import prepare_user_query
 
     queries = named.named_queries()
     assert len(queries) >= 10
     for query in queries.values():
         assert query.answers and "rec" in query.header and "columns" in query.header, query.name
         assert "params" in query.header or query.params, query.name
-        check_user_query(query.text, query.name)
+        prepare_user_query(query.text, query.name)
         for param in query.params:  # a parameter is projected, so substitution can bind it
             assert f"?{param.name}" in query.text.split("WHERE", 1)[0], (query.name, param.name)
 
