@@ -127,3 +127,33 @@ def cohort(assessor, tmp_path_factory):
                 write(path, outcome)
                 documents[(outcome.document["patient"], as_of)] = outcome.document
     return store, documents
+
+
+@pytest.fixture(scope="session")
+def start_server(b12kg_command):
+    """Start `b12kg serve DIR ARGS...` on a free loopback port; returns its base URL.
+    Every server started is stopped at the end of the session."""
+    import subprocess
+    import time
+
+    started = []
+
+    def start(directory: Path, *args: str) -> str:
+        process = subprocess.Popen([*b12kg_command, "serve", str(directory), "--port", "0", *args],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        started.append(process)
+        deadline = time.monotonic() + 60
+        line = ""
+        while "serving" not in line:
+            line = process.stderr.readline()
+            if not line and (process.poll() is not None or time.monotonic() > deadline):
+                raise RuntimeError(f"b12kg serve did not start (exit {process.poll()})")
+        return line.split(" at ", 1)[1].split("/sparql", 1)[0]
+
+    yield start
+    for process in started:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -146,7 +146,47 @@ def report_command(directory: Path, html_file: Path, as_of: str | None) -> None:
     click.echo(f"b12kg: wrote {html_file}", err=True)
 
 
-COMMANDS = [load_command, cohort_command, publish_command, report_command]
+@click.command("serve")
+@store_argument
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (loopback by default).")
+@click.option("--port", default=7878, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free port).")
+@click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(0.1, 3600), help="Seconds a user query may run.")
+@click.option("--max-rows", default=10_000, show_default=True, type=click.IntRange(1, 10_000_000),
+              help="Rows (or triples) a user query may return.")
+@click.option("--verbose", is_flag=True, help="Log every request to stderr.")
+def serve_command(directory: Path, host: str, port: int, timeout: float, max_rows: int, verbose: bool) -> None:
+    """Serve the cohort store DIR read-only over the SPARQL 1.1 Protocol at /sparql
+    (GET, POST form, POST application/sparql-query; SPARQL JSON, XML, CSV, TSV, and
+    Turtle, N-Triples, JSON-LD by content negotiation), the named queries at
+    /queries/NAME, and a page listing them at /. Updates, SERVICE, LOAD and FROM are
+    refused; a query past --timeout is stopped and answered with an error."""
+    import signal
+
+    from ..query import QueryLimits
+    from .publish import _loopback
+    from .server import CohortServer, Endpoint
+
+    endpoint = Endpoint(directory, QueryLimits(timeout=timeout, max_rows=max_rows))
+    server = _guard(lambda: CohortServer((host, port), endpoint, verbose))
+    if not _loopback(host):
+        click.echo(f"b12kg: warning: serving patient data on {host}, reachable from other machines, without "
+                   "authentication or encryption: put it behind an authenticating TLS proxy", err=True)
+    bound_host, bound_port = server.server_address[:2]
+    click.echo(f"b12kg: serving {directory} at http://{bound_host}:{bound_port}/sparql (Ctrl-C stops)", err=True)
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+COMMANDS = [load_command, cohort_command, publish_command, report_command, serve_command]
 
 
 def register(group: click.Group) -> None:
