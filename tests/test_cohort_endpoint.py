@@ -4,6 +4,7 @@ limit while the server keeps serving, content negotiation, bounds."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -84,7 +85,7 @@ REFUSED = {
     "service": ("GET", {"params": {"query": "SELECT * { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }"}}),
     "from-remote": ("GET", {"params": {"query": "SELECT * FROM <http://127.0.0.1:9/g.ttl> { ?s ?p ?o }"}}),
     "from-named-remote": ("POST", {"data": {"query": "SELECT * FROM NAMED <http://127.0.0.1:9/g.ttl> { GRAPH ?g { ?s ?p ?o } }"}}),
-    "escaped-service": ("POST", {"content": 'SELECT * WHERE { VALUES ?z { "x\\u0022 # " } SERVICE <http://127.0.0.1:9/b12> { ?a ?b ?c } }'.encode(),
+    "escaped-service": ("POST", {"content": b'SELECT * WHERE { VALUES ?z { "x\\u0022 # " } SERVICE <http://127.0.0.1:9/b12> { ?a ?b ?c } }',
                                  "headers": {"Content-Type": "application/sparql-query"}}),
     "put": ("PUT", {"content": b"<urn:a> <urn:b> <urn:c> .", "headers": {"Content-Type": "application/n-triples"}}),
     "delete": ("DELETE", {}),
@@ -112,10 +113,8 @@ def test_no_connection_is_made_for_escaped_service(client):
     def accept():
         deadline = time.monotonic() + 4
         while time.monotonic() < deadline:
-            try:
+            with contextlib.suppress(OSError):
                 connections.append(listener.accept()[0])
-            except OSError:
-                pass
 
     watcher = threading.Thread(target=accept)
     watcher.start()
