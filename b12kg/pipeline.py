@@ -153,7 +153,8 @@ class Assessor:
 
         owners = [Owner(assessment_node(str(p.patient), as_of, p.source_sha256).value, str(p.patient),
                         {to_ox(s) for g in (p.graph, p.ignored_graph) for s in g.subjects()}) for p in patients]
-        mine, shared = partition((q for g in PATIENT_GRAPHS for q in self.store.quads_for_pattern(None, None, None, g)), owners)
+        graphs = [g for g in PATIENT_GRAPHS if g.value != str(CITED_GRAPH)]  # the cited excerpt: knowledge, per chunk
+        mine, shared = partition((q for g in graphs for q in self.store.quads_for_pattern(None, None, None, g)), owners)
         return {id(p): mine[o.assessment] + shared for p, o in zip(patients, owners, strict=True)}
 
     def _run(self, patients: list[LoadedPatient], as_of: date) -> None:
