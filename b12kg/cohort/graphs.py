@@ -78,6 +78,7 @@ def placed(assessment: str, quads: Iterable[ox.Quad]) -> list[ox.Quad]:
     """One assessment's quads moved into its own graphs (the activity's own triples into
     the activity graph wherever they were); the cited excerpt is dropped."""
     node = ox.NamedNode(assessment)
+    targets = {role: graph_of(assessment, role) for role in ROLES}
     out = []
     for quad in quads:
         graph = quad.graph_name.value if isinstance(quad.graph_name, ox.NamedNode) else None
@@ -86,7 +87,7 @@ def placed(assessment: str, quads: Iterable[ox.Quad]) -> list[ox.Quad]:
         role = "activity" if quad.subject == node else ROLE_OF_GRAPH.get(graph)
         if role is None:
             raise ValueError(f"a quad of assessment {assessment} is in graph {graph}, which b12kg does not write")
-        out.append(ox.Quad(quad.subject, quad.predicate, quad.object, graph_of(assessment, role)))
+        out.append(ox.Quad(quad.subject, quad.predicate, quad.object, targets[role]))
     return out
 
 

@@ -1,8 +1,9 @@
 """The cohort store: assessments in an on-disk pyoxigraph (RocksDB) store, loaded transactionally.
 
 Each load (one `b12kg batch --store` or `b12kg load` run) is journalled in the catalogue
-graph: it is marked pending, every write adds its assessments' graphs and their catalogue
-entries in one atomic `extend`, and the load is marked committed at the end. A load that
+graph: it is marked pending; each group of assessments is first entered in the journal
+(one atomic `extend`), then its graphs are written (the bulk loader); the load is marked
+committed at the end. A load that
 fails or is interrupted (an exception, Ctrl-C, a killed process) is rolled back, at once
 or the next time the store is opened for writing: the graphs of the assessments it added
 are dropped, so the store is as it was before. An assessment already in the store (same
@@ -138,6 +139,7 @@ class Loader:
         self.shared_graph = ox.NamedNode(f"{load.value}/derived-knowledge")
         self.added = self.skipped = 0
         self._buffer: list[ox.Quad] = []
+        self._catalog: list[ox.Quad] = []
         self._pending: set[str] = set()
         self._shared: set[ox.Triple] = set()
 
@@ -160,7 +162,8 @@ class Loader:
                    ox.Quad(ox.NamedNode(owner.assessment), RDF_TYPE, _P["Assessment"], CATALOG_GRAPH),
                    ox.Quad(ox.NamedNode(owner.assessment), _P["assessedPatient"], ox.NamedNode(owner.patient), CATALOG_GRAPH)]
         catalog += [ox.Quad(ox.NamedNode(owner.assessment), _P["assessmentGraph"], g, CATALOG_GRAPH) for g in {q.graph_name for q in own}]
-        self._buffer += own + catalog
+        self._buffer += own
+        self._catalog += catalog
         self._shared |= shared_triples(shared)
         self._pending.add(owner.assessment)
         self.added += 1
@@ -169,14 +172,18 @@ class Loader:
         return True
 
     def flush(self) -> None:
-        """Write the buffered assessments and their catalogue entries in one atomic extend."""
+        """Write the buffered assessments: first their journal and catalogue entries (one
+        atomic extend), then their graphs with the bulk loader (fast, not atomic: if it is
+        cut short, the journal already names every graph the rollback must drop)."""
         store = self.cohort.store
         new_shared = [ox.Quad(t.subject, t.predicate, t.object, self.shared_graph) for t in self._shared
                       if not any(isinstance(q.graph_name, ox.NamedNode) and q.graph_name.value.endswith("/derived-knowledge")
                                  for q in store.quads_for_pattern(t.subject, t.predicate, t.object, None))]
+        if self._catalog:
+            store.extend(self._catalog)
         if self._buffer or new_shared:
-            store.extend(self._buffer + new_shared)
-        self._buffer, self._pending, self._shared = [], set(), set()
+            store.bulk_extend(self._buffer + new_shared)
+        self._buffer, self._catalog, self._pending, self._shared = [], [], set(), set()
 
 
 def _check_identity(assessment: str, patient: str, source: str) -> None:
