@@ -225,7 +225,7 @@ def coverage(cases: Path, fmt: str, check: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(["csv", "tsv", "json", "xml", "table", "turtle", "nt", "jsonld", "trig"]),
               help="SELECT/ASK: SPARQL results as csv (default), tsv, json, xml or an aligned table; "
                    "CONSTRUCT/DESCRIBE: nt (default), turtle, jsonld or trig.")
-@click.option("--timeout", type=click.FloatRange(0.1, 3600), default=30.0, show_default=True, help="Seconds the query may run.")
+@click.option("--timeout", type=click.FloatRange(0, 3600, min_open=True), default=30.0, show_default=True, help="Seconds the query may run.")
 @click.option("--max-rows", type=click.IntRange(1, 10_000_000), default=10_000, show_default=True,
               help="Rows (or triples) the query may return.")
 @click.pass_context
