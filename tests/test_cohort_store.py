@@ -139,3 +139,11 @@ def test_load_command_reads_trig_and_refuses_bad_files(assessor, tmp_path, b12kg
     store = ox.Store.read_only(str(directory))
     activities = list(store.query("PREFIX gm: <https://w3id.org/b12kg/model#> SELECT ?a ?d WHERE { GRAPH ?g { ?a a gm:Assessment ; gm:asOf ?d } }"))
     assert sorted(r["d"].value for r in activities) == ["2026-11-24", "2027-06-01"]
+
+
+def test_no_fact_is_both_asserted_and_inferred_in_the_store(cohort):
+    store = ox.Store.read_only(str(cohort[0]))
+    duplicated = list(store.query(
+        "SELECT ?i ?s ?p ?o WHERE { GRAPH ?i { ?s ?p ?o } FILTER(STRENDS(STR(?i), '/graph/inferred')) "
+        "BIND(IRI(CONCAT(SUBSTR(STR(?i), 1, STRLEN(STR(?i)) - 8), 'asserted')) AS ?a) GRAPH ?a { ?s ?p ?o } } LIMIT 5"))
+    assert duplicated == []

@@ -31,6 +31,7 @@ RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 ROLES = ("asserted", "inferred", "concluded", "activity", "ignored", "data-quality")
 ROLE_OF_GRAPH = {str(ASSERTED_GRAPH): "asserted", str(INFERRED_GRAPH): "inferred", str(CONCLUDED_GRAPH): "concluded",
                  str(ASSESSMENT_GRAPH): "activity", str(IGNORED_GRAPH): "ignored", str(GRAPH["data-quality"]): "data-quality"}
+_ASSERTED = ox.NamedNode(str(ASSERTED_GRAPH))
 CATALOG_GRAPH = ox.NamedNode(str(GRAPH["cohort"]))
 """The store's catalogue: each assessment and its graphs, and each load with its state."""
 DROPPED_GRAPHS = {str(CITED_GRAPH)}
@@ -76,9 +77,13 @@ def partition(quads: Iterable[ox.Quad], owners: list[Owner]) -> tuple[dict[str, 
 
 def placed(assessment: str, quads: Iterable[ox.Quad]) -> list[ox.Quad]:
     """One assessment's quads moved into its own graphs (the activity's own triples into
-    the activity graph wherever they were); the cited excerpt is dropped."""
+    the activity graph wherever they were); the cited excerpt is dropped, and an inferred
+    triple that is also asserted is kept once (in asserted), so a join over the union of
+    one assessment's graphs sees each fact once."""
     node = ox.NamedNode(assessment)
     targets = {role: graph_of(assessment, role) for role in ROLES}
+    quads = list(quads)
+    asserted = {(q.subject, q.predicate, q.object) for q in quads if q.graph_name == _ASSERTED}
     out = []
     for quad in quads:
         graph = quad.graph_name.value if isinstance(quad.graph_name, ox.NamedNode) else None
@@ -87,6 +92,8 @@ def placed(assessment: str, quads: Iterable[ox.Quad]) -> list[ox.Quad]:
         role = "activity" if quad.subject == node else ROLE_OF_GRAPH.get(graph)
         if role is None:
             raise ValueError(f"a quad of assessment {assessment} is in graph {graph}, which b12kg does not write")
+        if role == "inferred" and (quad.subject, quad.predicate, quad.object) in asserted:
+            continue  # asserted already (the reasoner's plain and xsd:string literals differ in rdflib, not in RDF 1.1)
         out.append(ox.Quad(quad.subject, quad.predicate, quad.object, targets[role]))
     return out
 
