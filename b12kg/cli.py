@@ -17,9 +17,13 @@ EXIT_INTERNAL = 1
 
 
 def _as_of(ctx, param, value: str | None) -> date:
+    import re
+
     if value is None:
         return date.today()
     try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):  # fromisoformat also takes 2026W482, 20261124...
+            raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date in the form YYYY-MM-DD") from None
@@ -43,6 +47,10 @@ as_of_option = click.option("--as-of", callback=_as_of, metavar="YYYY-MM-DD",
                             help="Date the assessment is made on (default: today). Durations are measured to it; later facts are ignored and listed.")
 input_format_option = click.option("--input-format", type=click.Choice(["fhir", "turtle", "json-ld", "nt"]),
                                    help="Override the format taken from the file extension (.json FHIR R4 Bundle, .ttl, .jsonld, .nt).")
+in_population_option = click.option(
+    "--in-population", is_flag=True,
+    help="Assert that the patient belongs to the guideline's population (peripheral neuropathy) when the record does "
+         "not code it, for cohorts already selected (contract section 5). A deceased patient stays outside.")
 reasoner_option = click.option("--reasoner", type=click.Choice(sorted(reason.BACKENDS)), default=reason.DEFAULT, show_default=True,
                                help="OWL reasoner backend.")
 
@@ -80,8 +88,10 @@ def main(ctx: click.Context, debug: bool) -> None:
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write to FILE instead of standard output.")
 @input_format_option
 @reasoner_option
+@in_population_option
 @click.pass_context
-def assess(ctx: click.Context, path: Path, as_of: date, fmt: str, output: Path | None, input_format: str | None, reasoner: str) -> None:
+def assess(ctx: click.Context, path: Path, as_of: date, fmt: str, output: Path | None, input_format: str | None, reasoner: str,
+           in_population: bool) -> None:
     """Assess one patient file against the guideline.
 
     \b
@@ -89,12 +99,12 @@ def assess(ctx: click.Context, path: Path, as_of: date, fmt: str, output: Path |
       b12kg assess examples/ex1-confirmed-oral.json --as-of 2026-11-24
     """
     from .pipeline import Assessor
-    from .report import to_rdf
+    from .report import dumps, to_rdf
 
-    assessor = Assessor(reasoner=reasoner)
+    assessor = Assessor(reasoner=reasoner, in_population=in_population)
     result = _assess_one(ctx, assessor, path, as_of, input_format)
     if fmt == "json":
-        _write(json.dumps(result.document, indent=2, ensure_ascii=False) + "\n", output)
+        _write(dumps(result.document, indent=2, ensure_ascii=False) + "\n", output)
     elif fmt == "text":
         from .explain import render
 
@@ -124,15 +134,17 @@ def validate(ctx: click.Context, path: Path, as_of: date, input_format: str | No
               help="html is one self-contained page linking each conclusion to its rule, statements and facts.")
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write to FILE instead of standard output.")
 @input_format_option
+@in_population_option
 @click.pass_context
-def explain(ctx: click.Context, path: Path, as_of: date, fmt: str, output: Path | None, input_format: str | None) -> None:
+def explain(ctx: click.Context, path: Path, as_of: date, fmt: str, output: Path | None, input_format: str | None,
+            in_population: bool) -> None:
     """Explain every conclusion for one patient: the rule, the guideline statement
     quoted with its citation, the facts used, the thresholds compared, and what is
     missing (which fact would change the conclusion)."""
     from .explain import render
     from .pipeline import Assessor
 
-    assessor = Assessor()
+    assessor = Assessor(in_population=in_population)
     result = _assess_one(ctx, assessor, path, as_of, input_format)
     _write(render(result, assessor.knowledge, fmt), output)
 

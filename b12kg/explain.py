@@ -193,6 +193,10 @@ class Explanation:
     rules: dict[str, Rule]
     ignored: list[Ignored]
     source: list[tuple[str, str]] = field(default_factory=list)
+    population: dict = field(default_factory=dict)
+    """The contract's population object (section 5): in, reason, based_on."""
+    quality: list[dict] = field(default_factory=list)
+    """The contract's data_quality entries (section 6): fact, code, detail."""
 
     def of_kind(self, kind: str) -> list[Conclusion]:
         return [c for c in self.conclusions if c.kind == kind]
@@ -387,7 +391,8 @@ def explain(assessment: Assessment, knowledge: Knowledge) -> Explanation:
                 facts[iri].used_by.append(conclusion.iri)
     return Explanation(header=_header(_rows(store, "assessment"), printable(str(document.get("patient", "")), None)),
                        conclusions=conclusions, facts=facts, statements=statements, thresholds=thresholds,
-                       rules=rules, ignored=_ignored(document, facts, anchors), source=_source(_rows(store, "source-attributes")))
+                       rules=rules, ignored=_ignored(document, facts, anchors), source=_source(_rows(store, "source-attributes")),
+                       population=document.get("population") or {}, quality=list(document.get("data_quality") or []))
 
 
 # --- Formatting shared by the renderings --------------------------------------------------
@@ -606,8 +611,26 @@ def _fact_line(fact: Fact, s: _Style, named: bool = True) -> str:
     return f"{s.esc(fact.name)}{kind}: {described}"
 
 
+_NO_QUALITY = "None: every fact the guideline reads was read as recorded."
+
+
+def _population_text(population: dict) -> str:
+    """The population (contract section 5) in one sentence."""
+    if not population:
+        return "not assessed"
+    reason = {"peripheral-neuropathy": "a current peripheral neuropathy is recorded",
+              "asserted": "asserted by the caller (--in-population)",
+              "no-peripheral-neuropathy": "no current peripheral neuropathy is recorded",
+              "deceased": "the patient has died"}.get(population.get("reason"), str(population.get("reason")))
+    where = "in the guideline's population" if population.get("in") else \
+        "OUTSIDE the guideline's population: no recommendation is made (status and risk factors are findings)"
+    facts = ", ".join(population.get("based_on") or [])
+    return f"{where}; {reason}" + (f" ({facts})" if facts else "")
+
+
 def _lines(x: Explanation, s: _Style) -> list[str]:
-    lines = _header_lines(x.header, s) + _summary_lines(x, s)
+    lines = [*_header_lines(x.header, s), s.field("Population", s.esc(_population_text(x.population))), ""]
+    lines += _summary_lines(x, s)
     for kind, title in _SECTIONS:
         lines += s.heading(2, title)
         found = x.of_kind(kind)
@@ -619,6 +642,11 @@ def _lines(x: Explanation, s: _Style) -> list[str]:
     if unused:
         lines += s.heading(2, "Other facts on record (used by no conclusion)")
         lines += [s.item(_fact_line(f, s)) for f in unused] + [""]
+    lines += s.heading(2, "Data quality")
+    lines += [s.item(f"{s.esc(q['code'])}" + (f" ({s.esc(q['fact'])})" if q.get("fact") else "") + f": {s.esc(q['detail'])}")
+              for q in x.quality]
+    if not x.quality:
+        lines.append(_NO_QUALITY)
     lines += s.heading(2, "Ignored facts")
     lines += [s.item(f"{s.esc(i.id)}" + (f" ({s.esc(i.resource_type)})" if i.resource_type else "")
                      + f": {s.esc(i.reason)}" + (f". Recorded: {_fact_line(i.fact, s, named=False)}" if i.fact else "")) for i in x.ignored]
@@ -752,7 +780,8 @@ def _html_header(h: Header) -> str:
 
 def _html_toc(x: Explanation) -> str:
     targets = [("summary", "Summary"), *[(kind, title) for kind, title in _SECTIONS], ("statements", "Guideline statements"),
-               ("rules", "Rules"), ("facts", "Patient facts"), ("ignored", "Ignored facts"), ("source", "Source attributes")]
+               ("rules", "Rules"), ("facts", "Patient facts"), ("quality", "Data quality"),
+               ("ignored", "Ignored facts"), ("source", "Source attributes")]
     return '<nav class="toc">' + "".join(_link(f"section-{k}", e(t), "toc-link") for k, t in targets) + "</nav>"
 
 
@@ -924,6 +953,22 @@ def _html_ignored(x: Explanation) -> str:
             + "".join(rows) + "</tbody></table></div></section>")
 
 
+def _html_population(x: Explanation) -> str:
+    cls = "callout ok" if x.population.get("in") else "callout"
+    return (f'<section id="section-population"><div class="{cls}"><h4>Population</h4>'
+            f"<p>{e(_population_text(x.population))}</p></div></section>")
+
+
+def _html_quality(x: Explanation) -> str:
+    if not x.quality:
+        return f'<section id="section-quality"><h2>Data quality</h2><p class="none">{e(_NO_QUALITY)}</p></section>'
+    rows = "".join(f'<tr><td class="mono">{e(q.get("fact") or "")}</td><td class="mono">{e(q["code"])}</td>'
+                   f'<td>{e(q["detail"])}</td></tr>' for q in x.quality)
+    return ('<section id="section-quality"><h2>Data quality</h2><p class="note">Facts the guideline reads that could not '
+            'be read as recorded, or were read in a way you should know.</p><div class="table-wrap"><table><thead><tr>'
+            "<th>Fact</th><th>Code</th><th>Detail</th></tr></thead><tbody>" + rows + "</tbody></table></div></section>")
+
+
 def _html_source(x: Explanation) -> str:
     rows = "".join(f"<dt>{e(label)}</dt><dd>{e(value)}</dd>" for label, value in x.source)
     return f'<section id="section-source"><h2>Source attributes of the guideline</h2><dl class="meta">{rows}</dl></section>'
@@ -935,8 +980,8 @@ def to_html(x: Explanation) -> str:
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>B12 assessment of {e(h.patient)} as of {e(h.as_of)}</title><style>{CSS}</style></head>"
-            f'<body><div class="page">{_html_header(h)}{_html_toc(x)}<main>{_html_summary(x)}{_html_conclusions(x)}'
-            f"{_html_statements(x)}{_html_rules(x)}{_html_facts(x)}{_html_ignored(x)}{_html_source(x)}</main>"
+            f'<body><div class="page">{_html_header(h)}{_html_toc(x)}<main>{_html_population(x)}{_html_summary(x)}{_html_conclusions(x)}'
+            f"{_html_statements(x)}{_html_rules(x)}{_html_facts(x)}{_html_quality(x)}{_html_ignored(x)}{_html_source(x)}</main>"
             f'<footer class="page-footer">Generated by {e(h.software)} with the {e(h.reasoner)} reasoner. '
             f"This page explains decision support; it does not replace clinical judgement.</footer></div></body></html>\n")
 

@@ -20,10 +20,10 @@ from .derive import run_rules
 from .errors import InputRejected
 from .knowledge import Knowledge, load_knowledge
 from .load import LoadedPatient, load_patient
-from .namespaces import ASSERTED_GRAPH, ASSESSMENT_GRAPH, CITED_GRAPH, CONCLUDED_GRAPH, IGNORED_GRAPH, INFERRED_GRAPH
-from .provenance import CITED_KNOWLEDGE_QUERY, assessment_quads, provenance_queries
+from .namespaces import ASSERTED_GRAPH, ASSESSMENT_GRAPH, B12, CITED_GRAPH, CONCLUDED_GRAPH, IGNORED_GRAPH, INFERRED_GRAPH
+from .provenance import CITED_KNOWLEDGE_QUERY, assessment_node, assessment_quads, provenance_queries
 from .rdfterms import to_ox, to_rdflib, triples_to_quads
-from .report import conclusions, to_json
+from .report import conclusions, data_quality, populations, to_json
 from .sparql import add, construct
 from .validate import validate_input
 
@@ -44,6 +44,13 @@ MAX_SECONDS_PER_PATIENT = _time_budget()
 between steps (each rule, the reasoner); inside a step it is enforced from outside: by
 the watchdog (b12kg.watchdog) for one patient, by stopping the worker in a batch."""
 
+def population_asserted(patient_iri: str, graph: ox.NamedNode) -> list[ox.Quad]:
+    """The caller's assertion that the patient belongs to the guideline's population, on the
+    assessment (read by queries/derive/population.rq)."""
+    node = assessment_node(patient_iri)
+    return [ox.Quad(node, ox.NamedNode(str(B12.populationAsserted)), ox.Literal(True), graph)]
+
+
 PATIENT_GRAPHS = [ox.NamedNode(str(g)) for g in (ASSERTED_GRAPH, INFERRED_GRAPH, CONCLUDED_GRAPH, ASSESSMENT_GRAPH, IGNORED_GRAPH,
                                                   CITED_GRAPH)]
 
@@ -61,8 +68,10 @@ class Assessment:
 class Assessor:
     """Prepared once, assesses many patients."""
 
-    def __init__(self, reasoner: str = reason.DEFAULT, knowledge: Knowledge | None = None):
+    def __init__(self, reasoner: str = reason.DEFAULT, knowledge: Knowledge | None = None, in_population: bool = False):
         self.knowledge = knowledge or load_knowledge()
+        self.in_population = in_population
+        """The caller asserts every patient belongs to the guideline's population (--in-population, contract section 5)."""
         self.reasoner = reason.make_reasoner(reasoner, self.knowledge.graph)
         self.classify_rules = [r for r in self.knowledge.rules if r.before_reasoning]
         self.derive_rules = [r for r in self.knowledge.rules if not r.before_reasoning]
@@ -84,8 +93,7 @@ class Assessor:
     def assess_loaded(self, loaded: LoadedPatient, as_of: date) -> Assessment:
         """Assess one loaded patient, keeping its whole dataset (for RDF output)."""
         self._run([loaded], as_of)
-        found = conclusions(self.store).get(str(loaded.patient), [])
-        document = to_json(found, loaded.patient_id, as_of.isoformat(), self.knowledge, loaded.ignored)
+        document = self._document(loaded, as_of, conclusions(self.store), populations(self.store), data_quality(self.store))
         quads = [q for g in PATIENT_GRAPHS for q in self.store.quads_for_pattern(None, None, None, g)]
         return Assessment(loaded=loaded, as_of=as_of, document=document, quads=quads)
 
@@ -125,12 +133,11 @@ class Assessor:
         try:
             if patients:
                 self._run(patients, as_of)
-                found = conclusions(self.store)
+                found, population, quality = conclusions(self.store), populations(self.store), data_quality(self.store)
                 if keep_quads:
                     datasets = self._datasets(patients, as_of)
             for loaded in patients:
-                documents[id(loaded)] = to_json(found.get(str(loaded.patient), []), loaded.patient_id, as_of.isoformat(),
-                                                self.knowledge, loaded.ignored)
+                documents[id(loaded)] = self._document(loaded, as_of, found, population, quality)
         except Exception:
             for loaded in patients:  # isolate the defect: one patient at a time
                 try:
@@ -157,6 +164,11 @@ class Assessor:
         mine, shared = partition((q for g in graphs for q in self.store.quads_for_pattern(None, None, None, g)), owners)
         return {id(p): mine[o.assessment] + shared for p, o in zip(patients, owners, strict=True)}
 
+    def _document(self, loaded: LoadedPatient, as_of: date, found: dict, population: dict, quality: dict) -> dict:
+        patient = str(loaded.patient)
+        return to_json(found.get(patient, []), loaded.patient_id, as_of.isoformat(), self.knowledge, loaded.ignored,
+                       population.get(patient), quality.get(patient, []))
+
     def _run(self, patients: list[LoadedPatient], as_of: date) -> None:
         """Classify, reason, derive and link provenance for the patients, in a fresh set of graphs."""
         deadline = time.monotonic() + MAX_SECONDS_PER_PATIENT * len(patients)
@@ -177,6 +189,8 @@ class Assessor:
             store.extend(triples_to_quads(loaded.ignored_graph, IGNORED_GRAPH))
             store.extend(assessment_quads(str(loaded.patient), as_of, self.knowledge, self.reasoner.name,
                                           loaded.file, loaded.source_sha256, ox.NamedNode(str(ASSESSMENT_GRAPH))))
+            if self.in_population:
+                store.extend(population_asserted(str(loaded.patient), ox.NamedNode(str(ASSESSMENT_GRAPH))))
             facts.extend(loaded.graph)
 
         run_rules(store, self.classify_rules, inferred, check)

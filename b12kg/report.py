@@ -34,7 +34,7 @@ def conclusions(store: ox.Store) -> dict[str, list[dict]]:
             "measure": set(), "based_on": set(), "evidence": {}}
     for row in select(store, resources.query_text("report/conclusion-facts.rq")):
         if row["conclusion"].value in grouped:
-            grouped[row["conclusion"].value]["based_on"].add(_value(row.get("factId")) or row["fact"].value)
+            grouped[row["conclusion"].value]["based_on"].add(fact_name(row))
     for row in select(store, resources.query_text("report/conclusion-evidence.rq")):
         if row["conclusion"].value in grouped:
             grouped[row["conclusion"].value]["evidence"][row["statement"].value] = {
@@ -49,12 +49,85 @@ def conclusions(store: ox.Store) -> dict[str, list[dict]]:
     return by_patient
 
 
+def fact_name(row: dict) -> str:
+    """How the contract names a fact: its FHIR id, as ResourceType/id when another resource
+    of the patient has the same id (so based_on is never ambiguous), else its IRI."""
+    fid = _value(row.get("factId"))
+    if fid is None:
+        return row["fact"].value
+    shared = row.get("shared")
+    if shared is not None and shared.value == "true" and row.get("type") is not None:
+        return f"{row['type'].value}/{fid}"
+    return fid
+
+
+def populations(store: ox.Store) -> dict[str, dict]:
+    """Each patient's place in the guideline's population (contract section 5), by patient IRI."""
+    found: dict[str, dict] = {}
+    for row in select(store, resources.query_text("report/population.rq")):
+        entry = found.setdefault(row["patient"].value, {"in": row["member"].value == "true", "reason": row["code"].value,
+                                                         "based_on": set()})
+        if row.get("fact") is not None:
+            entry["based_on"].add(fact_name(row))
+    return {patient: {**entry, "based_on": sorted(entry["based_on"])} for patient, entry in found.items()}
+
+
+def data_quality(store: ox.Store) -> dict[str, list[dict]]:
+    """Each patient's data quality notes (contract section 6), by patient IRI."""
+    found: dict[str, list[dict]] = {}
+    for row in select(store, resources.query_text("report/data-quality.rq")):
+        fact = fact_name(row) if row.get("fact") is not None else None
+        found.setdefault(row["patient"].value, []).append({"fact": fact, "code": row["code"].value, "detail": row["detail"].value})
+    return {p: sorted(notes, key=lambda n: (n["code"], n["fact"] or "", n["detail"])) for p, notes in found.items()}
+
+
+class ExactNumber(float):
+    """A reported number that keeps the exact decimal that was compared (179.99999999999999
+    stays that): `dumps` prints its digits; any other JSON encoder prints the nearest float."""
+
+    def __new__(cls, decimal: Decimal):
+        number = super().__new__(cls, float(decimal))
+        number.decimal = decimal
+        return number
+
+
+def exact_number(text: str | None) -> int | ExactNumber | None:
+    """A decimal from the store as a JSON number: an integer when whole (140, not 140.0), else exact."""
+    if text is None:
+        return None
+    decimal = Decimal(text)
+    if decimal == decimal.to_integral_value():
+        return int(decimal)
+    return ExactNumber(decimal)
+
+
+def _marked(node):
+    if isinstance(node, ExactNumber):
+        return f"\u0000exact:{format(node.decimal.normalize(), 'f')}\u0000"
+    if isinstance(node, dict):
+        return {k: _marked(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_marked(v) for v in node]
+    return node
+
+
+def dumps(document: dict, **kwargs) -> str:
+    """The JSON text of an assessment, with every reported number exactly as compared."""
+    import json
+    import re
+
+    text = json.dumps(_marked(document), **kwargs)
+    return re.sub(r'"\\u0000exact:([-0-9.]+)\\u0000"', r"\1", text)
+
+
 def _evidence(item: dict) -> list[dict]:
     return sorted(item["evidence"].values(), key=lambda e: (e["citation"], e["statement"]))
 
 
-def to_json(found: list[dict], patient_id: str, as_of: str, knowledge: Knowledge, ignored: list[dict]) -> dict:
-    """One patient's conclusions (from `conclusions`) as the output contract's JSON object."""
+def to_json(found: list[dict], patient_id: str, as_of: str, knowledge: Knowledge, ignored: list[dict],
+            population: dict | None = None, quality: list[dict] | None = None) -> dict:
+    """One patient's conclusions (from `conclusions`), population and data quality notes as
+    the output contract's JSON object."""
     statuses = [c for c in found if c["kind"] == "status"]
     if len(statuses) != 1:
         raise InconsistentConclusions(f"expected one B12 status for {patient_id}, the rules concluded {len(statuses)}")
@@ -70,7 +143,7 @@ def to_json(found: list[dict], patient_id: str, as_of: str, knowledge: Knowledge
         "guideline": {"id": knowledge.guideline_iri, "version": knowledge.guideline_version},
         "b12_status": {
             "value": status["code"],
-            "serum_b12_ng_per_l": float(Decimal(status["serum_b12"])) if status["serum_b12"] else None,
+            "serum_b12_ng_per_l": exact_number(status["serum_b12"]),
             "based_on": sorted(status["based_on"]),
             "evidence": _evidence(status),
             "rule": status["rule"],
@@ -83,6 +156,8 @@ def to_json(found: list[dict], patient_id: str, as_of: str, knowledge: Knowledge
             "due": follow["due"],
             "measure": sorted(follow["measure"], key=lambda m: measure_order.index(m) if m in measure_order else 99)},
         "ignored_facts": ignored,
+        "population": population or {"in": False, "reason": "no-peripheral-neuropathy", "based_on": []},
+        "data_quality": quality or [],
     }
 
 

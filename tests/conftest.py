@@ -80,14 +80,11 @@ def pytest_report_header(config):
 
 # --- a small cohort store from the case files (cohort queries, endpoint, page) ----------------
 
-DATA_QUALITY_SAMPLE = [{"fact": "obs-b12-1", "code": "censored-result", "detail": "serum B12 <200 pg/mL spans the 180 ng/L cut-off"}]
-
-
 @pytest.fixture(scope="session")
 def cohort(assessor, tmp_path_factory):
     """A cohort store holding every assessable case at its own as-of date, the bundled
-    example at two dates, and a metformin patient with no serum B12 in 17 months; one
-    assessment carries a data_quality entry. Returns (store folder, the JSON documents
+    example at two dates, and a metformin patient with no serum B12 in 17 months (the
+    cases include data_quality entries). Returns (store folder, the JSON documents
     the batch produced, keyed by (patient id, as-of))."""
     import json as _json
     from datetime import date as _date
@@ -122,8 +119,6 @@ def cohort(assessor, tmp_path_factory):
             for path, outcome in assessor.assess_many(paths, _date.fromisoformat(as_of), keep_quads=True):
                 if isinstance(outcome, Exception):
                     raise outcome
-                if path.name == "ex1-confirmed-oral.json" and as_of == "2026-11-24":
-                    outcome.document["data_quality"] = DATA_QUALITY_SAMPLE
                 write(path, outcome)
                 documents[(outcome.document["patient"], as_of)] = outcome.document
     return store, documents

@@ -40,6 +40,10 @@ def test_case(expected_file: Path, assessor):
             assessor.assess(path, as_of)
         assert rejected.value.problems and all(p.file == str(path) for p in rejected.value.problems)
         return
+    if "--in-population" in expected.get("args", []):
+        from b12kg.pipeline import Assessor
+
+        assessor = Assessor(knowledge=assessor.knowledge, in_population=True)
     doc = assessor.assess(path, as_of).document
     assert doc["b12_status"]["value"] == expected["b12_status"], doc["b12_status"]
     actions = {r["action"] for r in doc["recommendations"]}
@@ -49,6 +53,12 @@ def test_case(expected_file: Path, assessor):
         assert sorted(r["code"] for r in doc["risk_factors"]) == sorted(expected["risk_factors"])
     if "follow_up_due" in expected:
         assert (doc["follow_up"] or {}).get("due") == expected["follow_up_due"]
+    if "population_in" in expected:
+        assert doc["population"]["in"] is expected["population_in"], doc["population"]
+    if not doc["population"]["in"]:
+        assert doc["recommendations"] == [] and doc["follow_up"] is None, "outside the population: no advice (contract 5)"
+    named = {note["fact"] for note in doc["data_quality"]}
+    assert set(expected.get("data_quality_facts", [])) <= named, doc["data_quality"]
     for r in doc["recommendations"]:
         assert r["evidence"] and r["rule"], r
     by_code = {"b12_status": doc["b12_status"]}

@@ -54,6 +54,16 @@ def test_all_synthea_records_are_here():
     assert len([p for p in records() if p.parent.name == "synthea"]) == 22
 
 
+def test_hl7_cases_cover_each_medication_resource_and_bundle_type():
+    kinds = set()
+    for record in (REALWORLD / "hl7").glob("*.json"):
+        bundle = json.loads(record.read_text())
+        kinds.add(bundle.get("type"))
+        kinds |= {e["resource"]["resourceType"] for e in bundle.get("entry", []) if "resource" in e}
+    assert {"MedicationRequest", "MedicationAdministration", "MedicationDispense", "MedicationStatement"} <= kinds
+    assert {"document", "searchset", "collection"} <= kinds
+
+
 @pytest.mark.parametrize("record", records(), ids=lambda p: f"{p.parent.name}/{p.stem[:48]}")
 def test_record_has_well_formed_expected_conclusions(record: Path):
     expected_file = record.with_name(record.stem + ".expected.json")
@@ -85,6 +95,7 @@ def test_record_has_well_formed_expected_conclusions(record: Path):
     [
         ("make_realworld_variants.py", "synthea-variants", "*.json"),
         ("make_realworld_expected.py", "synthea", "*.expected.json"),
+        ("make_hl7_cases.py", "hl7", "*.json"),
     ],
 )
 def test_generated_files_are_what_the_scripts_write_now(tmp_path, script, folder, pattern):

@@ -66,12 +66,7 @@ SYNTHEA_BUNDLES = Source(
     "Synthea R4 sample bundles (smart-on-fhir/generated-sample-data R4/SYNTHEA, commit 25ac808; "
     "copies in tests/realworld/synthea/), MedicationRequest codings",
     "https://www.apache.org/licenses/LICENSE-2.0", "synthea")
-PEDSNET_PPI = Source(
-    "pedsnet-rx-ppi",
-    "https://github.com/PEDSnet/Variable-Dictionary/blob/164c9e588c3a52a6fcda9602dcd4a3300d3fdf53/drugs/rx_ppi.csv",
-    "PEDSnet codeset rx_ppi (PEDSnet/Variable-Dictionary drugs/rx_ppi.csv, commit 164c9e5), rows of vocabulary RxNorm",
-    "https://www.nlm.nih.gov/research/umls/rxnorm/docs/termsofservice.html", "pedsnet")
-ALL_SOURCES = (CPIC, CONTRACT, SYNTHEA_METFORMIN, SYNTHEA_ANEMIA, SYNTHEA_BUNDLES, PEDSNET_PPI)
+ALL_SOURCES = (CPIC, CONTRACT, SYNTHEA_METFORMIN, SYNTHEA_ANEMIA, SYNTHEA_BUNDLES)
 
 
 # --- The guideline's ingredients -------------------------------------------------
@@ -96,7 +91,7 @@ INGREDIENTS = (
     Ingredient("pantoprazole", "b12:ProtonPumpInhibitorDrug", ("pantoprazole",)),
     Ingredient("rabeprazole", "b12:ProtonPumpInhibitorDrug", ("rabeprazole",)),
     Ingredient("folic acid", "b12:FolicAcidDrug", ("folic acid",)),
-    Ingredient("cyanocobalamin", "b12:VitaminB12Drug", ("cyanocobalamin", "vitamin b 12", "vitamin b12"),
+    Ingredient("cyanocobalamin", "b12:VitaminB12Drug", ("cyanocobalamin", "vitamin b 12", "vitamin b12", "vitamin b-12"),
                "RxNorm names cyanocobalamin 'vitamin B 12'; a product named 'Vitamin B 12' is read as cyanocobalamin (candidate)."),
     Ingredient("hydroxocobalamin", "b12:VitaminB12Drug", ("hydroxocobalamin",)),
     Ingredient("mecobalamin", "b12:VitaminB12Drug", ("mecobalamin", "methylcobalamin")),
@@ -132,6 +127,7 @@ class Code:
     strengths: list[tuple[str, str, str, str, str]] = field(default_factory=list)  # ingredient, value, unit, per-value, per-unit
     exact_match: set[str] = field(default_factory=set)
     alt_labels: set[str] = field(default_factory=set)
+    hidden_labels: set[str] = field(default_factory=set)
     comment: str | None = None
 
     def add_source(self, source: Source) -> None:
@@ -307,13 +303,6 @@ def read_synthea_bundles(expansion: Expansion) -> None:
                     continue  # a display that is not an RxNorm clinical drug name names no guideline drug here
 
 
-def read_pedsnet(expansion: Expansion) -> None:
-    with (SOURCES / "pedsnet" / "rx_ppi.rxnorm.csv").open(newline="") as handle:
-        for row in csv.DictReader(handle):
-            if row["vocabulary_id"] == "RxNorm":
-                expansion.add_product(row["concept_code"], row["concept_name"], PEDSNET_PPI)
-
-
 def declared_in_guideline() -> set[str]:
     """Codes b12-neuropathy.ttl already labels and marks: this module adds to them, never restates."""
     text = (ROOT / "ontology" / "b12-neuropathy.ttl").read_text()
@@ -327,14 +316,27 @@ def build() -> Expansion:
     read_synthea_module(expansion, SOURCES / "synthea" / "metabolic_syndrome_medications.json", SYNTHEA_METFORMIN)
     read_synthea_module(expansion, SOURCES / "synthea" / "anemia_sub.json", SYNTHEA_ANEMIA)
     read_synthea_bundles(expansion)
-    read_pedsnet(expansion)
     for code in expansion.codes.values():
         if code.alt_labels:  # a product: its label is the display its first source gives
             labels = sorted(code.alt_labels)  # several displays: the first in code-point order is the label
             code.label = labels[0]
             code.alt_labels = set(labels[1:])
         code.ingredients = {expansion.ingredient_iri[name] for name in code.ingredients}
+    add_text_names(expansion)
     return expansion
+
+
+def add_text_names(expansion: Expansion) -> None:
+    """skos:hiddenLabel on each ingredient code: the words that name it in a medication's free text
+    (its RxNorm name forms, and the brand names of the single-ingredient branded products read)."""
+    by_iri = {iri: ingredient for ingredient in INGREDIENTS if (iri := expansion.ingredient_iri.get(ingredient.name))}
+    for iri, ingredient in by_iri.items():
+        expansion.codes[iri].hidden_labels |= set(ingredient.names)
+    for code in expansion.codes.values():
+        if code.term_type in ("SBD", "BPCK") and len(code.ingredients) == 1:
+            (ingredient_iri,) = code.ingredients
+            brands = re.findall(r"\[([^\]]+)\]", code.label or "")
+            expansion.codes[ingredient_iri].hidden_labels |= {b.lower() for b in brands if len(brands) == 1 or not code.other_ingredients}
 
 
 # --- Writing Turtle ------------------------------------------------------------------
@@ -360,6 +362,9 @@ HEADER = """\
 # RxNorm normalized name, gm:strength per ingredient (amount and UCUM unit per dose unit),
 # gm:combinationProduct when it holds other ingredients too, dct:source, gm:verification
 # ("verified": seen in sources of two independent origins; else "candidate").
+# Per ingredient code: skos:hiddenLabel, the lower-case words that name it in a medication's
+# free text (its RxNorm name forms and the brands of its single-ingredient branded products), for
+# reporting a medication whose code is not recognised but whose text names a guideline drug.
 # No source consulted maps NDC codes to these products: none are listed.
 @prefix b12:  <https://w3id.org/b12kg/b12#> .
 @prefix gm:   <https://w3id.org/b12kg/model#> .
@@ -398,6 +403,8 @@ def render(expansion: Expansion) -> str:
             lines.append(f"skos:prefLabel {literal(code.label)}")
         for alt in sorted(code.alt_labels):
             lines.append(f"skos:altLabel {literal(alt)}")
+        if code.hidden_labels:
+            lines.append("skos:hiddenLabel " + ", ".join(literal(h) for h in sorted(code.hidden_labels)))
         if code.term_type:
             lines.append(f"gm:termType {literal(code.term_type)}")
         if code.dose_form:

@@ -173,12 +173,13 @@ def leonor_ppi(bundle: dict, fact: str) -> dict:
     return {
         "description": "Leonor Trujillo's record (neuropathy due to type 2 diabetes, no B12 result) with one active "
                        "MedicationRequest added, coded only by the RxNorm clinical drug 198051 'omeprazole 20 MG Delayed "
-                       "Release Oral Capsule' (a product code, not the ingredient 7646), authored 2020-01-09: a proton "
-                       "pump inhibitor for more than 12 months, enhanced monitoring; serum B12 still to be ordered.",
-        "must": ("order-serum-b12", "enhanced-monitoring"),
-        "risk_factors": ("ppi-over-12-months",),
+                       "Release Oral Capsule' (a product code, not the ingredient 7646), authored 2020-01-09. The shipped "
+                       "expansions hold no citable source for this product code, so it is not recognised; its display "
+                       "names omeprazole, so it is reported (medication-unrecognised-code), never used silently: no PPI "
+                       "risk factor is derived from text.",
+        "must": ("order-serum-b12",),
         "population": in_population(bundle),
-        "based_on": {"ppi-over-12-months": [fact]},
+        "data_quality": ((fact, "medication-unrecognised-code"),),
     }
 
 
@@ -253,7 +254,7 @@ VARIANTS = (
                     "2026-10-01: the issued date is used and reported (date-from-issued); confirmed, oral B12, follow-up "
                     "2027-02-24.", "date-from-issued")),
     ("dirk-kuhlman-metformin-medication-reference-contained", DIRK, to_contained_reference, dirk_reference),
-    ("leonor-trujillo-omeprazole-product-code-198051-ppi-risk", LEONOR,
+    ("leonor-trujillo-omeprazole-product-code-198051-unrecognised-reported", LEONOR,
      change_add(lambda v, b: medication_request(v, b, rxnorm("198051", "omeprazole 20 MG Delayed Release Oral Capsule"),
                                                 "2020-01-09T10:00:00+00:00")),
      leonor_ppi),

@@ -10,7 +10,7 @@ In a cohort store each assessment gets its own graphs, named under its IRI
     {assessment}/graph/concluded     the conclusions with their PROV-O links
     {assessment}/graph/activity      the assessment prov:Activity (as-of, versions, input SHA-256)
     {assessment}/graph/ignored       facts set aside, with their reason
-    {assessment}/graph/data-quality  the data_quality entries
+    {assessment}/graph/data-quality  the data_quality notes (pt:DataQualityNote), wherever they were made
 
 Quads that belong to no patient (a code's place in its hierarchy, a rule typed as
 prov:Plan) are knowledge, not patient data: they go to a graph of the load that first
@@ -25,13 +25,14 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from ..namespaces import ASSERTED_GRAPH, ASSESSMENT_GRAPH, CITED_GRAPH, CONCLUDED_GRAPH, GM, GRAPH, IGNORED_GRAPH, INFERRED_GRAPH
+from ..namespaces import ASSERTED_GRAPH, ASSESSMENT_GRAPH, CITED_GRAPH, CONCLUDED_GRAPH, GM, GRAPH, IGNORED_GRAPH, INFERRED_GRAPH, PT
 
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 ROLES = ("asserted", "inferred", "concluded", "activity", "ignored", "data-quality")
 ROLE_OF_GRAPH = {str(ASSERTED_GRAPH): "asserted", str(INFERRED_GRAPH): "inferred", str(CONCLUDED_GRAPH): "concluded",
                  str(ASSESSMENT_GRAPH): "activity", str(IGNORED_GRAPH): "ignored", str(GRAPH["data-quality"]): "data-quality"}
 _ASSERTED = ox.NamedNode(str(ASSERTED_GRAPH))
+_NOTE = ox.NamedNode(str(PT.DataQualityNote))
 CATALOG_GRAPH = ox.NamedNode(str(GRAPH["cohort"]))
 """The store's catalogue: each assessment and its graphs, and each load with its state."""
 DROPPED_GRAPHS = {str(CITED_GRAPH)}
@@ -67,7 +68,8 @@ def partition(quads: Iterable[ox.Quad], owners: list[Owner]) -> tuple[dict[str, 
     for quad in quads:
         owner = by_subject.get(quad.subject)
         if owner is None and isinstance(quad.subject, ox.NamedNode):
-            owner = by_iri.get(quad.subject.value) or _minted_under(quad.subject.value, by_iri)
+            owner = (by_iri.get(quad.subject.value) or _minted_under(quad.subject.value, by_iri)
+                     or _under_fact(quad.subject.value, by_subject))
         if owner is None:
             shared.append(quad)
         else:
@@ -84,12 +86,13 @@ def placed(assessment: str, quads: Iterable[ox.Quad]) -> list[ox.Quad]:
     targets = {role: graph_of(assessment, role) for role in ROLES}
     quads = list(quads)
     asserted = {(q.subject, q.predicate, q.object) for q in quads if q.graph_name == _ASSERTED}
+    notes = {q.subject for q in quads if q.predicate == RDF_TYPE and q.object == _NOTE}
     out = []
     for quad in quads:
         graph = quad.graph_name.value if isinstance(quad.graph_name, ox.NamedNode) else None
         if graph in DROPPED_GRAPHS:
             continue
-        role = "activity" if quad.subject == node else ROLE_OF_GRAPH.get(graph)
+        role = "activity" if quad.subject == node else "data-quality" if quad.subject in notes else ROLE_OF_GRAPH.get(graph)
         if role is None:
             raise ValueError(f"a quad of assessment {assessment} is in graph {graph}, which b12kg does not write")
         if role == "inferred" and (quad.subject, quad.predicate, quad.object) in asserted:
@@ -114,6 +117,19 @@ def _minted_under(iri: str, by_iri: dict[str, Owner]) -> Owner | None:
     return owner if owner is not None and iri[end:end + 1] == "/" else None
 
 
+def _under_fact(iri: str, by_subject: dict) -> Owner | None:
+    """The owner of the fact `iri` is minted under (a data quality note {fact}/quality/{code}...)."""
+    end = len(iri)
+    for _ in range(4):
+        end = iri.rfind("/", 0, end)
+        if end <= 0:
+            return None
+        owner = by_subject.get(ox.NamedNode(iri[:end]))
+        if owner is not None:
+            return owner
+    return None
+
+
 def owners_in(quads: list[ox.Quad]) -> list[Owner]:
     """The assessments in a dataset written by b12kg (one file's quads), with their patients' subjects."""
     activity_graph, asserted, ignored = (ox.NamedNode(str(g)) for g in (ASSESSMENT_GRAPH, ASSERTED_GRAPH, IGNORED_GRAPH))
@@ -123,19 +139,3 @@ def owners_in(quads: list[ox.Quad]) -> list[Owner]:
     if len(owners) == 1:  # the facts of one file are its one patient's
         owners[0].subjects = {q.subject for q in quads if q.graph_name in (asserted, ignored)}
     return owners
-
-
-def data_quality_quads(assessment: str, entries: list[dict]) -> list[ox.Quad]:
-    """The contract's `data_quality` entries as RDF in the assessment's data-quality graph."""
-    graph = graph_of(assessment, "data-quality")
-    quads = []
-    for number, entry in enumerate(entries, 1):
-        node = ox.NamedNode(f"{assessment}/data-quality/{number}")
-        quads += [ox.Quad(node, RDF_TYPE, ox.NamedNode(str(GM.DataQualityNote)), graph),
-                  ox.Quad(ox.NamedNode(assessment), ox.NamedNode(str(GM.dataQuality)), node, graph),
-                  ox.Quad(node, ox.NamedNode(str(GM.qualityCode)), ox.Literal(str(entry.get("code", ""))), graph)]
-        if entry.get("detail") is not None:
-            quads.append(ox.Quad(node, ox.NamedNode(str(GM.qualityDetail)), ox.Literal(str(entry["detail"])), graph))
-        if entry.get("fact") is not None:
-            quads.append(ox.Quad(node, ox.NamedNode(str(GM.aboutFact)), ox.Literal(str(entry["fact"])), graph))
-    return quads

@@ -23,7 +23,7 @@ import pyoxigraph as ox
 
 from ..errors import InputRejected
 from ..namespaces import GM, ONTOLOGY_GRAPH
-from .graphs import CATALOG_GRAPH, RDF_TYPE, ROLES, data_quality_quads, graph_of, owners_in, partition, placed, shared_triples
+from .graphs import CATALOG_GRAPH, RDF_TYPE, ROLES, graph_of, owners_in, partition, placed, shared_triples
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 LOAD_NS = "https://w3id.org/b12kg/load/"
@@ -143,7 +143,7 @@ class Loader:
         self._pending: set[str] = set()
         self._shared: set[ox.Triple] = set()
 
-    def add_dataset(self, quads: list[ox.Quad], data_quality: list[dict] | None = None, source: str = "<dataset>") -> bool:
+    def add_dataset(self, quads: list[ox.Quad], source: str = "<dataset>") -> bool:
         """Add one assessment's dataset (pipeline graphs); False when it is already in the store."""
         owners = owners_in(quads)
         if len(owners) != 1:
@@ -156,8 +156,6 @@ class Loader:
             return False
         mine, shared = partition(quads, owners)
         own = placed(owner.assessment, mine[owner.assessment])
-        if data_quality:
-            own += data_quality_quads(owner.assessment, data_quality)
         catalog = [ox.Quad(self.load, _P["loadedAssessment"], ox.NamedNode(owner.assessment), CATALOG_GRAPH),
                    ox.Quad(ox.NamedNode(owner.assessment), RDF_TYPE, _P["Assessment"], CATALOG_GRAPH),
                    ox.Quad(ox.NamedNode(owner.assessment), _P["assessedPatient"], ox.NamedNode(owner.patient), CATALOG_GRAPH)]
@@ -226,7 +224,7 @@ def store_sink(directory: Path, knowledge_quads: Iterable[ox.Quad]):
         with cohort.loading(knowledge_quads) as loader:
             def write(source, outcome) -> None:
                 if isinstance(outcome, Assessment):
-                    loader.add_dataset(outcome.quads, outcome.document.get("data_quality"), str(source))
+                    loader.add_dataset(outcome.quads, str(source))
 
             write.loader = loader
             yield write

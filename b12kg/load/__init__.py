@@ -30,7 +30,7 @@ from ..knowledge import Knowledge
 from .bundle import bundle_to_graph
 from .fhir_base import fact_iri, patient_iri
 from .locate import describe, field_name
-from .native import native_patient, parse_rdf, refuse_imports
+from .native import native_patient, parse_rdf, refuse_imports, refuse_reserved_iris
 from .normalise import accepted_spelling, normalise
 from .patient import LoadedPatient
 from .reading import (
@@ -44,7 +44,7 @@ from .reading import (
     input_format,
     read_text,
 )
-from .scope import EXCLUDED_STATUSES, scope
+from .scope import EXCLUDED_STATUSES, add_quality_notes, scope
 from .strict_json import parse_json
 from .vocabulary import check_terms
 
@@ -72,19 +72,25 @@ def load_document(document: dict | str, file: str, knowledge: Knowledge, as_of: 
 
         source_sha256 = hashlib.sha256(json.dumps(document, sort_keys=True, default=str).encode("utf-8")).hexdigest()
     ignored: list[dict[str, str]] = []
+    set_aside: dict = {}
+    quality: list[tuple] = []
     if fmt == "fhir":
-        graph, patient, patient_id, ignored = bundle_to_graph(document, knowledge, file)
+        mapped = bundle_to_graph(document, knowledge, file)
+        graph, patient, patient_id, ignored = mapped.graph, mapped.patient, mapped.patient_id, mapped.ignored
+        set_aside, quality = mapped.set_aside, mapped.quality
     else:
         graph = parse_rdf(document, fmt, file, knowledge)
         refuse_imports(graph, knowledge, file)
         patient, patient_id = native_patient(graph, file)
+        refuse_reserved_iris(graph, patient, file)
     if len(graph) > MAX_TRIPLES:
         raise InputRejected.one(file, f"{len(graph)} triples, over the limit of {MAX_TRIPLES} per patient", rule="limit")
     check_terms(graph, knowledge, file)
     normalise(graph, knowledge, file)
     loaded = LoadedPatient(file=file, patient=patient, patient_id=patient_id, graph=graph, ignored=ignored,
-                           source_sha256=source_sha256)
+                           source_sha256=source_sha256, set_aside=set_aside, quality=quality)
     scope(loaded, as_of, knowledge)
+    add_quality_notes(loaded)
     return loaded
 
 

@@ -11,16 +11,16 @@ mapping then reads the raw JSON, keeping every resource's FHIR id on its RDF nod
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
-import rdflib
 from rdflib import RDF, Literal, URIRef
 
 from ..errors import InputRejected, Problem
 from ..knowledge import Knowledge
 from ..namespaces import PT
 from .fhir_base import Mapper, fact_iri, patient_iri
-from .fhir_clinical import map_condition, map_procedure
-from .fhir_medication import map_medication_statement
+from .fhir_clinical import map_condition, map_patient, map_procedure
+from .fhir_medication import MEDICATIONS, map_medication
 from .fhir_observation import map_observation
 from .locate import resource_name
 from .reading import MAX_BUNDLE_ENTRIES
@@ -29,11 +29,17 @@ MAPPINGS = {
     "Observation": (PT.Observation, map_observation),
     "Condition": (PT.Condition, map_condition),
     "Procedure": (PT.Procedure, map_procedure),
-    "MedicationStatement": (PT.MedicationStatement, map_medication_statement),
+    **{name: (table["class"], map_medication) for name, table in MEDICATIONS.items()},
 }
-"""Resource type -> (class in the patient vocabulary, mapping). Other valid FHIR types
-(Patient aside) are listed as ignored."""
+"""Resource type -> (class in the patient vocabulary, mapping). Medication resources are
+indexed for medicationReference; other valid FHIR types (Patient aside) are listed as ignored."""
 
+VALIDATED = {*MAPPINGS, "Patient", "Medication"}
+"""Resource types checked against the FHIR R4(B) models: those the guideline reads. Other
+types are never validated field by field: what the guideline does not read never rejects."""
+
+BUNDLE_TYPES = ("collection", "transaction", "batch", "document", "searchset", "history")
+"""Bundle types read (contract section 6); any other, or none, is refused."""
 
 def _model_errors(file: str, where: str, resource: dict) -> list[Problem]:
     """FHIR structural validation of one resource with fhir.resources (R4B)."""
@@ -56,57 +62,143 @@ def _model_errors(file: str, where: str, resource: dict) -> list[Problem]:
     return []
 
 
-def bundle_to_graph(bundle: Any, knowledge: Knowledge, file: str) -> tuple[rdflib.Graph, URIRef, str, list[dict]]:
-    """Validate a FHIR R4 Bundle and map it to patient facts.
+def _bundle_type(bundle: dict, file: str) -> str:
+    kind = bundle.get("type")
+    if kind not in BUNDLE_TYPES:
+        found = "no type" if kind is None else f"the type {str(kind)[:40]!r}"
+        raise InputRejected.one(file, f"the Bundle has {found}: expected one of {', '.join(BUNDLE_TYPES)}",
+                                resource="Bundle", field="type", rule="FHIR R4 Bundle.type")
+    return kind
 
-    Returns the graph, the patient node, the patient id and the resources set aside.
-    Raises InputRejected with every problem found.
-    """
-    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
-        found = bundle.get("resourceType") if isinstance(bundle, dict) else type(bundle).__name__
-        raise InputRejected.one(file, f"expected a FHIR R4 Bundle, found {found!r}", field="resourceType")
+
+SCREENED = ("Observation", "Condition", "Procedure")
+"""Resource types mapped only when one of their codes (code, or an Observation's coded value) is
+one the guideline reads: a result of one of its analytes or a code in one of its value sets.
+The others are listed as ignored without being validated field by field: a fact the guideline
+does not read never rejects a record (contract 6), and a real export's hundreds of vital signs,
+encounters' diagnoses and procedures cost nothing."""
+
+
+def _reads_codes(resource: dict, knowledge: Knowledge) -> bool:
+    """Whether a Condition, Procedure or Observation carries a code the guideline reads."""
+    read = knowledge.value_set_members
+    for key in ("code", "valueCodeableConcept"):
+        codeable = resource.get(key)
+        codings = codeable.get("coding") if isinstance(codeable, dict) else None
+        if not isinstance(codings, list):
+            continue
+        for coding in codings:
+            if not isinstance(coding, dict) or not isinstance(coding.get("system"), str) or coding.get("code") is None:
+                continue
+            system = knowledge.code_system(coding["system"])
+            if system is None:
+                continue
+            iri = system.namespace + quote(str(coding["code"]), safe="-._~")
+            if URIRef(iri) in read or knowledge.analyte_for_code(iri) is not None:
+                return True
+    return False
+
+
+def _entries(bundle: dict, file: str, knowledge: Knowledge, ignored: list[dict]) -> list[tuple[int, dict, str | None]]:
+    """(index, resource, fullUrl) of every entry with a valid resource; a resource without an
+    id is named by its fullUrl (contract 6); one with neither is refused when the guideline
+    reads its type (conclusions could not name it), else named by its place ('entry-3'). In
+    a history Bundle only the newest version of each resource (the first listed) is read."""
     entries = bundle.get("entry")
     if not isinstance(entries, list) or not entries:
         raise InputRejected.one(file, "the Bundle has no entries", resource="Bundle", field="entry")
     if len(entries) > MAX_BUNDLE_ENTRIES:
         raise InputRejected.one(file, f"{len(entries)} entries, over the limit of {MAX_BUNDLE_ENTRIES} per patient",
                                 resource="Bundle", field="entry", rule="limit")
-
     problems: list[Problem] = []
-    resources: list[tuple[int, dict]] = []
+    found: list[tuple[int, dict, str | None]] = []
     for index, entry in enumerate(entries):
         resource = entry.get("resource") if isinstance(entry, dict) else None
+        if resource is None and isinstance(entry, dict) and (entry.get("request") or {}).get("method") == "DELETE":
+            continue  # a deletion in a history or transaction Bundle: nothing to read
         if not isinstance(resource, dict):
             problems.append(Problem(file, "entry has no resource object", f"Bundle.entry[{index}]", "resource"))
             continue
+        full_url = entry.get("fullUrl") if isinstance(entry.get("fullUrl"), str) else None
+        rtype = resource.get("resourceType")
         where = resource_name(resource)
-        model_problems = _model_errors(file, where, resource)
+        if rtype in SCREENED and not _reads_codes(resource, knowledge):
+            ignored.append({"id": str(resource.get("id") or full_url or f"entry-{index}"), "resourceType": rtype,
+                            "reason": f"a {rtype} with no code this guideline reads"})
+            continue
+        model_problems = (_model_errors(file, where, resource) if rtype in VALIDATED
+                          else _type_problem(file, where, rtype))
         if not model_problems and not resource.get("id"):
-            model_problems = [Problem(file, "resource has no id: conclusions could not name it", where, "id")]
+            if full_url:
+                resource = {**resource, "id": full_url}
+            elif rtype in MAPPINGS or rtype == "Patient":
+                model_problems = [Problem(file, "resource has no id and its entry no fullUrl: conclusions could not name it",
+                                          where, "id")]
+            else:
+                resource = {**resource, "id": f"entry-{index}"}
         problems.extend(model_problems)
         if not model_problems:
-            resources.append((index, resource))
+            found.append((index, resource, full_url))
     if problems:
         raise InputRejected(problems)
+    if bundle.get("type") == "history":
+        seen: set[tuple[str, str]] = set()
+        newest = []
+        for item in found:
+            key = (item[1]["resourceType"], str(item[1]["id"]))
+            if key not in seen:
+                seen.add(key)
+                newest.append(item)
+        found = newest
+    return found
 
-    patients = [(i, r) for i, r in resources if r["resourceType"] == "Patient"]
+
+def _type_problem(file: str, where: str, resource_type: Any) -> list[Problem]:
+    from fhir.resources.R4B import get_fhir_model_class
+
+    try:
+        get_fhir_model_class(resource_type)
+    except (KeyError, ValueError, TypeError):
+        return [Problem(file, f"{str(resource_type)[:60]!r} is not a FHIR R4 resource type", where, "resourceType",
+                        "FHIR R4 resource types")]
+    return []
+
+
+def bundle_to_graph(bundle: Any, knowledge: Knowledge, file: str) -> Mapper:
+    """Validate a FHIR R4 Bundle and map it to patient facts: the Mapper holds the graph,
+    the patient node and id, the resources set aside and the data quality notes.
+    Raises InputRejected with every problem found.
+    """
+    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+        found = bundle.get("resourceType") if isinstance(bundle, dict) else type(bundle).__name__
+        raise InputRejected.one(file, f"expected a FHIR R4 Bundle, found {found!r}", field="resourceType")
+    _bundle_type(bundle, file)
+    screened: list[dict] = []
+    resources = _entries(bundle, file, knowledge, screened)
+
+    patients = [(i, r, url) for i, r, url in resources if r["resourceType"] == "Patient"]
     if len(patients) != 1:
-        ids = ", ".join(str(r.get("id")) for _, r in patients) or "none"
+        ids = ", ".join(str(r.get("id")) for _, r, _ in patients) or "none"
         raise InputRejected.one(file, f"a Bundle must hold exactly one Patient, found {len(patients)} ({ids})",
                                 resource="Bundle", field="entry.resource")
-    patient_index, patient = patients[0]
+    _, patient, full_url = patients[0]
     patient_id = str(patient["id"])
     patient_node = patient_iri(patient_id)
     subjects = {f"Patient/{patient_id}": patient_node}
-    full_url = entries[patient_index].get("fullUrl")
     if full_url:
         subjects[full_url] = patient_node
 
     mapper = Mapper(knowledge, file)
+    mapper.ignored.extend(screened)
+    mapper.patient, mapper.patient_id = patient_node, patient_id
     mapper.graph.add((patient_node, RDF.type, PT.Patient))
     mapper.graph.add((patient_node, PT.fhirId, Literal(patient_id)))
+    map_patient(mapper, patient_node, patient)
+    for _, resource, url in resources:
+        names = [f"{resource['resourceType']}/{resource['id']}"] + ([url] if url else [])
+        mapper.resources.update(dict.fromkeys(names, resource))
     seen: dict[tuple[str, str], int] = {}
-    for _, resource in resources:
+    for _, resource, _ in resources:
         resource_type = resource["resourceType"]
         if resource_type == "Patient":
             continue
@@ -121,6 +213,11 @@ def bundle_to_graph(bundle: Any, knowledge: Knowledge, file: str) -> tuple[rdfli
         rdf_class, mapping = MAPPINGS[resource_type]
         mapper.common(node, resource, rdf_class, subjects)
         mapping(mapper, node, resource)
+    for node, problems in mapper.deferred.items():
+        if mapper.reads(node):
+            mapper.problems.extend(problems)
+        else:
+            mapper.set_aside.setdefault(node, f"{problems[0].reason} (not read by this guideline)")
     if mapper.problems:
         raise InputRejected(mapper.problems)
-    return mapper.graph, patient_node, patient_id, mapper.ignored
+    return mapper

@@ -32,7 +32,10 @@ def first(resource: dict, paths: tuple[str, ...]) -> tuple[str, Any]:
     for path in paths:
         value: Any = resource
         for step in path.split("."):
-            value = value.get(step) if isinstance(value, dict) else None
+            if isinstance(value, list) and step.isdigit():
+                value = value[int(step)] if int(step) < len(value) else None
+            else:
+                value = value.get(step) if isinstance(value, dict) else None
         if value:
             return path, value
     return paths[0], None
@@ -46,12 +49,22 @@ def plain_reference(reference: str) -> str:
     return "/".join(parts[-2:])
 
 
+EARLIEST_DATE = "1900-01-01"
+"""Dates before this are not plausible dates of a clinical record (a year 0001 result is a
+data-entry or export error): refused on the facts the guideline reads, set aside otherwise."""
+
 TIME_PROPERTIES = {PT.effectiveDate: PT.effectiveTime, PT.startDate: PT.startTime}
 """The date properties whose wall-clock time is kept too (local time, as recorded)."""
 
 
 class Mapper:
-    """Maps one Bundle's resources onto an rdflib graph, collecting problems and set-aside resources."""
+    """Maps one Bundle's resources onto an rdflib graph, collecting problems, set-aside
+    resources and data quality notes.
+
+    A problem found on a fact is `deferred`: it rejects the record only when the fact is
+    one the guideline reads (a result of an analyte it reads, or a code in one of its value
+    sets); otherwise the fact is set aside with the reason (contract section 6: what the
+    guideline does not read never rejects a record)."""
 
     def __init__(self, knowledge: Knowledge, file: str):
         self.knowledge = knowledge
@@ -59,6 +72,30 @@ class Mapper:
         self.graph = rdflib.Graph()
         self.ignored: list[dict[str, str]] = []
         self.problems: list[Problem] = []
+        self.deferred: dict[URIRef, list[Problem]] = {}
+        self.set_aside: dict[URIRef, str] = {}
+        self.quality: list[tuple[URIRef, str, str]] = []
+        self.patient: URIRef | None = None
+        self.patient_id = ""
+        self.resources: dict[str, dict] = {}
+        """In-bundle resources by every name a reference may use (fullUrl, Type/id)."""
+
+    def problem(self, node: URIRef | None, reason: str, resource: dict, field: str | None, rule: str | None = None) -> None:
+        """A problem with a fact: deferred until it is known whether the guideline reads the fact."""
+        found = Problem(self.file, reason, resource_name(resource), field, rule)
+        if node is None:
+            self.problems.append(found)
+        else:
+            self.deferred.setdefault(node, []).append(found)
+
+    def note(self, node: URIRef, code: str, detail: str) -> None:
+        """A data quality note about a fact (contract section 6)."""
+        self.quality.append((node, code, detail))
+
+    def reads(self, node: URIRef) -> bool:
+        """Whether the guideline reads this fact: a result of one of its analytes, or a code in one of its value sets."""
+        codes = set(self.graph.objects(node, PT.code))
+        return any(self.knowledge.analyte_for_code(str(c)) for c in codes) or bool(codes & self.knowledge.value_set_members)
 
     def add_date(self, node: URIRef, prop: URIRef, resource: dict, *paths: str, partial_ok: bool = False) -> None:
         """The date part of the first FHIR date / dateTime found, as xsd:date, and its
@@ -72,24 +109,28 @@ class Mapper:
             return
         if len(value) < 10:
             if not partial_ok:
-                self.problems.append(Problem(self.file, f"the date {value!r} is not a full date (YYYY-MM-DD): "
-                                             "durations cannot be measured from a partial date",
-                                             resource_name(resource), path, "full date"))
+                self.problem(node, f"the date {value!r} is not a full date (YYYY-MM-DD): "
+                             "durations cannot be measured from a partial date", resource, path, "full date")
                 return
             value = (value + "-01-01")[:10] if len(value) == 4 else (value + "-01")[:10]
+        if value[:10] < EARLIEST_DATE:
+            self.problem(node, f"the date {value[:10]} is before {EARLIEST_DATE}: not a plausible date of a record",
+                         resource, path, "plausible date")
+            return
         self.graph.add((node, prop, Literal(value[:10], datatype=XSD.date)))
         time_prop = TIME_PROPERTIES.get(prop)
         if time_prop is not None and len(value) >= 19 and value[10] == "T":
             self.graph.add((node, time_prop, Literal(value[:19], datatype=XSD.dateTime)))
 
-    def add_number(self, node: URIRef, prop: URIRef, resource: dict, field: str, value: Any) -> None:
-        """A FHIR decimal or integer as xsd:decimal (nothing when absent; a problem when not a number)."""
+    def add_number(self, node: URIRef, prop: URIRef, resource: dict, field: str, value: Any, owner: URIRef | None = None) -> None:
+        """A FHIR decimal or integer as xsd:decimal (nothing when absent; a problem about `owner`,
+        the fact, when not a number)."""
         if value is None:
             return
-        number = decimal_or_none(value)
+        number = decimal_or_none(value) if not isinstance(value, str) else None
         reason = f"{value!r} is not a number" if number is None else inexact(number)
         if reason:
-            self.problems.append(Problem(self.file, reason, resource_name(resource), field, "exact number"))
+            self.problem(owner or node, reason, resource, field, "exact number")
             return
         self.graph.add((node, prop, Literal(number, datatype=XSD.decimal)))
 
@@ -109,22 +150,38 @@ class Mapper:
                 iris.append(URIRef(code_system.namespace + quote(str(code), safe="-._~")))
         return iris, unbound
 
-    def add_codes(self, node: URIRef, prop: URIRef, codeable: Any) -> None:
+    def add_codes(self, node: URIRef, prop: URIRef, codeable: Any, with_text: bool = False) -> None:
         iris, unbound = self.concepts(codeable)
         for iri in iris:
             self.graph.add((node, prop, iri))
         for text in unbound:
             self.graph.add((node, PT.codeText, Literal(text)))
+        if with_text and isinstance(codeable, dict):
+            texts = [codeable.get("text")] + [c.get("display") for c in codeable.get("coding") or [] if isinstance(c, dict)]
+            for text in texts:
+                if isinstance(text, str) and text.strip():
+                    self.graph.add((node, PT.text, Literal(text[:300])))
 
     def common(self, node: URIRef, resource: dict, rdf_class: URIRef, subjects: dict[str, URIRef]) -> None:
         g = self.graph
         g.add((node, RDF.type, rdf_class))
         g.add((node, PT.fhirId, Literal(str(resource.get("id")))))
         g.add((node, PT.resourceType, Literal(resource["resourceType"])))
-        reference = (resource.get("subject") or {}).get("reference")
+        reference = (resource.get("subject") or resource.get("patient") or {}).get("reference")
         if reference:
-            subject = subjects.get(reference) or subjects.get(plain_reference(reference)) or \
-                patient_iri(reference.split("/")[-1] + "#unresolved")
+            subject = resolve_subject(reference, subjects) or patient_iri(reference.split("/")[-1] + "#unresolved")
             g.add((node, PT.subject, subject))
         if resource.get("status"):
             g.add((node, PT.status, Literal(str(resource["status"]))))
+
+
+def resolve_subject(reference: str, subjects: dict[str, URIRef]) -> URIRef | None:
+    """The patient node a subject reference names: the Patient's fullUrl (urn:uuid: or an
+    absolute URL), or a relative 'Patient/ID' (versioned or not). An absolute reference to
+    another server's Patient is not this patient, whatever its id."""
+    if reference in subjects:
+        return subjects[reference]
+    if "://" in reference or reference.startswith("urn:"):
+        base = reference.split("/_history/")[0]
+        return subjects.get(base)
+    return subjects.get(plain_reference(reference))

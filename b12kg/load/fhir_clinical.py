@@ -1,11 +1,32 @@
-"""FHIR Condition and Procedure -> pt:Condition and pt:Procedure (the patient's history)."""
+"""FHIR Patient, Condition and Procedure -> the patient, pt:Condition and pt:Procedure (the patient's history).
+
+| FHIR                                   | patient vocabulary                |
+|----------------------------------------|-----------------------------------|
+| Patient.deceasedBoolean                | pt:deceased                       |
+| Patient.deceasedDateTime               | pt:deceasedDate (date part)       |
+| Condition.code                         | pt:code                           |
+| Condition.clinicalStatus.coding.code   | pt:clinicalStatus                 |
+| Condition.verificationStatus.coding.code | pt:verificationStatus           |
+| Condition.onset[x] / recordedDate      | pt:effectiveDate (a partial date: its first day) |
+| Procedure.code                         | pt:code                           |
+| Procedure.performed[x]                 | pt:effectiveDate (a partial date: its first day) |
+"""
 
 from __future__ import annotations
 
-from rdflib import Literal, URIRef
+from rdflib import XSD, Literal, URIRef
 
 from ..namespaces import PT
 from .fhir_base import Mapper
+
+
+def map_patient(m: Mapper, node: URIRef, r: dict) -> None:
+    if r.get("deceasedBoolean") is True:
+        m.graph.add((node, PT.deceased, Literal(True)))
+    died = r.get("deceasedDateTime")
+    if isinstance(died, str) and len(died) >= 4:
+        day = (died + "-01-01")[:10] if len(died) == 4 else (died + "-01")[:10] if len(died) == 7 else died[:10]
+        m.graph.add((node, PT.deceasedDate, Literal(day, datatype=XSD.date)))
 
 
 def map_condition(m: Mapper, node: URIRef, r: dict) -> None:

@@ -1,32 +1,164 @@
-"""FHIR medication resources -> pt:MedicationStatement (exposure to a drug, with its dosage)."""
+"""FHIR medication resources -> pt:MedicationUse (exposure to a drug, with its dosage).
+
+One table per resource type (contract section 6); which statuses and intents count, and
+when a record is current, are data in ontology/patient.ttl (pt:countsWhenStatus,
+pt:countsWhenIntent, pt:currentWhenStatus) read by the loader's scope and by
+queries/classify/current-medication.rq.
+
+- MedicationStatement: start effectivePeriod.start, else effectiveDateTime; end
+  effectivePeriod.end; dosage[].
+- MedicationRequest: start dosageInstruction[0].timing.repeat.boundsPeriod.start, else
+  dispenseRequest.validityPeriod.start, else authoredOn; end boundsPeriod.end;
+  dosageInstruction[].
+- MedicationAdministration: start effectiveDateTime, else effectivePeriod.start; end
+  effectivePeriod.end; dosage (one dose).
+- MedicationDispense: start whenHandedOver, else whenPrepared; daysSupply (current until
+  start + daysSupply); dosageInstruction[].
+
+The drug is medicationCodeableConcept, or medicationReference to a contained ('#id') or
+in-bundle Medication: its code, and its ingredients' codes when its code is not one the
+guideline reads; an ingredient's strength in mg per tablet, capsule or mL converts doses
+given in those units (pt:strengthMg, pt:strengthUnit).
+"""
 
 from __future__ import annotations
 
-from rdflib import RDF, Literal, URIRef
+from datetime import timedelta
+from decimal import ROUND_CEILING, Decimal
+from typing import Any
 
+from rdflib import RDF, XSD, Literal, URIRef
+
+from .. import units
 from ..namespaces import PT
-from .fhir_base import Mapper
+from .fhir_base import Mapper, plain_reference
+from .numbers import decimal_or_none, inexact
+
+MEDICATIONS = {
+    "MedicationStatement": {
+        "class": PT.MedicationStatement, "start": ("effectivePeriod.start", "effectiveDateTime"),
+        "end": ("effectivePeriod.end",), "dosage": "dosage"},
+    "MedicationRequest": {
+        "class": PT.MedicationRequest,
+        "start": ("dosageInstruction.0.timing.repeat.boundsPeriod.start", "dispenseRequest.validityPeriod.start", "authoredOn"),
+        "end": ("dosageInstruction.0.timing.repeat.boundsPeriod.end",), "dosage": "dosageInstruction"},
+    "MedicationAdministration": {
+        "class": PT.MedicationAdministration, "start": ("effectiveDateTime", "effectivePeriod.start"),
+        "end": ("effectivePeriod.end",), "dosage": None},
+    "MedicationDispense": {
+        "class": PT.MedicationDispense, "start": ("whenHandedOver", "whenPrepared"), "end": (), "dosage": "dosageInstruction"},
+}
 
 
-def map_medication_statement(m: Mapper, node: URIRef, r: dict) -> None:
+def map_medication(m: Mapper, node: URIRef, r: dict) -> None:
+    table = MEDICATIONS[r["resourceType"]]
     g = m.graph
-    m.add_codes(node, PT.code, r.get("medicationCodeableConcept"))
-    m.add_date(node, PT.startDate, r, "effectivePeriod.start", "effectiveDateTime")
-    m.add_date(node, PT.endDate, r, "effectivePeriod.end")
-    for index, dosage in enumerate(r.get("dosage") or []):
-        m.add_codes(node, PT.route, dosage.get("route"))
-        dose = next((d.get("doseQuantity") for d in dosage.get("doseAndRate") or [] if d.get("doseQuantity")), None)
-        if not dose:
+    if r.get("intent"):
+        g.add((node, PT.intent, Literal(str(r["intent"]))))
+    _drug(m, node, r)
+    m.add_date(node, PT.startDate, r, *table["start"])
+    if table["end"]:
+        m.add_date(node, PT.endDate, r, *table["end"])
+    if isinstance(r.get("daysSupply"), dict):
+        _supply(m, node, r, r["daysSupply"])
+    if table["dosage"] is None:
+        dosage = r.get("dosage")
+        if isinstance(dosage, dict):
+            m.add_codes(node, PT.route, dosage.get("route"))
+            _dose(m, node, r, 0, dosage.get("dose"), {}, "dosage.dose")
+        return
+    for index, dosage in enumerate(r.get(table["dosage"]) or []):
+        if not isinstance(dosage, dict):
             continue
-        dosage_node = URIRef(f"{node}/dosage/{index}")
-        g.add((node, PT.dosage, dosage_node))
-        g.add((dosage_node, RDF.type, PT.Dosage))
-        m.add_number(dosage_node, PT.doseValue, r, f"dosage[{index}].doseAndRate.doseQuantity.value", dose.get("value"))
-        unit = dose.get("code") or dose.get("unit")
-        if unit:
-            g.add((dosage_node, PT.doseUnit, Literal(str(unit))))
+        m.add_codes(node, PT.route, dosage.get("route"))
+        dose = next((d.get("doseQuantity") for d in dosage.get("doseAndRate") or [] if isinstance(d, dict) and d.get("doseQuantity")),
+                    None)
         repeat = (dosage.get("timing") or {}).get("repeat") or {}
-        for key, prop in (("frequency", PT.frequency), ("period", PT.period)):
-            m.add_number(dosage_node, prop, r, f"dosage[{index}].timing.repeat.{key}", repeat.get(key))
-        if repeat.get("periodUnit"):
-            g.add((dosage_node, PT.periodUnit, Literal(str(repeat["periodUnit"]))))
+        _dose(m, node, r, index, dose, repeat, f"{table['dosage']}[{index}].doseAndRate.doseQuantity")
+
+
+def _dose(m: Mapper, node: URIRef, r: dict, index: int, dose: Any, repeat: dict, field: str) -> None:
+    if not isinstance(dose, dict):
+        return
+    g = m.graph
+    dosage_node = URIRef(f"{node}/dosage/{index}")
+    g.add((node, PT.dosage, dosage_node))
+    g.add((dosage_node, RDF.type, PT.Dosage))
+    m.add_number(dosage_node, PT.doseValue, r, f"{field}.value", dose.get("value"), owner=node)
+    unit = dose.get("code") or dose.get("unit")
+    if unit:
+        g.add((dosage_node, PT.doseUnit, Literal(str(unit))))
+    for key, prop in (("frequency", PT.frequency), ("period", PT.period)):
+        m.add_number(dosage_node, prop, r, f"{field.split('.')[0]}.timing.repeat.{key}", repeat.get(key), owner=node)
+    if repeat.get("periodUnit"):
+        g.add((dosage_node, PT.periodUnit, Literal(str(repeat["periodUnit"]))))
+
+
+def _supply(m: Mapper, node: URIRef, r: dict, supply: dict) -> None:
+    """daysSupply, and the last day of the supply (the date handed over + daysSupply, in days)."""
+    m.add_number(node, PT.daysSupply, r, "daysSupply.value", supply.get("value"))
+    days, unit = decimal_or_none(supply.get("value")), supply.get("code") or supply.get("unit") or "d"
+    start = m.graph.value(node, PT.startDate)
+    if days is None or start is None or days < 0 or days > 3660:
+        return
+    try:
+        days = units.convert(days, str(unit), "d") if str(unit) not in ("d", "day", "days") else days
+    except (units.UnitError, ArithmeticError):
+        return
+    end = start.toPython() + timedelta(days=int(days.to_integral_value(rounding=ROUND_CEILING)))
+    m.graph.add((node, PT.supplyEndDate, Literal(end.isoformat(), datatype=XSD.date)))
+
+
+def _drug(m: Mapper, node: URIRef, r: dict) -> None:
+    """The codes (and text, and strength) of the drug a medication record is about."""
+    if "medicationCodeableConcept" in r:
+        m.add_codes(node, PT.code, r.get("medicationCodeableConcept"), with_text=True)
+        return
+    reference = (r.get("medicationReference") or {}).get("reference")
+    medication = _referenced(m, r, reference) if isinstance(reference, str) else None
+    if medication is None:
+        if isinstance((r.get("medicationReference") or {}).get("display"), str):
+            m.graph.add((node, PT.text, Literal(r["medicationReference"]["display"][:300])))
+        return
+    m.add_codes(node, PT.code, medication.get("code"), with_text=True)
+    read = set(m.graph.objects(node, PT.code)) & m.knowledge.value_set_members
+    for ingredient in medication.get("ingredient") or []:
+        if not isinstance(ingredient, dict):
+            continue
+        item = ingredient.get("itemCodeableConcept")
+        if item is None and isinstance(ingredient.get("itemReference"), dict):
+            item = (_referenced(m, r, ingredient["itemReference"].get("reference")) or {}).get("code")
+        before = set(m.graph.objects(node, PT.code))
+        if not read:
+            m.add_codes(node, PT.code, item, with_text=True)
+        added = set(m.graph.objects(node, PT.code)) - before
+        if (added & m.knowledge.value_set_members or read) and ingredient.get("strength"):
+            _strength(m, node, ingredient["strength"])
+
+
+def _referenced(m: Mapper, r: dict, reference: str | None) -> dict | None:
+    """The Medication a reference names: contained ('#id') or in the Bundle."""
+    if not isinstance(reference, str):
+        return None
+    if reference.startswith("#"):
+        return next((c for c in r.get("contained") or [] if isinstance(c, dict) and c.get("id") == reference[1:]), None)
+    return m.resources.get(reference) or m.resources.get(plain_reference(reference))
+
+
+def _strength(m: Mapper, node: URIRef, ratio: Any) -> None:
+    """mg of the ingredient per dose unit (tablet, mL...), from a strength Ratio whose numerator is a mass."""
+    if not isinstance(ratio, dict):
+        return
+    numerator, denominator = ratio.get("numerator") or {}, ratio.get("denominator") or {}
+    amount, per = decimal_or_none(numerator.get("value")), decimal_or_none(denominator.get("value", 1))
+    unit, per_unit = numerator.get("code") or numerator.get("unit"), denominator.get("code") or denominator.get("unit")
+    if amount is None or per is None or per <= 0 or not unit or not per_unit:
+        return
+    try:
+        mg = units.convert(amount, str(unit), "mg") / per
+    except (units.UnitError, ArithmeticError):
+        return
+    if inexact(mg) or mg <= 0:
+        return
+    m.graph.add((node, PT.strengthMg, Literal(Decimal(mg).normalize(), datatype=XSD.decimal)))
+    m.graph.add((node, PT.strengthUnit, Literal(str(per_unit))))

@@ -1,21 +1,100 @@
-"""FHIR Observation -> pt:Observation (laboratory results and recorded findings)."""
+"""FHIR Observation -> pt:Observation (laboratory results and recorded findings).
+
+Values are read only for the analytes the guideline reads (serum B12, MMA,
+homocysteine): the value of any other test never rejects a record. Results are read as
+labs report them (contract section 6):
+
+| FHIR                                  | read as                                              |
+|---------------------------------------|------------------------------------------------------|
+| valueQuantity.value / .code           | pt:value / pt:unit (UCUM; `unit` when no code: `unit-from-text`) |
+| valueQuantity.comparator              | pt:comparator: the result is the interval it states |
+| valueString "<150 pg/mL"              | the same quantity (`value-from-text`)                |
+| valueString that is not a quantity    | set aside (`value-not-a-quantity`)                   |
+| dataAbsentReason, or no value         | set aside (`value-absent`), never a result           |
+| effective[x]; else issued             | pt:effectiveDate (`date-from-issued`); neither: set aside (`date-absent`) |
+"""
 
 from __future__ import annotations
+
+import re
+from decimal import Decimal
 
 from rdflib import Literal, URIRef
 
 from ..namespaces import PT
 from .fhir_base import Mapper
 
+UCUM_SYSTEM = "http://unitsofmeasure.org"
+COMPARATORS = ("<", "<=", ">", ">=")
+EFFECTIVE = ("effectiveDateTime", "effectivePeriod.start", "effectiveInstant")
+
+_QUANTITY_TEXT = re.compile(r"\s*(<=|>=|<|>)?\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*(\S{1,60})?\s*")
+"""A quantity written as text: an optional comparator, a decimal number and a unit."""
+
 
 def map_observation(m: Mapper, node: URIRef, r: dict) -> None:
     m.add_codes(node, PT.code, r.get("code"))
-    m.add_date(node, PT.effectiveDate, r, "effectiveDateTime", "effectivePeriod.start", "effectiveInstant")
-    quantity = r.get("valueQuantity")
-    if isinstance(quantity, dict):
-        m.add_number(node, PT.value, r, "valueQuantity.value", quantity.get("value"))
-        unit = quantity.get("code") or quantity.get("unit")
-        if unit:
-            m.graph.add((node, PT.unit, Literal(str(unit))))
     if "valueCodeableConcept" in r:
         m.add_codes(node, PT.valueCode, r["valueCodeableConcept"])
+    analyte = next((a for c in m.graph.objects(node, PT.code) if (a := m.knowledge.analyte_for_code(str(c)))), None)
+    m.add_date(node, PT.effectiveDate, r, *EFFECTIVE)
+    if analyte is None:
+        return
+    if (node, PT.effectiveDate, None) not in m.graph and not m.deferred.get(node):
+        if isinstance(r.get("issued"), str):
+            m.add_date(node, PT.effectiveDate, r, "issued")
+            m.note(node, "date-from-issued", f"{analyte.label}: no effective date; dated by its issued date {r['issued'][:10]}")
+        else:
+            m.set_aside[node] = "a result with no effective date and no issued date"
+            m.note(node, "date-absent", f"{analyte.label}: no effective date and no issued date: set aside")
+            return
+    if r.get("dataAbsentReason") is not None:
+        reason = _text_of(r["dataAbsentReason"]) or "a dataAbsentReason"
+        m.set_aside[node] = f"no value: {reason}"
+        m.note(node, "value-absent", f"{analyte.label}: no value ({reason}): set aside, not a result")
+        return
+    quantity = r.get("valueQuantity")
+    if isinstance(quantity, dict) and quantity.get("value") is not None:
+        _quantity(m, node, r, quantity, analyte.label)
+    elif isinstance(r.get("valueString"), str):
+        _from_text(m, node, r, r["valueString"], analyte.label)
+    elif not any(key.startswith("value") for key in r):
+        m.set_aside[node] = "a result with no value"
+        m.note(node, "value-absent", f"{analyte.label}: no value recorded: set aside, not a result")
+
+
+def _quantity(m: Mapper, node: URIRef, r: dict, quantity: dict, label: str) -> None:
+    m.add_number(node, PT.value, r, "valueQuantity.value", quantity.get("value"))
+    comparator = quantity.get("comparator")
+    if comparator is not None:
+        m.graph.add((node, PT.comparator, Literal(str(comparator))))
+    system, code, unit = quantity.get("system"), quantity.get("code"), quantity.get("unit")
+    if code and system not in (None, UCUM_SYSTEM):
+        m.problem(node, f"the unit code {code!r} is from {system!r}, not UCUM ({UCUM_SYSTEM})", r,
+                  "valueQuantity.system", "UCUM")
+    elif code:
+        m.graph.add((node, PT.unit, Literal(str(code))))
+    elif unit:
+        m.graph.add((node, PT.unit, Literal(str(unit))))
+        m.note(node, "unit-from-text", f"{label}: no unit code; the unit {str(unit)[:40]!r} was read from valueQuantity.unit")
+
+
+def _from_text(m: Mapper, node: URIRef, r: dict, text: str, label: str) -> None:
+    match = _QUANTITY_TEXT.fullmatch(text[:200])
+    if match is None or match.group(3) is None:
+        m.set_aside[node] = f"the value {text[:60]!r} is not a quantity"
+        m.note(node, "value-not-a-quantity", f"{label}: the value {text[:60]!r} is not a quantity with a unit: set aside")
+        return
+    comparator, number, unit = match.groups()
+    m.add_number(node, PT.value, r, "valueString", Decimal(number))
+    if comparator:
+        m.graph.add((node, PT.comparator, Literal(comparator)))
+    m.graph.add((node, PT.unit, Literal(unit)))
+    m.note(node, "value-from-text", f"{label}: the value was read from the text {text[:60]!r}")
+
+
+def _text_of(codeable) -> str | None:
+    if not isinstance(codeable, dict):
+        return None
+    codes = [c.get("code") or c.get("display") for c in codeable.get("coding") or [] if isinstance(c, dict)]
+    return codeable.get("text") or next((c for c in codes if c), None)

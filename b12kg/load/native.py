@@ -7,6 +7,8 @@ never followed, and at most MAX_TRIPLES statements are read.
 
 from __future__ import annotations
 
+import json
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -29,6 +31,16 @@ RDF_FORMATS = {"turtle": (ox.RdfFormat.TURTLE, "Turtle"), "json-ld": (ox.RdfForm
 
 _NUMBER_TYPES = (str(XSD.decimal), str(XSD.integer))
 """Datatypes rdflib would spell out in full (checked before it sees them)."""
+
+_FLOAT_TYPES = (str(XSD.double), str(XSD.float))
+"""Binary floating-point datatypes: read as the decimal their lexical form spells, before
+rdflib (which would round them through a binary float: 1e-400 would become 0)."""
+
+_DOUBLE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+RESERVED_SEGMENTS = ("conclusion", "assessment", "quality")
+"""Path segments under a patient's IRI where b12kg writes its own nodes (conclusions, the
+assessment, data quality notes): an input node there is refused."""
 
 
 def _remote_contexts(node: Any) -> list[str]:
@@ -55,10 +67,12 @@ def parse_rdf(text: str, fmt: str, file: str, knowledge: Knowledge) -> rdflib.Gr
     if MARKUP_DECLARATION.search(text):
         raise InputRejected.one(file, f"the file holds {MARKUP_REFUSED}")
     if fmt == "json-ld":
-        remote = _remote_contexts(parse_json(text, file))
+        doc = parse_json(text, file)
+        remote = _remote_contexts(doc)
         if remote:
             raise InputRejected.one(file, f"JSON-LD context by reference ({remote[0]}) is not fetched: put the context inline",
                                     field="@context")
+        text = json.dumps(_exact_numbers(doc), ensure_ascii=False)
     graph = rdflib.Graph()
     refused: list[tuple[ox.Quad, str]] = []
     try:
@@ -67,6 +81,8 @@ def parse_rdf(text: str, fmt: str, file: str, knowledge: Knowledge) -> rdflib.Gr
                 if count > MAX_TRIPLES:
                     raise InputRejected.one(file, f"more than {MAX_TRIPLES} triples, over the limit per patient", rule="limit")
                 reason = _native_term_problem(quad)
+                if reason is None and isinstance(quad.object, ox.Literal) and quad.object.datatype.value in _FLOAT_TYPES:
+                    quad, reason = _as_decimal(quad)
                 if reason is None:
                     triple = tuple(to_rdflib(term) for term in (quad.subject, quad.predicate, quad.object))
                     if not getattr(triple[2], "ill_typed", False):
@@ -94,6 +110,55 @@ def _native_term_problem(quad: ox.Quad) -> str | None:
     if not DECIMAL.fullmatch(term.value) or (term.datatype.value == str(XSD.integer) and "." in term.value):
         return f"{term.value[:40]!r} is not a valid xsd:{term.datatype.value.rsplit('#', 1)[-1]}"
     return inexact(Decimal(term.value))
+
+
+def _as_decimal(quad: ox.Quad) -> tuple[ox.Quad, str | None]:
+    """An xsd:double / xsd:float literal as the xsd:decimal its lexical form spells (exactly), or why it cannot be."""
+    lexical = quad.object.value.strip()
+    if not _DOUBLE.fullmatch(lexical):
+        return quad, f"{lexical[:40]!r} is not a finite number"
+    number = Decimal(lexical)
+    reason = inexact(number)
+    if reason:
+        return quad, reason
+    text = format(number, "f")
+    literal = ox.Literal(text if "." in text else f"{text}.0", datatype=ox.NamedNode(str(XSD.decimal)))
+    return ox.Quad(quad.subject, quad.predicate, literal, quad.graph_name), None
+
+
+def _exact_numbers(node: Any, key: str | None = None) -> Any:
+    """A parsed JSON-LD document with every JSON number written as a typed string of its exact
+    digits (xsd:integer or xsd:double, as JSON-LD reads numbers), so that no parser rounds it
+    through a binary float. Contexts are left as they are."""
+    if isinstance(node, dict):
+        result = {k: (v if k in ("@context", "@version") else _exact_numbers(v, k)) for k, v in node.items()}
+        value = node.get("@value")
+        if "@type" not in node and isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+            result["@type"] = str(XSD.integer if isinstance(value, int) else XSD.double)
+        return result
+    if isinstance(node, list):
+        return [_exact_numbers(item, key) for item in node]
+    if isinstance(node, bool) or not isinstance(node, (int, Decimal)):
+        return node
+    datatype = XSD.integer if isinstance(node, int) else XSD.double
+    if key == "@value":
+        return str(node)
+    return {"@value": str(node), "@type": str(datatype)}
+
+
+def refuse_reserved_iris(graph: rdflib.Graph, patient: URIRef, file: str) -> None:
+    """Refuse an input node whose IRI is one b12kg writes itself (a conclusion, the assessment,
+    a data quality note of this patient): a fact could otherwise pose as a conclusion, or a
+    conclusion be 'based on' itself."""
+    prefix = f"{patient}/"
+    for node in sorted({*graph.subjects(), *(o for o in graph.objects() if isinstance(o, URIRef))}):
+        if isinstance(node, URIRef) and str(node).startswith(prefix):
+            segments = str(node)[len(prefix):].split("/")
+            if segments[0] in RESERVED_SEGMENTS or (len(segments) > 2 and segments[2] in RESERVED_SEGMENTS):
+                raise InputRejected.one(file, f"the IRI <{str(node)[:200]}> is one b12kg gives its own "
+                                        f"{segments[0] if segments[0] in RESERVED_SEGMENTS else segments[2]} nodes: "
+                                        "name the input's nodes otherwise", resource=str(node)[:200], field="IRI",
+                                        rule="patient vocabulary")
 
 
 def refuse_imports(graph: rdflib.Graph, knowledge: Knowledge, file: str) -> None:

@@ -71,9 +71,25 @@ def _canonical(value: Decimal, unit: str, analyte: Analyte) -> Decimal | None:
         canonical = units.convert(value, unit, analyte.canonical_unit, analyte.mass_per_substance)
     except ArithmeticError:  # beyond Decimal's exponent range: certainly implausible
         return None
-    if inexact(canonical) or not analyte.plausible_min <= canonical <= analyte.plausible_max:
+    if inexact(canonical) or not analyte.plausible_min < canonical <= analyte.plausible_max:
         return None
     return canonical
+
+
+COUNT_UNITS = {"tab": "tablet", "tabs": "tablet", "tablet": "tablet", "tablets": "tablet", "tbl": "tablet",
+               "cap": "capsule", "caps": "capsule", "capsule": "capsule", "capsules": "capsule",
+               "ml": "mL", "milliliter": "mL", "millilitre": "mL"}
+"""Spellings of the dose units a Medication's strength may be given per (UCUM annotations
+such as {tbl} are read without their braces)."""
+
+
+def _dose_unit(unit: str) -> str:
+    return COUNT_UNITS.get(unit.strip().strip("{}").lower(), unit.strip().strip("{}").lower())
+
+
+def _read_drug(graph: rdflib.Graph, dosage, knowledge: Knowledge) -> bool:
+    owner = graph.value(predicate=PT.dosage, object=dosage)
+    return bool(set(graph.objects(owner, PT.code)) & knowledge.value_set_members)
 
 
 def normalise(graph: rdflib.Graph, knowledge: Knowledge, file: str) -> None:
@@ -111,21 +127,29 @@ def normalise(graph: rdflib.Graph, knowledge: Knowledge, file: str) -> None:
 
     dose = knowledge.analyte(str(B12["dose-quantity"]))
     for dosage, value_literal in list(graph.subject_objects(PT.doseValue)):
+        if not _read_drug(graph, dosage, knowledge):
+            continue
+        owner = graph.value(predicate=PT.dosage, object=dosage)
         value, unit = decimal_value(value_literal), graph.value(dosage, PT.doseUnit)
-        spelling = accepted_spelling(str(unit), dose) if unit is not None else None
-        if unit is not None and spelling is None:
-            problems.append(Problem(file, _unit_reason(str(unit), dose), describe(graph, dosage),
-                                    "dosage.doseAndRate.doseQuantity.code", "UCUM"))
+        if value is None or unit is None:
             continue
-        if value is None or spelling is None:
-            continue
-        mg = _canonical(value, spelling, dose)
+        spelling = accepted_spelling(str(unit), dose)
+        strength, per = graph.value(owner, PT.strengthMg), graph.value(owner, PT.strengthUnit)
+        if spelling is not None:
+            mg = _canonical(value, spelling, dose)
+        elif strength is not None and per is not None and _dose_unit(str(unit)) == _dose_unit(str(per)):
+            mg = value * decimal_value(strength)
+            mg = mg if not inexact(mg) and dose.plausible_min < mg <= dose.plausible_max else None
+        else:
+            continue  # tablets or mL with no strength, or not a mass: the daily dose is unknown (data quality)
         if mg is None:
             problems.append(Problem(file, f"a dose of {value} {unit} is not plausible", describe(graph, dosage),
                                     "dosage.doseAndRate.doseQuantity.value", "plausible range"))
             continue
         graph.add((dosage, PT.doseMg, Literal(mg, datatype=XSD.decimal)))
     for dosage, unit in list(graph.subject_objects(PT.periodUnit)):
+        if not _read_drug(graph, dosage, knowledge):
+            continue
         period = decimal_value(graph.value(dosage, PT.period)) or Decimal(1)
         try:
             if not UCUM_SHAPE.fullmatch(str(unit)):

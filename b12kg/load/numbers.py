@@ -46,7 +46,8 @@ def _decimal_places(number: Decimal) -> int:
 
 def inexact(number: Decimal) -> str | None:
     """Why the rules could not compare `number` exactly (see MAX_DECIMAL_PLACES), if so."""
-    shown = str(number) if len(str(number)) <= 40 else f"{number:.6e}"
+    text = str(number)
+    shown = text if len(text) <= 40 else f"{text[:24]}... (a number of {len(number.as_tuple().digits)} digits)"
     if number.copy_abs() >= MAX_MAGNITUDE:
         return f"{shown} is too large to compare exactly (limit {MAX_MAGNITUDE:.0e})"
     if _decimal_places(number) > MAX_DECIMAL_PLACES:

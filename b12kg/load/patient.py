@@ -19,3 +19,7 @@ class LoadedPatient:
     ignored_graph: rdflib.Graph = field(default_factory=rdflib.Graph)
     ignored: list[dict[str, str]] = field(default_factory=list)
     source_sha256: str = ""
+    set_aside: dict = field(default_factory=dict)
+    """Fact node -> why the loader set it aside (moved to the ignored graph by scope)."""
+    quality: list[tuple] = field(default_factory=list)
+    """(fact node, code, detail) data quality notes found by the loader (contract section 6)."""

@@ -5,6 +5,8 @@ Every limit is rejected explicitly, with a message naming it.
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 from ..errors import InputRejected
@@ -49,19 +51,37 @@ def input_format(path: Path, override: str | None = None) -> str:
 
 
 def read_text(path: Path) -> tuple[str, bytes]:
-    """The file's text, refusing empty, oversized and non-UTF-8 files. At most MAX_INPUT_BYTES
-    are read, so a device or a pipe that never ends is refused too."""
+    """The file's text, refusing files that are not regular files (FIFOs, devices, sockets:
+    never waited on), and empty, oversized and non-UTF-8 files. At most MAX_INPUT_BYTES are read."""
     file = str(path)
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_INPUT_BYTES + 1)
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses anything
+        # that is not a regular file (FIFO, device, socket), checked on what was opened
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise InputRejected.one(file, f"cannot read the file: {exc.strerror or exc}") from None
+    with os.fdopen(descriptor, "rb") as handle:
+        kind = _file_kind(os.fstat(descriptor).st_mode)
+        if kind is not None:
+            raise InputRejected.one(file, f"{kind} is not a patient file: only regular files are read", rule="regular file")
+        try:
+            data = handle.read(MAX_INPUT_BYTES + 1)
+        except OSError as exc:
+            raise InputRejected.one(file, f"cannot read the file: {exc.strerror or exc}") from None
     if len(data) > MAX_INPUT_BYTES:
         raise InputRejected.one(file, f"the file is over the limit of {MAX_INPUT_BYTES} bytes per patient", rule="limit")
     if not data.strip():
         raise InputRejected.one(file, "the file is empty")
     return decode(data, file), data
+
+
+def _file_kind(mode: int) -> str | None:
+    """What a non-regular file is ('a FIFO (named pipe)', ...), or None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    kinds = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+             (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory"))
+    return next((name for test, name in kinds if test(mode)), "a special file")
 
 
 def decode(data: bytes, file: str) -> str:

@@ -1,13 +1,16 @@
 """Scoping: which facts are assessed. Facts dated after the as-of date, facts that have
-not happened or were recorded in error, and undated observations the guideline does not
-read are set aside (kept in the ignored graph with their reason) and reported."""
+not happened or were recorded in error, medication records whose status or intent does
+not count (ontology/patient.ttl, pt:countsWhenStatus / pt:countsWhenIntent), medication
+records with no start or no code, undated observations the guideline does not read, and
+what the loader could not read are set aside (kept in the ignored graph with their
+reason) and reported; the loader's data quality notes become RDF in the patient's graph."""
 
 from __future__ import annotations
 
 from datetime import date
 
 import rdflib
-from rdflib import RDF, Literal
+from rdflib import RDF, Literal, URIRef
 
 from ..knowledge import Knowledge
 from ..namespaces import GM, PT
@@ -42,17 +45,57 @@ def _read_by_guideline(graph: rdflib.Graph, fact, read: frozenset) -> bool:
     return (fact, PT.measures, None) in graph or bool(codes & read)
 
 
+_COUNTING: dict[int, dict] = {}
+
+
+def _counting(knowledge: Knowledge) -> dict[URIRef, tuple[frozenset, frozenset]]:
+    """Medication class -> (statuses, intents) with which a record counts (empty: any), read once per Knowledge."""
+    if id(knowledge) in _COUNTING:
+        return _COUNTING[id(knowledge)]
+    table = _COUNTING[id(knowledge)] = {}
+    for cls in set(knowledge.graph.subjects(PT.countsWhenStatus, None)):
+        table[cls] = (frozenset(str(s) for s in knowledge.graph.objects(cls, PT.countsWhenStatus)),
+                      frozenset(str(i) for i in knowledge.graph.objects(cls, PT.countsWhenIntent)))
+    return table
+
+
+def _medication_reason(graph: rdflib.Graph, fact, knowledge: Knowledge) -> str | None:
+    """Why a medication record does not count as exposure, if it does not (contract section 6)."""
+    for cls, (statuses, intents) in _counting(knowledge).items():
+        if (fact, RDF.type, cls) not in graph:
+            continue
+        name = str(graph.value(fact, PT.resourceType) or cls.split("#")[-1])
+        status = graph.value(fact, PT.status)
+        if status is not None and str(status) not in statuses:
+            return f"status {str(status)!r}: a {name} counts when its status is {', '.join(sorted(statuses))}"
+        intent = graph.value(fact, PT.intent)
+        if intents and (intent is None or str(intent) not in intents):
+            return f"intent {str(intent)!r}: a {name} counts when its intent is {', '.join(sorted(intents))}"
+        if graph.value(fact, PT.code) is None:
+            return "no medication code b12kg can read"
+        if graph.value(fact, PT.startDate) is None:
+            return "no start date: the exposure cannot be timed"
+    return None
+
+
 def scope(loaded: LoadedPatient, as_of: date, knowledge: Knowledge) -> None:
     """Set aside, and report, the facts not assessed (see the module)."""
     read = knowledge.value_set_members
     graph = loaded.graph
     for fact in sorted(set(graph.subjects(PT.subject, None))):
-        reason = None
+        reason = loaded.set_aside.get(fact)
         statuses = {str(s) for s in graph.objects(fact, PT.status)} | {str(s) for s in graph.objects(fact, PT.verificationStatus)}
         excluded = sorted(statuses & EXCLUDED_STATUSES.keys())
         fact_date = _fact_date(graph, fact)
-        if excluded:
+        medication = _medication_reason(graph, fact, knowledge)
+        if reason is not None:
+            pass
+        elif excluded:
             reason = f"status {excluded[0]!r}: {EXCLUDED_STATUSES[excluded[0]]}"
+        elif medication is not None:
+            reason = medication
+            if "start" in medication and set(graph.objects(fact, PT.code)) & read:
+                loaded.quality.append((fact, "start-absent", f"a medication the guideline reads with {medication}: set aside"))
         elif fact_date is not None and fact_date > as_of:
             reason = f"dated {fact_date.isoformat()}, after the as-of date {as_of.isoformat()}"
         elif fact_date is None and (fact, RDF.type, PT.Observation) in graph and not _read_by_guideline(graph, fact, read):
@@ -70,3 +113,14 @@ def scope(loaded: LoadedPatient, as_of: date, knowledge: Knowledge) -> None:
                 loaded.ignored_graph.add(triple)
                 graph.remove(triple)
         loaded.ignored_graph.add((fact, GM.ignoredBecause, Literal(reason)))
+
+
+def add_quality_notes(loaded: LoadedPatient) -> None:
+    """The loader's data quality notes as RDF in the patient's graph (pt:DataQualityNote)."""
+    for fact, code, detail in loaded.quality:
+        note = URIRef(f"{fact}/quality/{code}")
+        loaded.graph.add((note, RDF.type, PT.DataQualityNote))
+        loaded.graph.add((note, PT.aboutFact, fact))
+        loaded.graph.add((note, PT.notePatient, loaded.patient))
+        loaded.graph.add((note, PT.qualityCode, Literal(code)))
+        loaded.graph.add((note, PT.qualityDetail, Literal(detail)))

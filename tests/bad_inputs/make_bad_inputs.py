@@ -49,10 +49,11 @@ def observation(fid: str, value, unit: str, when: str) -> dict:
 
 
 def medication() -> dict:
-    """Metformin 500 mg daily since 2025-01-01."""
+    """Folic acid 500 mg daily since 2025-01-01 (a drug whose dose the guideline reads: contract v2
+    reads doses, units and dates of B12 and folic acid only)."""
     return {"resourceType": "MedicationStatement", "id": "med-1", "status": "active",
             "subject": {"reference": "Patient/pat-1"},
-            "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "6809"}]},
+            "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "4511"}]},
             "effectivePeriod": {"start": "2025-01-01"},
             "dosage": [{"timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
                         "doseAndRate": [{"doseQuantity": {"value": 500, "unit": "mg", "system": UCUM, "code": "mg"}}]}]}
@@ -123,6 +124,16 @@ BILLION_LAUGHS = ('<!DOCTYPE div [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&
 
 REJECTED, ASSESSED = 2, 0
 
+JSONLD = """{"@context": {"pt": "https://w3id.org/b12kg/patient#", "xsd": "http://www.w3.org/2001/XMLSchema#"},
+ "@graph": [
+  {"@id": "https://example.org/patients/pat-1/patient", "@type": "pt:Patient", "pt:fhirId": "pat-1"},
+  {"@id": "https://example.org/patients/pat-1/obs-2", "@type": "pt:Observation", "pt:fhirId": "obs-2",
+   "pt:subject": {"@id": "https://example.org/patients/pat-1/patient"}, "pt:status": "final",
+   "pt:code": {"@id": "https://loinc.org/2132-9"},
+   "pt:effectiveDate": {"@value": "2026-10-15", "@type": "xsd:date"}, "pt:value": "VALUE", "pt:unit": "pg/mL"}]}
+"""
+"""A native JSON-LD patient: one serum B12 whose value is "VALUE" (replaced by each case)."""
+
 # name, extension, content, expected outcome, strings the message holds (rejected) or
 # ignored ids (assessed), description.
 CASES: list[tuple[str, str, str | bytes, int, list[str], str]] = [
@@ -149,7 +160,12 @@ CASES: list[tuple[str, str, str | bytes, int, list[str], str]] = [
      REJECTED, ["Observation/obs-2", "valueQuantity.value", "more than 18 decimal places"],
      "A value with more decimal places than the rules can compare exactly."),
     ("dose-unit-wrong-dimension", "json", with_medication(lambda m: dose(m).update(unit="mL", code="mL")),
-     REJECTED, ["MedicationStatement/med-1", "doseQuantity.code", "wrong dimension"], "A dose in millilitres."),
+     ASSESSED, [], "A folic acid dose in millilitres with no strength: assessed, the daily dose unknown (data_quality "
+     "dose-unknown, contract 6)."),
+    ("dose-unit-tablets-unread-drug", "json", changed(add(dict(medication(), id="med-2", medicationCodeableConcept={
+        "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "313782"}]},
+        dosage=[{"doseAndRate": [{"doseQuantity": {"value": 2, "unit": "tab"}}]}]))),
+     ASSESSED, [], "A dose in tablets of a drug the guideline does not read (acetaminophen): never rejects (contract 6)."),
     ("dose-frequency-not-numeric", "json", with_medication(lambda m: m["dosage"][0]["timing"]["repeat"].update(frequency=True)),
      REJECTED, ["MedicationStatement/med-1", "dosage[0].timing.repeat.frequency", "not a number"],
      "A dosing frequency of true (the FHIR model would read it as 1)."),
@@ -157,7 +173,10 @@ CASES: list[tuple[str, str, str | bytes, int, list[str], str]] = [
      REJECTED, ["MedicationStatement/med-1", "periodUnit", "not a UCUM unit of time"], "A dosing period in milligrams."),
     # --- dates ----------------------------------------------------------------------
     ("date-missing", "json", changed(lambda d: obs2(d).pop("effectiveDateTime")),
-     REJECTED, ["Observation/obs-2", "effectiveDateTime", "needs a date"], "A result with no date."),
+     ASSESSED, ["obs-2"], "A result with no effective date and no issued date: set aside (contract 6), status unknown."),
+    ("date-year-0001", "json", changed(lambda d: obs2(d).update(effectiveDateTime="0001-10-15")),
+     REJECTED, ["Observation/obs-2", "effectiveDateTime", "before 1900-01-01"],
+     "A serum B12 dated year 0001 (it would raise the urgent warning): not a plausible date (issue 14)."),
     ("date-malformed", "json", changed(lambda d: obs2(d).update(effectiveDateTime="15/10/2026")),
      REJECTED, ["Observation/obs-2", "effectiveDateTime", "DateTime"], "A date in the wrong format."),
     ("date-impossible", "json", changed(lambda d: obs2(d).update(effectiveDateTime="2026-02-30")),
@@ -166,7 +185,7 @@ CASES: list[tuple[str, str, str | bytes, int, list[str], str]] = [
      REJECTED, ["Observation/obs-2", "effectiveDateTime", "not a full date"],
      "A month without a day: durations cannot be measured from it."),
     ("medication-no-start", "json", with_medication(lambda m: m.pop("effectivePeriod")),
-     REJECTED, ["MedicationStatement/med-1", "effectivePeriod.start", "needs a start"], "A medication statement with no start."),
+     ASSESSED, ["med-1"], "Folic acid with no start: set aside (data_quality start-absent, contract 6)."),
     ("future-dated-fact", "json", changed(add(observation("obs-9", 90, "pg/mL", "2027-01-10"))),
      ASSESSED, ["obs-9"], "A result dated after the as-of date: assessed without it, listed in ignored_facts."),
     # --- statuses and resource types ------------------------------------------------------
@@ -193,6 +212,28 @@ CASES: list[tuple[str, str, str | bytes, int, list[str], str]] = [
      REJECTED, ["Observation/obs-2", "field subject", "not the patient of this file"], "A result about another patient."),
     ("subject-missing", "json", changed(lambda d: obs2(d).pop("subject")),
      REJECTED, ["Observation/obs-2", "field subject", "exactly one subject"], "A result about nobody."),
+    ("bundle-type-missing", "json", changed(lambda d: d.pop("type")),
+     REJECTED, ["Bundle", "field type", "has no type"], "A Bundle with no type (issue 14)."),
+    ("bundle-type-unknown", "json", changed(lambda d: d.update(type="banana")),
+     REJECTED, ["Bundle", "field type", "'banana'"], "A Bundle of type banana (issue 14)."),
+    ("value-zero", "json", changed(lambda d: obs2(d)["valueQuantity"].update(value=0)),
+     REJECTED, ["Observation/obs-2", "valueQuantity.value", "not a plausible"], "Serum B12 of 0: not a result (issue 14)."),
+    ("value-negative-zero", "json", changed(lambda d: None).replace('"value": 140', '"value": -0.0'),
+     REJECTED, ["Observation/obs-2", "valueQuantity.value", "not a plausible"], "Serum B12 of -0.0 (issue 14)."),
+    ("value-as-string", "json", changed(lambda d: obs2(d)["valueQuantity"].update(value="140")),
+     REJECTED, ["Observation/obs-2", "valueQuantity.value", "'140' is not a number"],
+     "A value given as a JSON string: FHIR decimals are JSON numbers (issue 14)."),
+    ("value-huge", "json", changed(lambda d: None).replace('"value": 140', '"value": ' + "9" * 5000 + ".5"),
+     REJECTED, ["Observation/obs-2", "valueQuantity.value", "a number of 5001 digits"],
+     "5,000 nines: refused, and shown as digits, never as 1.000000e+5000 (issue 14)."),
+    ("unit-code-not-ucum-system", "json", changed(lambda d: obs2(d)["valueQuantity"].update(
+        system="http://snomed.info/sct", code="258684004", unit="pg/mL")),
+     REJECTED, ["Observation/obs-2", "valueQuantity.system", "not UCUM"],
+     "A unit code from SNOMED CT: the unit text is not taken in its place (issue 14)."),
+    ("subject-other-server", "json", changed(lambda d: obs2(d).update(
+        subject={"reference": "https://other.example.org/fhir/Patient/pat-1"})),
+     REJECTED, ["Observation/obs-2", "field subject", "not the patient of this file"],
+     "A result about another server's Patient/pat-1 (issue 14)."),
     ("bundle-two-patients", "json", changed(add({"resourceType": "Patient", "id": "pat-2"})),
      REJECTED, ["Bundle", "entry.resource", "exactly one Patient, found 2"], "A bundle with two patients."),
     ("bundle-no-patient", "json", changed(lambda d: d["entry"].pop(0)),
@@ -250,6 +291,11 @@ CASES: list[tuple[str, str, str | bytes, int, list[str], str]] = [
     ("turtle-entity-declaration", "ttl",
      '<?xml version="1.0"?>\n<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n<r>&x;</r>\n',
      REJECTED, ["XML markup declaration"], "XML with an external entity, named .ttl."),
+    ("turtle-conclusion-iri", "ttl", TURTLE.replace("ex:obs-2", "<https://example.org/patients/pat-1/patient/conclusion/b12-status>"),
+     REJECTED, ["conclusion", "b12kg gives its own"], "An input node named like a b12kg conclusion (issue 14)."),
+    ("jsonld-double-underflow", "jsonld", JSONLD.replace('"VALUE"', "1e-400"),
+     REJECTED, ["valueQuantity.value", "decimal places"],
+     "A JSON-LD number 1e-400: read as the decimal it spells (refused: not comparable exactly), never as 0 (issue 14)."),
     ("jsonld-remote-context", "jsonld", json.dumps({"@context": "https://example.org/context.jsonld",
                                                     "@id": "https://example.org/p", "@type": "Patient"}, indent=1),
      REJECTED, ["@context", "https://example.org/context.jsonld", "not fetched"], "A JSON-LD context by URL."),
@@ -262,13 +308,17 @@ CASES: list[tuple[str, str, str | bytes, int, list[str], str]] = [
 ]
 
 
-def expected(outcome: int, listed: list[str], description: str) -> dict:
+STATUS = {"date-missing": "unknown"}
+"""Assessed cases whose status is not confirmed."""
+
+
+def expected(outcome: int, listed: list[str], description: str, name: str = "") -> dict:
     doc: dict = {"description": description, "as_of": AS_OF, "exit_code": outcome}
     if outcome == REJECTED:
         doc["message_contains"] = listed
     else:
         doc["ignored"] = listed
-        doc["b12_status"] = "confirmed"
+        doc["b12_status"] = STATUS.get(name, "confirmed")
     return doc
 
 
@@ -278,7 +328,7 @@ def readme() -> str:
              "aside and saying so (exit 0). None may exit 1. Generated by `make_bad_inputs.py`",
              "(edit the table there, then run `python3 tests/bad_inputs/make_bad_inputs.py`); run by",
              "`tests/test_bad_inputs.py`, which also generates the files over the size, triple, entry",
-             "and result limits (`b12kg/load.py`, `b12kg/fhir.py`).", "",
+             "and result limits (`b12kg/load/`).", "",
              "| case | outcome | the message names / ignored | what it is |", "|---|---|---|---|"]
     for name, ext, _, outcome, listed, description in CASES:
         shown = ", ".join(f"`{item}`" for item in listed).replace("|", "\\|")
@@ -288,7 +338,7 @@ def readme() -> str:
               "| file | limit |", "|---|---|",
               "| a sparse file one byte over the limit, and /dev/zero (read no further) | `load.MAX_INPUT_BYTES` |",
               "| Turtle with one triple too many, rejected while parsing | `load.MAX_TRIPLES` |",
-              "| a Bundle with one entry too many, rejected before validation | `fhir.MAX_BUNDLE_ENTRIES` |",
+              "| a Bundle with one entry too many, rejected before validation | `load.MAX_BUNDLE_ENTRIES` |",
               "| one serum B12 result too many (and exactly the limit, assessed) | `load.MAX_RESULTS_PER_ANALYTE` |"]
     return "\n".join(lines) + "\n"
 
@@ -304,7 +354,7 @@ def main() -> None:
         else:
             path.write_text(content + ("\n" if content.strip() and not content.endswith("\n") else ""), encoding="utf-8",
                             errors="surrogatepass")
-        (HERE / f"{name}.expected.json").write_text(json.dumps(expected(outcome, listed, description), indent=1) + "\n")
+        (HERE / f"{name}.expected.json").write_text(json.dumps(expected(outcome, listed, description, name), indent=1) + "\n")
     (HERE / "README.md").write_text(readme())
     print(f"{len(CASES)} cases written to {HERE}")
 

@@ -195,10 +195,15 @@ CASES = []
 
 
 def case(name, description, facts, status, must=(), risk=(), due=None, as_of=AS_OF,
-         based_on=None):
+         based_on=None, population=None, quality=(), args=(), patient=None, bundle_type="collection"):
+    """population: expected population.in (contract 5), when the case checks it; quality: fact
+    ids data_quality must name (contract 6); args: extra command-line arguments; patient:
+    fields added to the Patient resource; bundle_type: Bundle.type."""
     CASES.append({"name": name, "description": description, "facts": facts,
                   "status": status, "must": list(must), "risk": list(risk), "due": due,
-                  "as_of": as_of, "based_on": based_on or {}})
+                  "as_of": as_of, "based_on": based_on or {}, "population": population,
+                  "quality": list(quality), "args": list(args), "patient": patient or {},
+                  "bundle_type": bundle_type})
 
 
 def rejected(name, description, facts=None):
@@ -864,9 +869,9 @@ case("escalate-to-parenteral-fires-as-of-month-end-start-2026-02-28",
 # ---- b12-for-neuropathic-pain --------------------------------------------------------
 
 case("b12-for-neuropathic-pain-fires-post-herpetic-neuralgia",
-     "Post-herpetic neuralgia (local code), B12 600 pg/mL: information that B12 may "
-     "alleviate neuropathic pain (level II), whatever the B12 status.",
-     [NORMAL_B12, local_condition("cond-pain", "post-herpetic-neuralgia")],
+     "Peripheral neuropathy and post-herpetic neuralgia (local code), B12 600 pg/mL: information "
+     "that B12 may alleviate neuropathic pain (level II), whatever the B12 status.",
+     [PN, NORMAL_B12, local_condition("cond-pain", "post-herpetic-neuralgia")],
      "unlikely", [PAIN], based_on=bo(b12_for_neuropathic_pain=["cond-pain"]))
 
 case("b12-for-neuropathic-pain-fires-painful-peripheral-neuropathy",
@@ -880,6 +885,314 @@ case("b12-for-neuropathic-pain-not-peripheral-neuropathy-without-pain",
      "neuropathic-pain recommendation; `unlikely`, no action.",
      [PN, b12("obs-b12-1", D, 700, "ng/L")],
      "unlikely", [])
+
+# ---- contract v2: the population (section 5) ------------------------------------------
+
+LOW_B12 = b12("obs-b12-1", D, 150)
+NDC = "http://hl7.org/fhir/sid/ndc"
+
+
+def pn_code(code, display, rid="cond-pn"):
+    return condition(rid, code, display=display)
+
+
+case("population-out-no-peripheral-neuropathy",
+     "B12 150 pg/mL (`confirmed`) but no peripheral neuropathy recorded: outside the guideline's "
+     "population (contract 5), so no recommendation; the status is still reported.",
+     [LOW_B12], "confirmed", [], population=False)
+
+case("population-in-asserted-no-neuropathy-coded",
+     "No neuropathy coded, but the caller asserts the population (--in-population): B12 150 "
+     "pg/mL gets oral B12 and follow-up (contract 5, reason asserted).",
+     [LOW_B12], "confirmed", [ORAL, FOLLOW_UP], due=NEW_DUE, population=True, args=["--in-population"])
+
+case("population-out-deceased-boolean",
+     "Peripheral neuropathy and B12 150 pg/mL, Patient.deceasedBoolean true: outside the "
+     "population (contract 5, deceased), no recommendation.",
+     [PN, LOW_B12], "confirmed", [], population=False, patient={"deceasedBoolean": True})
+
+case("population-out-deceased-before-as-of",
+     "Peripheral neuropathy and B12 150 pg/mL, died 2026-11-20 (before the as-of date): outside "
+     "the population, even when the caller asserts it.",
+     [PN, LOW_B12], "confirmed", [], population=False, patient={"deceasedDateTime": "2026-11-20T10:00:00Z"},
+     args=["--in-population"])
+
+case("population-in-deceased-after-as-of",
+     "Peripheral neuropathy and B12 150 pg/mL, death recorded 2026-12-01 (after the as-of date "
+     "2026-11-24): still in the population on the as-of date.",
+     [PN, LOW_B12], "confirmed", [ORAL, FOLLOW_UP], due=NEW_DUE, population=True,
+     patient={"deceasedDateTime": "2026-12-01"})
+
+case("population-in-neuropathy-due-to-type-2-diabetes",
+     "Neuropathy due to type 2 diabetes mellitus (SNOMED 368581000119106, a descendant of "
+     "302226006) with B12 150 pg/mL: in the population; oral B12 and follow-up.",
+     [pn_code("368581000119106", "Neuropathy due to type 2 diabetes mellitus"), LOW_B12],
+     "confirmed", [ORAL, FOLLOW_UP], due=NEW_DUE, population=True,
+     based_on=bo(oral_b12_high_dose=["obs-b12-1"]))
+
+case("population-out-neuropathy-resolved",
+     "Peripheral neuropathy recorded as resolved, B12 150 pg/mL: no current neuropathy, outside "
+     "the population (contract 5: clinicalStatus active, recurrence or relapse).",
+     [neuropathy(status="resolved"), LOW_B12], "confirmed", [], population=False)
+
+case("population-in-neuropathy-recurrence",
+     "Peripheral neuropathy with clinicalStatus recurrence, B12 150 pg/mL: in the population.",
+     [neuropathy(status="recurrence"), LOW_B12], "confirmed", [ORAL, FOLLOW_UP], due=NEW_DUE, population=True)
+
+case("population-out-post-herpetic-neuralgia-without-neuropathy",
+     "Post-herpetic neuralgia alone (no peripheral neuropathy), B12 600 pg/mL: outside the "
+     "population, so not even the neuropathic-pain information (contract 5).",
+     [NORMAL_B12, local_condition("cond-pain", "post-herpetic-neuralgia")], "unlikely", [], population=False)
+
+# ---- contract v2: every medication resource (section 6) ---------------------------------
+
+
+def med_request(rid, system, code, text, authored, status="active", intent="order", dosage=None, **extra):
+    resource = {"resourceType": "MedicationRequest", "id": rid, "status": status, "intent": intent,
+                "medicationCodeableConcept": {"coding": [_coding(system, code, text)], "text": text},
+                "authoredOn": authored}
+    if dosage:
+        resource["dosageInstruction"] = dosage
+    resource.update(extra)
+    return resource
+
+
+METFORMIN_860975 = (RXNORM, "860975", "24 HR Metformin hydrochloride 500 MG Extended Release Oral Tablet")
+
+case("risk-metformin-over-4-months-fires-medication-request-product-code",
+     "Metformin as an active MedicationRequest (intent order) authored 2025-01-15, coded by the "
+     "RxNorm product 860975 (an extended-release tablet): metformin for more than 4 months.",
+     [PN, NORMAL_B12, med_request("med-metformin", *METFORMIN_860975, "2025-01-15")],
+     "unlikely", [MONITOR], [METFORMIN_RF], based_on=bo(metformin_over_4_months=["med-metformin"]))
+
+case("risk-metformin-over-4-months-fires-request-bounds-period-start",
+     "Metformin MedicationRequest authored 2026-10-01 whose dosage timing boundsPeriod starts "
+     "2025-02-01: the start is boundsPeriod.start (contract 6), more than 4 months.",
+     [PN, NORMAL_B12, med_request("med-metformin", *METFORMIN_860975, "2026-10-01",
+                                  dosage=[{"timing": {"repeat": {"boundsPeriod": {"start": "2025-02-01"}}}}])],
+     "unlikely", [MONITOR], [METFORMIN_RF])
+
+case("risk-metformin-over-4-months-not-request-intent-proposal",
+     "Metformin MedicationRequest with intent proposal: not an order, set aside (contract 6).",
+     [PN, NORMAL_B12, med_request("med-metformin", *METFORMIN_860975, "2025-01-15", intent="proposal")],
+     "unlikely", [])
+
+case("risk-metformin-over-4-months-not-request-status-draft",
+     "Metformin MedicationRequest with status draft: set aside (contract 6).",
+     [PN, NORMAL_B12, med_request("med-metformin", *METFORMIN_860975, "2025-01-15", status="draft")],
+     "unlikely", [])
+
+case("risk-metformin-over-4-months-not-request-on-hold",
+     "Metformin MedicationRequest on hold since 2025: it counts, but is not current (contract 6).",
+     [PN, NORMAL_B12, med_request("med-metformin", *METFORMIN_860975, "2025-01-15", status="on-hold")],
+     "unlikely", [])
+
+case("risk-metformin-over-4-months-fires-medication-reference-in-bundle",
+     "MedicationRequest naming metformin through medicationReference to a Medication entry of "
+     "the Bundle (code RxNorm 6809): the Medication's code is read.",
+     [PN, NORMAL_B12,
+      {"resourceType": "Medication", "id": "metformin-product",
+       "code": {"coding": [_coding(RXNORM, "6809", "metformin")]}},
+      {"resourceType": "MedicationRequest", "id": "med-metformin", "status": "active", "intent": "order",
+       "medicationReference": {"reference": "Medication/metformin-product"}, "authoredOn": "2025-01-15"}],
+     "unlikely", [MONITOR], [METFORMIN_RF])
+
+case("risk-ppi-over-12-months-fires-contained-medication-ingredient",
+     "MedicationStatement naming a contained Medication with no code but an omeprazole "
+     "ingredient (RxNorm 7646), since 2024-06-01: the ingredient is read (contract 6).",
+     [PN, NORMAL_B12,
+      {"resourceType": "MedicationStatement", "id": "med-ppi", "status": "active",
+       "contained": [{"resourceType": "Medication", "id": "m1",
+                      "ingredient": [{"itemCodeableConcept": {"coding": [_coding(RXNORM, "7646", "omeprazole")]}}]}],
+       "medicationReference": {"reference": "#m1"}, "effectivePeriod": {"start": "2024-06-01"}}],
+     "unlikely", [MONITOR], [PPI_RF])
+
+
+def administration(rid, start, status="completed"):
+    return {"resourceType": "MedicationAdministration", "id": rid, "status": status,
+            "medicationCodeableConcept": {"coding": [_coding(ATC, "B03BA03", "hydroxocobalamin")]},
+            "effectiveDateTime": start,
+            "dosage": {"route": {"coding": [_coding(SCT, ROUTES["im"])]}, "dose": _quantity(1000, "ug")}}
+
+
+case("follow-up-3-months-due-from-recent-b12-administration",
+     "Serum B12 150 pg/mL on 2026-11-02, then IM hydroxocobalamin administered 2026-11-10 "
+     "(within 31 days of the as-of date: current, contract 6): B12 therapy under way, no new "
+     "treatment; follow-up due 3 months after the administration.",
+     [PN, LOW_B12, administration("med-b12-im", "2026-11-10")],
+     "confirmed", [FOLLOW_UP], due="2027-02-10")
+
+case("follow-up-3-months-not-b12-administration-older-than-31-days",
+     "Serum B12 150 pg/mL on 2026-08-01, one IM hydroxocobalamin administered 2026-09-01: therapy "
+     "was given (no new oral course), but the administration is not current (over 31 days), so "
+     "no follow-up is derived from it.",
+     [PN, b12("obs-b12-1", "2026-08-01", 150), administration("med-b12-im", "2026-09-01")],
+     "confirmed", [])
+
+case("im-b12-loading-not-administration-not-done",
+     "A B12 administration with status not-done is set aside: with ataxia and B12 150 pg/mL, IM "
+     "loading is recommended as if no B12 had been given.",
+     [PN, LOW_B12, local_condition("cond-severe", "ataxia"), administration("med-b12-im", "2026-11-10", status="not-done")],
+     "confirmed", [IM, FOLLOW_UP], due=NEW_DUE)
+
+
+def dispense(rid, handed, days, dose=5, unit="mg", medication=None):
+    resource = {"resourceType": "MedicationDispense", "id": rid, "status": "completed",
+                "medicationCodeableConcept": {"coding": [_coding(RXNORM, "4511", "folic acid")]},
+                "whenHandedOver": handed, "daysSupply": {"value": days, "unit": "days", "system": UCUM, "code": "d"},
+                "dosageInstruction": [{"timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
+                                       "doseAndRate": [{"doseQuantity": _quantity(dose, unit)}]}]}
+    if medication:
+        resource.update(medication)
+    return resource
+
+
+case("avoid-folic-acid-alone-fires-dispense-within-days-supply",
+     "Folic acid 5 mg daily dispensed 2026-11-01 for 30 days: current on 2026-11-24 (contract 6), "
+     "above 0.1 mg daily with no B12: avoid folic acid alone.",
+     [PN, NORMAL_B12, dispense("med-folic", "2026-11-01", 30)], "unlikely", [FOLIC])
+
+case("avoid-folic-acid-alone-not-dispense-supply-ended",
+     "Folic acid 5 mg daily dispensed 2026-09-01 for 30 days: the supply ended before the as-of "
+     "date, not current: no warning.",
+     [PN, NORMAL_B12, dispense("med-folic", "2026-09-01", 30)], "unlikely", [])
+
+case("avoid-folic-acid-alone-fires-tablets-with-medication-strength",
+     "Folic acid 1 tablet daily, the contained Medication's strength 1 mg per tablet: 1 mg daily, "
+     "above 0.1 mg (contract 6: tablets converted with the strength).",
+     [PN, NORMAL_B12,
+      {"resourceType": "MedicationRequest", "id": "med-folic", "status": "active", "intent": "order",
+       "contained": [{"resourceType": "Medication", "id": "folic-1mg",
+                      "code": {"coding": [_coding(RXNORM, "4511", "folic acid")]},
+                      "ingredient": [{"itemCodeableConcept": {"coding": [_coding(RXNORM, "4511", "folic acid")]},
+                                      "strength": {"numerator": _quantity(1, "mg"),
+                                                   "denominator": {"value": 1, "unit": "tablet", "system": UCUM,
+                                                                   "code": "{tbl}"}}}]}],
+       "medicationReference": {"reference": "#folic-1mg"}, "authoredOn": "2026-10-01",
+       "dosageInstruction": [{"timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
+                              "doseAndRate": [{"doseQuantity": {"value": 1, "unit": "TAB"}}]}]}],
+     "unlikely", [FOLIC])
+
+case("avoid-folic-acid-alone-not-tablets-without-strength-dose-unknown",
+     "Folic acid 1 tablet daily with no strength given: the daily dose is unknown (data_quality "
+     "dose-unknown), so it cannot be shown to exceed 0.1 mg.",
+     [PN, NORMAL_B12, med_request("med-folic", RXNORM, "4511", "folic acid", "2026-10-01",
+                                  dosage=[{"doseAndRate": [{"doseQuantity": {"value": 1, "unit": "TAB"}}]}])],
+     "unlikely", [], quality=["med-folic"])
+
+# ---- contract v2: laboratory results as labs report them (section 6) ----------------------
+
+
+def b12_quantity(rid, date, quantity, **extra):
+    resource = {"resourceType": "Observation", "id": rid, "status": "final",
+                "code": {"coding": [_coding(LOINC, "2132-9")]}, "effectiveDateTime": date}
+    if quantity is not None:
+        resource["valueQuantity"] = quantity
+    resource.update(extra)
+    return resource
+
+
+def censored(comparator, value):
+    return {"value": value, "comparator": comparator, "unit": "pg/mL", "system": UCUM, "code": "pg/mL"}
+
+
+case("status-confirmed-fires-censored-below-150",
+     "Serum B12 reported as <150 pg/mL (valueQuantity.comparator): the whole interval is below "
+     "180 ng/L, so `confirmed` (contract 6).",
+     [PN, b12_quantity("obs-b12-1", D, censored("<", 150))], "confirmed", [ORAL, FOLLOW_UP], due=NEW_DUE)
+
+case("status-indeterminate-fires-censored-below-200-spans-180",
+     "Serum B12 <200 pg/mL: the interval spans the 180 ng/L cut-off and decides nothing by itself: "
+     "`indeterminate`, order MMA, and data_quality censored-result (contract 6).",
+     [PN, b12_quantity("obs-b12-1", D, censored("<", 200))], "indeterminate", [ORDER_MMA], quality=["obs-b12-1"])
+
+case("status-confirmed-fires-censored-below-or-equal-180-exclusive",
+     "Serum B12 <180 pg/mL: every value of the interval is below 180: `confirmed`.",
+     [PN, b12_quantity("obs-b12-1", D, censored("<", 180))], "confirmed", [ORAL, FOLLOW_UP], due=NEW_DUE)
+
+case("status-indeterminate-fires-censored-at-most-180-spans",
+     "Serum B12 <=180 pg/mL: 180 itself is not below 180, so the interval spans the cut-off: `indeterminate`.",
+     [PN, b12_quantity("obs-b12-1", D, censored("<=", 180))], "indeterminate", [ORDER_MMA], quality=["obs-b12-1"])
+
+case("status-unlikely-fires-censored-above-600",
+     "Serum B12 >600 pg/mL: the whole interval is above 350 ng/L: `unlikely`.",
+     [PN, b12_quantity("obs-b12-1", D, censored(">", 600))], "unlikely", [])
+
+case("status-confirmed-fires-value-string-below-150",
+     "Serum B12 given as valueString \"<150 pg/mL\": read as that quantity (data_quality "
+     "value-from-text): `confirmed`.",
+     [PN, b12_quantity("obs-b12-1", D, None, valueString="<150 pg/mL")], "confirmed", [ORAL, FOLLOW_UP],
+     due=NEW_DUE, quality=["obs-b12-1"])
+
+case("status-unknown-value-string-not-a-quantity",
+     "Serum B12 given as valueString \"see report\": not a quantity, set aside (data_quality): `unknown`.",
+     [PN, b12_quantity("obs-b12-1", D, None, valueString="see report")], "unknown", [ORDER_B12], quality=["obs-b12-1"])
+
+case("status-unknown-data-absent-reason",
+     "A serum B12 with dataAbsentReason (not performed): never a result, set aside (data_quality "
+     "value-absent): `unknown`, order a serum B12.",
+     [PN, b12_quantity("obs-b12-1", D, None, dataAbsentReason={"coding": [
+         _coding("http://terminology.hl7.org/CodeSystem/data-absent-reason", "not-performed")]})],
+     "unknown", [ORDER_B12], quality=["obs-b12-1"])
+
+case("status-confirmed-fires-date-from-issued",
+     "Serum B12 150 pg/mL with no effective date but issued 2026-11-02: dated by issued "
+     "(data_quality date-from-issued): `confirmed`.",
+     [PN, {"resourceType": "Observation", "id": "obs-b12-1", "status": "final",
+           "code": {"coding": [_coding(LOINC, "2132-9")]}, "issued": "2026-11-02T09:00:00Z",
+           "valueQuantity": _quantity(150, "pg/mL")}],
+     "confirmed", [ORAL, FOLLOW_UP], due=NEW_DUE, quality=["obs-b12-1"])
+
+# ---- contract v2: what a real export carries that must not reject the record ------------
+
+IGE = {"resourceType": "Observation", "id": "obs-ige", "status": "final",
+       "code": {"coding": [_coding(LOINC, "6206-7", "Peanut IgE Ab in Serum")]}, "effectiveDateTime": "2026-10-01",
+       "valueQuantity": {"value": 1.8e-18, "unit": "kU/L", "system": UCUM, "code": "k[IU]/L"}}
+
+case("status-confirmed-not-rejected-unrelated-ige-19-decimals",
+     "A peanut IgE value with 19 decimal places (as Synthea writes them) beside B12 150 pg/mL: "
+     "a value the guideline does not read never rejects the record: `confirmed`.",
+     [PN, LOW_B12, IGE], "confirmed", [ORAL, FOLLOW_UP], due=NEW_DUE)
+
+case("status-confirmed-not-rejected-unread-drug-without-start-tablets-ndc",
+     "Acetaminophen with no start and a dose in tablets, and a drug coded only by NDC, beside B12 "
+     "150 pg/mL: drugs the guideline does not read never reject the record.",
+     [PN, LOW_B12,
+      {"resourceType": "MedicationStatement", "id": "med-apap", "status": "active",
+       "medicationCodeableConcept": {"coding": [_coding(RXNORM, "313782", "Acetaminophen 325 MG Oral Tablet")]},
+       "dosage": [{"doseAndRate": [{"doseQuantity": {"value": 2, "unit": "tab"}}]}]},
+      {"resourceType": "MedicationRequest", "id": "med-ndc", "status": "active", "intent": "order",
+       "medicationCodeableConcept": {"coding": [_coding(NDC, "0573-0150-20", "ibuprofen 200 mg")]},
+       "authoredOn": "2026-01"}],
+     "confirmed", [ORAL, FOLLOW_UP], due=NEW_DUE)
+
+case("status-confirmed-not-rejected-partial-date-on-unread-observation",
+     "A blood pressure reading dated only 2020-05 beside B12 150 pg/mL: a partial date on a fact "
+     "the guideline does not read sets that fact aside, never the record.",
+     [PN, LOW_B12, {"resourceType": "Observation", "id": "obs-bp", "status": "final",
+                    "code": {"coding": [_coding(LOINC, "8480-6")]}, "effectiveDateTime": "2020-05",
+                    "valueQuantity": _quantity(120, "mm[Hg]")}],
+     "confirmed", [ORAL, FOLLOW_UP], due=NEW_DUE)
+
+case("risk-gastric-or-intestinal-resection-not-coronary-artery-bypass",
+     "Coronary artery bypass grafting (SNOMED 232717009) is a bypass, but not a gastric bypass: "
+     "no resection risk factor.",
+     [PN, NORMAL_B12, procedure("proc-cabg", "232717009", SCT, "2015-03-01", "Coronary artery bypass grafting")],
+     "unlikely", [])
+
+case("risk-gastric-or-intestinal-resection-not-partial-colon-resection",
+     "Partial resection of colon (SNOMED 43075005) is not a small-intestine resection: no "
+     "resection risk factor.",
+     [PN, NORMAL_B12, procedure("proc-colon", "43075005", SCT, "2015-03-01", "Partial resection of colon")],
+     "unlikely", [])
+
+# ---- contract v2: bundles as exports shape them -----------------------------------------
+
+for kind in ("transaction", "batch", "document", "searchset", "history"):
+    case(f"bundle-type-{kind}-read-confirmed",
+         f"A Bundle of type {kind} holding one patient with peripheral neuropathy and B12 150 pg/mL: "
+         "read like a collection (contract 6).",
+         [PN, LOW_B12], "confirmed", [ORAL, FOLLOW_UP], due=NEW_DUE, bundle_type=kind)
 
 # ---- combinations ---------------------------------------------------------------------
 
@@ -1051,15 +1364,19 @@ def with_subject(resource, pid):
     out = {}
     for key, value in resource.items():
         out[key] = value
-        if key == SUBJECT_AFTER[resource["resourceType"]]:
+        if key == SUBJECT_AFTER.get(resource["resourceType"], "id"):
             out["subject"] = {"reference": f"Patient/{pid}"}
+    if "subject" not in out:
+        out["subject"] = {"reference": f"Patient/{pid}"}
+    if resource["resourceType"] == "Medication":
+        out.pop("subject", None)  # a Medication is about a product, not a patient
     return out
 
 
-def build_bundle(name, facts):
+def build_bundle(name, facts, patient=None, bundle_type="collection"):
     pid = patient_id(name)
     resources = [{"resourceType": "Patient", "id": pid, "gender": "female",
-                  "birthDate": "1956-03-02"}]
+                  "birthDate": "1956-03-02", **(patient or {})}]
     resources += [with_subject(f, pid) for f in facts]
     ids = [r["id"] for r in resources]
     assert len(ids) == len(set(ids)), f"{name}: duplicate resource id"
@@ -1068,7 +1385,7 @@ def build_bundle(name, facts):
                                             f"https://w3id.org/b12kg/tests/{name}/{rid}"))
 
     entries = [{"fullUrl": full_url(r["id"]), "resource": r} for r in resources]
-    return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+    return {"resourceType": "Bundle", "type": bundle_type, "entry": entries}
 
 
 def expected(c):
@@ -1082,11 +1399,18 @@ def expected(c):
     ids = {f["id"] for f in c["facts"]}
     for key, used in c["based_on"].items():
         assert set(used) <= ids, f"{c['name']}: based_on {key} names an unknown id"
-    return {"description": c["description"], "as_of": c["as_of"], "b12_status": c["status"],
-            "actions": {"must": c["must"],
-                        "must_not": [a for a in ALL_ACTIONS if a not in c["must"]]},
-            "risk_factors": sorted(c["risk"]), "follow_up_due": c["due"],
-            "based_on": c["based_on"]}
+    result = {"description": c["description"], "as_of": c["as_of"], "b12_status": c["status"],
+              "actions": {"must": c["must"],
+                          "must_not": [a for a in ALL_ACTIONS if a not in c["must"]]},
+              "risk_factors": sorted(c["risk"]), "follow_up_due": c["due"],
+              "based_on": c["based_on"]}
+    if c.get("population") is not None:
+        result["population_in"] = c["population"]
+    if c.get("quality"):
+        result["data_quality_facts"] = c["quality"]
+    if c.get("args"):
+        result["args"] = c["args"]
+    return result
 
 
 def dump(obj):
@@ -1103,7 +1427,7 @@ def main():
             text = dump(build_bundle(name, [PN, b12("obs-b12-1", D, 150)]))
             text = text[: len(text) * 2 // 3]  # truncated mid-document: not valid JSON
         else:
-            text = dump(build_bundle(name, c["facts"]))
+            text = dump(build_bundle(name, c["facts"], c.get("patient"), c.get("bundle_type", "collection")))
         (HERE / f"{name}.json").write_text(text)
         (HERE / f"{name}.expected.json").write_text(dump(expected(c)))
     (HERE / "README.md").write_text(readme())
