@@ -74,7 +74,7 @@ def facts(draw: st.DrawFn, patient_id: str) -> dict:
     if "effectivePeriod" in resource:
         resource["effectivePeriod"]["start"] = draw(days)
     if "valueQuantity" in resource:
-        resource["valueQuantity"]["value"] = draw(st.decimals(min_value=0, max_value=900, places=2).map(float))
+        resource["valueQuantity"]["value"] = draw(st.decimals(min_value="0.01", max_value=900, places=2).map(float))
     return resource
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -41,7 +41,7 @@ _STARTED = ox.NamedNode("http://www.w3.org/ns/prov#startedAtTime")
 
 
 def _now() -> ox.Literal:
-    return ox.Literal(datetime.now(timezone.utc).isoformat(timespec="seconds"), datatype=ox.NamedNode(XSD + "dateTime"))
+    return ox.Literal(datetime.now(UTC).isoformat(timespec="seconds"), datatype=ox.NamedNode(XSD + "dateTime"))
 
 
 class CohortStore:
@@ -230,3 +230,23 @@ def store_sink(directory: Path, knowledge_quads: Iterable[ox.Quad]):
             yield write
     finally:
         cohort.close()
+
+
+def store_files(paths: list[Path], directory: Path, as_of, reasoner: str, input_format: str | None = None,
+                in_population: bool = False) -> Loader:
+    """Assess the patient files under `paths` in this process, datasets kept, and add them
+    to the cohort store at `directory` as one transactional load (b12kg batch --store).
+    FHIR Bulk NDJSON exports are not stored (their patients have no file of their own)."""
+    from ..batch.sources import discover
+    from ..pipeline import Assessor
+
+    sources = discover(list(paths))
+    try:
+        files = list(sources.files)
+    finally:
+        sources.close()
+    assessor = Assessor(reasoner=reasoner, in_population=in_population)
+    with store_sink(directory, assessor.knowledge.quads) as write:
+        for path, outcome in assessor.assess_many(files, as_of, input_format, keep_quads=True):
+            write(path, outcome)
+    return write.loader

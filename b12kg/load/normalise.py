@@ -116,7 +116,7 @@ def normalise(graph: rdflib.Graph, knowledge: Knowledge, file: str) -> None:
         canonical = _canonical(value, spelling, analyte)
         if canonical is None:
             problems.append(Problem(file, f"{value} {unit} is not a plausible {analyte.label} "
-                                    f"(accepted range {analyte.plausible_min}-{analyte.plausible_max} {analyte.canonical_unit})",
+                                    f"(plausible: more than {analyte.plausible_min} and at most {analyte.plausible_max} {analyte.canonical_unit})",
                                     describe(graph, fact), "valueQuantity.value", "plausible range"))
             continue
         graph.add((fact, PT.canonicalValue, Literal(canonical, datatype=XSD.decimal)))
