@@ -10,6 +10,12 @@ from pathlib import Path
 
 import pytest
 
+# The per-patient time budget ends the whole process when it runs out (b12kg.watchdog),
+# which in-process CLI tests share with pytest: on a loaded CI machine a slow case must
+# fail as a test, not end the run. The budget itself is tested in child processes that
+# set their own (tests/test_watchdog.py, tests/test_batch.py).
+os.environ.setdefault("B12KG_TIME_BUDGET", "600")
+
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ROOT / "tests" / "cases"
 SHARED = ROOT.parent / "shared"
