@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from . import __version__, reason
-from .errors import InputRejected
+from . import __version__
+from .errors import EnvironmentProblem, InputRejected
 
 EXIT_REJECTED = 2
 EXIT_INTERNAL = 1
@@ -37,10 +37,21 @@ def _reject(exc: InputRejected) -> None:
 
 
 def _write(text: str, output: Path | None) -> None:
-    if output is None:
-        click.echo(text, nl=not text.endswith("\n"))
-    else:
-        output.write_text(text, encoding="utf-8")
+    from .output import write_text
+
+    write_text(text if text.endswith("\n") else text + "\n", output)
+
+
+class _Group(click.Group):
+    """Environment problems (no Java, an unwritable output, a full disk) end any command
+    with their message and exit 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except EnvironmentProblem as exc:
+            click.echo(f"b12kg: {exc}", err=True)
+            sys.exit(EXIT_INTERNAL)
 
 
 as_of_option = click.option("--as-of", callback=_as_of, metavar="YYYY-MM-DD",
@@ -51,11 +62,13 @@ in_population_option = click.option(
     "--in-population", is_flag=True,
     help="Assert that the patient belongs to the guideline's population (peripheral neuropathy) when the record does "
          "not code it, for cohorts already selected (contract section 5). A deceased patient stays outside.")
-reasoner_option = click.option("--reasoner", type=click.Choice(sorted(reason.BACKENDS)), default=reason.DEFAULT, show_default=True,
+REASONERS = ("hermit", "owlrl", "reasonable")
+"""reason.BACKENDS, named here so that --help does not import rdflib (tests/test_batch.py checks they match)."""
+reasoner_option = click.option("--reasoner", type=click.Choice(REASONERS), default="reasonable", show_default=True,
                                help="OWL reasoner backend.")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="b12kg")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks for internal errors.")
 @click.pass_context
@@ -70,7 +83,9 @@ def main(ctx: click.Context, debug: bool) -> None:
 
     \b
     Exit codes: 0 assessed, 2 input rejected (the message names the file, the
-    resource, the field and the reason), 1 internal error.
+    resource, the field and the reason), 1 internal error or a machine that
+    cannot do it (no Java for --reasoner hermit, an output that cannot be
+    written: full disk, read-only file system; the message says what to do).
 
     \b
     Environment: B12KG_TIME_BUDGET, seconds one patient may take (default 30);
@@ -82,9 +97,12 @@ def main(ctx: click.Context, debug: bool) -> None:
 @main.command()
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
 @as_of_option
-@click.option("--format", "fmt", type=click.Choice(["json", "turtle", "jsonld", "trig", "text"]), default="json", show_default=True,
-              help="json: the contract's assessment object; turtle/jsonld/trig: conclusions as RDF with PROV-O provenance "
-                   "(TriG keeps the named graphs); text: the explanation (as 'b12kg explain').")
+@click.option("--format", "fmt", type=click.Choice(["json", "fhir", "turtle", "jsonld", "trig", "nt", "text"]), default="json",
+              show_default=True,
+              help="json: the contract's assessment object; fhir: an R4 Bundle (GuidanceResponse, RequestGroup of proposed "
+                   "orders, DetectedIssue, Provenance); turtle/jsonld/trig/nt: conclusions as RDF with PROV-O provenance "
+                   "(TriG keeps the named graphs; sorted, the same bytes for the same input but the start time); "
+                   "text: the explanation (as 'b12kg explain').")
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write to FILE instead of standard output.")
 @input_format_option
 @reasoner_option
@@ -98,17 +116,20 @@ def assess(ctx: click.Context, path: Path, as_of: date, fmt: str, output: Path |
     Example:
       b12kg assess examples/ex1-confirmed-oral.json --as-of 2026-11-24
     """
+    from .api import Api, Result
     from .pipeline import Assessor
     from .report import dumps, to_rdf
 
-    assessor = Assessor(reasoner=reasoner, in_population=in_population)
-    result = _assess_one(ctx, assessor, path, as_of, input_format)
+    api = Api(Assessor(reasoner=reasoner, in_population=in_population))
+    result = Result(_assess_one(ctx, api.assessor, path, as_of, input_format))
     if fmt == "json":
         _write(dumps(result.document, indent=2, ensure_ascii=False) + "\n", output)
+    elif fmt == "fhir":
+        _write(dumps(_run(ctx, lambda: api.to_fhir(result)), indent=2, ensure_ascii=False) + "\n", output)
     elif fmt == "text":
         from .explain import render
 
-        _write(render(result, assessor.knowledge, "text"), output)
+        _write(render(result.assessment, api.knowledge, "text"), output)
     else:
         _write(to_rdf(result.quads, fmt), output)
 
@@ -156,57 +177,99 @@ def explain(ctx: click.Context, path: Path, as_of: date, fmt: str, output: Path 
               help="Write the JSON Lines to FILE instead of standard output.")
 @input_format_option
 @reasoner_option
+@click.option("--workers", type=click.IntRange(min=1), metavar="N",
+              help="Worker processes (default: every core). Output stays in input order.")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Run on an existing Dask distributed cluster (e.g. tcp://127.0.0.1:8786); needs the 'dask' extra.")
+@click.option("--resume", is_flag=True, help="Skip the sources already in the --output file and append the rest.")
+@in_population_option
+@click.option("--time-budget", type=click.FloatRange(min=0.01), metavar="SECONDS",
+              help="Time allowed per patient (default: 30); a worker over it is stopped and the patient rejected.")
 @click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: when stderr is a terminal).")
 def batch(paths: tuple[Path, ...], as_of: date, output: Path | None, input_format: str | None, reasoner: str,
+          workers: int | None, scheduler: str | None, resume: bool, in_population: bool, time_budget: float | None,
           progress: bool | None) -> None:
-    """Assess many patient files (files or folders) and write JSON Lines: one
-    assessment object per patient, or {"file", "rejected"} for a rejected file.
+    """Assess many patients and write JSON Lines: one line per patient, naming its
+    "source", holding the assessment object, or "rejected" / "internal_error".
 
-    A rejected patient is reported and the others are still assessed; the exit code
-    is 2 if any file was rejected, else 0.
+    PATHS are patient files and folders (walked recursively); a folder holding
+    *.ndjson files is read as a FHIR Bulk Data export (<ResourceType>.ndjson or parts
+    such as Observation.000.ndjson), one line per patient. A rejected patient is
+    reported and the others are still assessed. The counts (in = assessed +
+    rejected + internal errors) are printed at the end; the exit code is 1 if any
+    internal error, 2 if any patient was rejected or no patient file was found,
+    else 0.
     """
-    from rich.progress import Progress
+    from .batch import run as batch_run
+    from .batch.sink import JsonLinesSink, done_sources
+    from .batch.sources import PATIENT_SUFFIXES
 
-    from .pipeline import Assessor
+    if resume and output is None:
+        raise click.UsageError("--resume needs --output FILE (the sources already there are skipped)")
+    if scheduler and workers:
+        raise click.UsageError("--workers sets local processes; with --scheduler the cluster's workers are used")
+    done = done_sources(output) if resume else set()
+    settings = batch_run.Settings(as_of=as_of, reasoner=reasoner, input_format=input_format, workers=workers,
+                                  scheduler=scheduler, budget=time_budget, in_population=in_population)
 
-    files = _patient_files(paths)
-    assessor = Assessor(reasoner=reasoner)
-    out = output.open("w", encoding="utf-8") if output else sys.stdout
-    rejected = failed = 0
+    def report(record: dict, kind: str) -> None:
+        if kind == "rejected":
+            for problem in record["rejected"]:
+                click.echo(f"b12kg: rejected: {_problem_text(problem)}", err=True)
+        elif kind == "internal":
+            click.echo(f"b12kg: internal error on {record['source']}: {record['internal_error']}", err=True)
+
     show = sys.stderr.isatty() if progress is None else progress
-    with Progress(disable=not show, transient=True, console=_stderr_console()) as bar:
-        task = bar.add_task("assessing", total=len(files))
-        for file, outcome in assessor.assess_many(files, as_of, input_format):
-            if isinstance(outcome, InputRejected):
-                rejected += 1
-                record = {"file": str(file), "rejected": [p.as_dict() for p in outcome.problems]}
-                for problem in outcome.problems:
-                    click.echo(f"b12kg: rejected: {problem}", err=True)
-            elif isinstance(outcome, Exception):  # one patient's defect must not stop the batch
-                failed += 1
-                record = {"file": str(file), "internal_error": f"{type(outcome).__name__}: {outcome}"}
-                click.echo(f"b12kg: internal error on {file}: {type(outcome).__name__}: {outcome}", err=True)
-            else:
-                record = outcome.document
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-            bar.advance(task)
-    if output:
-        out.close()
-    click.echo(f"b12kg: {len(files) - rejected - failed} assessed, {rejected} rejected, {failed} internal errors", err=True)
-    sys.exit(EXIT_INTERNAL if failed else EXIT_REJECTED if rejected else 0)
+    try:
+        sink = JsonLinesSink(output, append=resume)
+    except OSError as exc:
+        raise click.FileError(str(output), exc.strerror) from None
+    bar = _progress_bar() if show else None
+    try:
+        if bar is not None:
+            bar.start()
+        counts = batch_run.run(list(paths), settings, sink, done, bar, report)
+    except ImportError as exc:
+        click.echo(f"b12kg: {exc.name or exc} is not installed: --scheduler needs the 'dask' extra "
+                   "(pip install 'b12kg[dask]')", err=True)
+        sys.exit(EXIT_INTERNAL)
+    except OSError as exc:
+        click.echo(f"b12kg: cannot write the output: {exc.strerror or exc}; completed lines are kept "
+                   "(run again with --resume)", err=True)
+        sys.exit(EXIT_INTERNAL)
+    finally:
+        if bar is not None:
+            bar.stop()
+    if not counts.found:
+        click.echo(f"b12kg: warning: no patient file found under {', '.join(str(p) for p in paths)} "
+                   f"(looked for {', '.join(sorted(PATIENT_SUFFIXES))} files and *.ndjson exports)", err=True)
+    click.echo(f"b12kg: {counts.summary()}", err=True)
+    sys.exit(counts.exit_code)
+
+
+def _problem_text(problem: dict) -> str:
+    from .errors import Problem
+
+    return str(Problem(**problem))
 
 
 @main.command()
-@click.option("--cases", type=click.Path(path_type=Path, file_okay=False), default=Path("tests/cases"), show_default=True,
-              help="Folder of clinical test cases (NAME.expected.json).")
+@click.option("--cases", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="Folder of clinical test cases (NAME.expected.json). Default: the cases installed with b12kg.")
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
 @click.option("--check", is_flag=True, help="Exit 1 when the matrix has a gap.")
-def coverage(cases: Path, fmt: str, check: bool) -> None:
+def coverage(cases: Path | None, fmt: str, check: bool) -> None:
     """The coverage matrix generated from the ontology: guideline statement ->
-    individual -> rule -> query -> test cases, with every gap listed."""
+    individual -> rule -> query -> test cases, with every gap listed. Works from
+    any folder: the test cases travel with the package."""
+    from . import resources
     from .coverage import build, to_markdown
     from .knowledge import load_knowledge
 
+    cases = cases or resources.cases_dir()
+    if cases is None:
+        click.echo("b12kg: this installation carries no clinical test cases: the matrix leaves out the case columns "
+                   "and --check their gaps (name a folder with --cases)", err=True)
     matrix = build(load_knowledge(), cases)
     click.echo(to_markdown(matrix) if fmt == "markdown" else json.dumps(matrix.as_dict(), indent=2))
     if check and matrix.gaps:
@@ -264,24 +327,64 @@ def query(ctx: click.Context, path: Path, query_file: Path, as_of: date, input_f
         raise click.UsageError(str(exc)) from None
 
 
-PATIENT_SUFFIXES = {".json", ".ttl", ".jsonld", ".nt"}
+@main.command("export-plandefinition")
+@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write to FILE instead of standard output.")
+def export_plandefinition(output: Path | None) -> None:
+    """Write the guideline as FHIR R4 knowledge artifacts (a Bundle): a CPG-style
+    PlanDefinition (one action per recommendation, its condition, evidence and
+    citations), ActivityDefinitions for the orders, and a Library of the SPARQL rules.
+    Generated from the ontology."""
+    from .knowledge import load_knowledge
+    from .plandefinition import export
+
+    _write(json.dumps(export(load_knowledge()), indent=2, ensure_ascii=False) + "\n", output)
 
 
-def _patient_files(paths: tuple[Path, ...]) -> list[Path]:
-    """The patient files named, folders expanded (expected-result files left out)."""
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(sorted(p for p in path.iterdir() if p.suffix in PATIENT_SUFFIXES and not p.name.endswith(".expected.json")))
-        else:
-            files.append(path)
-    return files
+@main.command("cds-hooks")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind (loopback by default; anything else is reachable from the network).")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--fhir-server", metavar="URL", help="FHIR server to fetch missing prefetch from when a request names none; when set, "
+                                                   "the only fhirServer the service fetches from.")
+@click.option("--as-of", "as_of", callback=lambda c, p, v: None if v is None else _as_of(c, p, v), metavar="YYYY-MM-DD",
+              help="Assess as of this date instead of today (demonstrations, tests).")
+@click.option("--feedback-db", type=click.Path(path_type=Path, dir_okay=False),
+              help="SQLite file for issued cards and feedback (default: $XDG_STATE_HOME/b12kg/cds-feedback.sqlite3).")
+@click.option("--cache-size", default=256, show_default=True, type=click.IntRange(0, 100_000),
+              help="Assessments kept by input hash (a chart opened again unchanged is not re-assessed); 0 disables.")
+@click.option("--jwt-issuer", "jwt_issuers", multiple=True, metavar="ISS",
+              help="Require a JWT bearer token from this issuer (repeat for several). Off by default: no authentication.")
+@click.option("--jwks", "jwks_file", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="JWKS file with the issuers' public keys (needed with --jwt-issuer; never fetched).")
+def cds_hooks(host: str, port: int, fhir_server: str | None, as_of: date | None, feedback_db: Path | None, cache_size: int,
+              jwt_issuers: tuple[str, ...], jwks_file: Path | None) -> None:
+    """Run the CDS Hooks 2.0 service: discovery at /cds-services, the services
+    b12-patient-view and b12-order-sign, feedback at /cds-services/{id}/feedback, and
+    the explanation pages the cards link to. Needs the 'serve' extra:
+    pip install 'b12kg[serve]'."""
+    try:
+        from .serve.cds_hooks import Config, serve
+    except ImportError as exc:
+        raise click.ClickException(f"the CDS Hooks service needs the 'serve' extra (pip install 'b12kg[serve]'): {exc}") from None
+    if jwt_issuers and not jwks_file:
+        raise click.BadParameter("--jwt-issuer needs --jwks FILE", param_hint="--jwks")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"b12kg: warning: binding {host}: the service is reachable from the network"
+                   f"{'' if jwt_issuers else ' and requires no authentication (see --jwt-issuer)'}", err=True)
+    config = Config(host=host, port=port, fhir_server=fhir_server, as_of=as_of, jwt_issuers=list(jwt_issuers), jwks_file=jwks_file,
+                    cache_size=cache_size)
+    if feedback_db:
+        config.feedback_db = feedback_db
+    serve(config)
 
 
-def _stderr_console():
+def _progress_bar():
+    """A progress bar on standard error that moves patient by patient."""
     from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    return Console(stderr=True)
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    transient=True, console=Console(stderr=True))
 
 
 def _assess_one(ctx: click.Context, assessor, path: Path, as_of: date, input_format: str | None):
@@ -299,6 +402,8 @@ def _run(ctx: click.Context, work):
         return work()
     except InputRejected as exc:
         _reject(exc)
+    except EnvironmentProblem:
+        raise
     except Exception as exc:
         if ctx.obj["debug"]:
             raise

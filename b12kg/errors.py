@@ -62,3 +62,8 @@ class InputRejected(B12kgError):
     @classmethod
     def one(cls, file: str, reason: str, **where: str | None) -> InputRejected:
         return cls([Problem(file=file, reason=reason, **where)])
+
+
+class EnvironmentProblem(B12kgError):
+    """The machine cannot do what was asked (no Java, output not writable, a full disk):
+    exit 1 with a message naming what is missing and what to do, never a traceback."""

@@ -157,6 +157,7 @@ class Conclusion:
     stage: int
     serum_b12: str | None
     due: str | None
+    overdue: bool = False
     facts: list[str] = field(default_factory=list)
     statements: list[str] = field(default_factory=list)
     thresholds: list[str] = field(default_factory=list)
@@ -324,7 +325,8 @@ def _conclusions(store: ox.Store, anchors: _Anchors, measure_order: list[str]) -
         found[row["conclusion"]] = Conclusion(
             iri=row["conclusion"], anchor=anchors("conclusion", _local(row["conclusion"])), kind=kind, code=row["code"],
             label=row.get("label"), text=row.get("text"), rule=row["rule"], stage=int(row.get("stage", 99)),
-            serum_b12=(row.get("comparator", "") + row["serumB12"]) if row.get("serumB12") else None, due=row.get("due"))
+            serum_b12=(row.get("comparator", "") + row["serumB12"]) if row.get("serumB12") else None, due=row.get("due"),
+            overdue=row.get("overdue") == "true")
     links = {str(GM.basedOn): "facts", str(GM.evidence): "statements", str(GM.comparedWith): "thresholds",
              str(GM.measure): "measures", str(GM.restsOnAbsenceOf): "rests_on", str(GM.wouldChangeWith): "would_change"}
     for row in sorted(_rows(store, "conclusion-links"), key=lambda r: r["target"]):
@@ -551,12 +553,15 @@ def _header_lines(h: Header, s: _Style) -> list[str]:
     ]
 
 
+_OVERDUE = ", overdue: the due date is before the as-of date"
+
+
 def _summary_lines(x: Explanation, s: _Style) -> list[str]:
     lines = s.heading(2, "Summary")
     for kind, title in _SECTIONS:
         found = x.of_kind(kind)
         described = [c.code + (f" (serum B12 {c.serum_b12} ng/L)" if c.serum_b12 else "")
-                     + (f", due {c.due}" if c.due else "") for c in found]
+                     + (f", due {c.due}{' (overdue)' if c.overdue else ''}" if c.due else "") for c in found]
         lines.append(s.field(title, ", ".join(described) or "none"))
     missing = x.missing()
     lines.append(s.field("What is missing", "nothing recorded" if not missing else "; ".join(
@@ -572,7 +577,7 @@ def _conclusion_lines(c: Conclusion, x: Explanation, s: _Style) -> list[str]:
     if c.serum_b12:
         lines.append(s.field("Deciding serum B12", f"{c.serum_b12} ng/L"))
     if c.due:
-        lines.append(s.field("Due", f"{c.due} (measure: {', '.join(c.measures)})"))
+        lines.append(s.field("Due", f"{c.due}{_OVERDUE if c.overdue else ''} (measure: {', '.join(c.measures)})"))
     lines.append(s.field("Rule", f"{rule.label} ({s.code(rule.iri)}), query {s.code(rule.query or 'none')}"))
     if rule.note:
         lines.append(s.field("Rule note", rule.note))
@@ -875,7 +880,8 @@ def _html_conclusion(c: Conclusion, x: Explanation) -> str:
     if c.serum_b12:
         fields.append(("Deciding serum B12", f"<strong>{e(c.serum_b12)} ng/L</strong>"))
     if c.due:
-        fields.append(("Due", f"<strong>{e(c.due)}</strong>: {e(', '.join(c.measures))}"))
+        overdue = f'<strong class="overdue">{e(_OVERDUE)}</strong>' if c.overdue else ""
+        fields.append(("Due", f"<strong>{e(c.due)}</strong>{overdue}: {e(', '.join(c.measures))}"))
     if rule.note:
         fields.append(("Rule note", e(rule.note)))
     facts = _sorted_facts(x.facts[i] for i in c.facts if i in x.facts)

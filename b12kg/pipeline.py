@@ -44,12 +44,15 @@ MAX_SECONDS_PER_PATIENT = _time_budget()
 between steps (each rule, the reasoner); inside a step it is enforced from outside: by
 the watchdog (b12kg.watchdog) for one patient, by stopping the worker in a batch."""
 
+CHUNK_SIZE = 100
+"""Patients per shared store, reasoner call and rule run (larger chunks gain little)."""
+
+
 def population_asserted(patient_iri: str, graph: ox.NamedNode) -> list[ox.Quad]:
     """The caller's assertion that the patient belongs to the guideline's population, on the
     assessment (read by queries/derive/population.rq)."""
     node = assessment_node(patient_iri)
     return [ox.Quad(node, ox.NamedNode(str(B12.populationAsserted)), ox.Literal(True), graph)]
-
 
 PATIENT_GRAPHS = [ox.NamedNode(str(g)) for g in (ASSERTED_GRAPH, INFERRED_GRAPH, CONCLUDED_GRAPH, ASSESSMENT_GRAPH, IGNORED_GRAPH,
                                                   CITED_GRAPH)]
@@ -77,8 +80,15 @@ class Assessor:
         self.derive_rules = [r for r in self.knowledge.rules if not r.before_reasoning]
         self.provenance = provenance_queries()
         self.cited_knowledge = resources.query_text(CITED_KNOWLEDGE_QUERY)
-        self.store = ox.Store()
-        self.store.extend(self.knowledge.quads)
+        self.store = self.new_store()
+        """The store of the latest run (each run gets a fresh one: a store cleared and
+        refilled gets slower and keeps its memory, PERFORMANCE-NOTES.md)."""
+
+    def new_store(self) -> ox.Store:
+        """A fresh in-memory store holding the ontology (about 2.5 ms)."""
+        store = ox.Store()
+        store.extend(self.knowledge.quads)
+        return store
 
     def load(self, path: Path, as_of: date, input_format: str | None = None) -> LoadedPatient:
         """Load and validate one patient file (raises InputRejected)."""
@@ -92,68 +102,82 @@ class Assessor:
 
     def assess_loaded(self, loaded: LoadedPatient, as_of: date) -> Assessment:
         """Assess one loaded patient, keeping its whole dataset (for RDF output)."""
-        self._run([loaded], as_of)
-        document = self._document(loaded, as_of, conclusions(self.store), populations(self.store), data_quality(self.store))
-        quads = [q for g in PATIENT_GRAPHS for q in self.store.quads_for_pattern(None, None, None, g)]
+        store = self._run([loaded], as_of)
+        document = self._document(loaded, as_of, conclusions(store), populations(store), data_quality(store))
+        quads = [q for g in PATIENT_GRAPHS for q in store.quads_for_pattern(None, None, None, g)]
         return Assessment(loaded=loaded, as_of=as_of, document=document, quads=quads)
 
     def assess_many(self, paths: Iterable[Path], as_of: date, input_format: str | None = None,
-                    chunk_size: int = 100) -> Iterator[tuple[Path, Assessment | InputRejected | Exception]]:
+                    chunk_size: int = CHUNK_SIZE) -> Iterator[tuple[Path, Assessment | InputRejected | Exception]]:
         """Assess many files, in input order, with one reasoning and rule run per chunk.
 
-        Patients of a chunk share the store (their nodes are disjoint, and every rule
-        joins on the patient); a rejected file is yielded as its InputRejected, and a
-        chunk that fails is re-run patient by patient so one defect stops no one else.
+        A rejected file is yielded as its InputRejected, a defect as its exception.
         The assessments carry their JSON document only (no dataset quads).
         """
-        chunk: list[tuple[Path, LoadedPatient | InputRejected | Exception]] = []
-        nodes: set = set()
-        for path in paths:
-            try:
-                loaded = self.load(Path(path), as_of, input_format)
-            except InputRejected as exc:
-                chunk.append((Path(path), exc))
-                continue
-            except Exception as exc:  # a loader defect on one file
-                chunk.append((Path(path), exc))
-                continue
-            subjects = set(loaded.graph.subjects())
-            if subjects & nodes or sum(isinstance(x, LoadedPatient) for _, x in chunk) >= chunk_size:
-                yield from self._assess_chunk(chunk, as_of)
-                chunk, nodes = [], set()
-            chunk.append((Path(path), loaded))
-            nodes |= subjects
-        yield from self._assess_chunk(chunk, as_of)
-
-    def _assess_chunk(self, chunk, as_of: date):
-        patients = [x for _, x in chunk if isinstance(x, LoadedPatient)]
-        documents: dict[int, dict | Exception] = {}
-        try:
-            if patients:
-                self._run(patients, as_of)
-                found, population, quality = conclusions(self.store), populations(self.store), data_quality(self.store)
-            for loaded in patients:
-                documents[id(loaded)] = self._document(loaded, as_of, found, population, quality)
-        except Exception:
-            for loaded in patients:  # isolate the defect: one patient at a time
+        paths = [Path(p) for p in paths]
+        for start in range(0, len(paths), chunk_size):
+            part = paths[start:start + chunk_size]
+            loaded: list[LoadedPatient | Exception] = []
+            for path in part:
                 try:
-                    documents[id(loaded)] = self.assess_loaded(loaded, as_of).document
-                except Exception as exc:
-                    documents[id(loaded)] = exc
-        for path, item in chunk:
-            if isinstance(item, LoadedPatient):
-                outcome = documents[id(item)]
-                yield path, outcome if isinstance(outcome, Exception) else Assessment(item, as_of, outcome, [])
-            else:
-                yield path, item
+                    loaded.append(self.load(path, as_of, input_format))
+                except Exception as exc:  # InputRejected, or a loader defect on one file
+                    loaded.append(exc)
+            documents = self.assess_loaded_many([x for x in loaded if isinstance(x, LoadedPatient)], as_of, chunk_size)
+            found = iter(documents)
+            for path, item in zip(part, loaded, strict=True):
+                if isinstance(item, Exception):
+                    yield path, item
+                else:
+                    outcome = next(found)
+                    yield path, outcome if isinstance(outcome, Exception) else Assessment(item, as_of, outcome, [])
+
+    def assess_loaded_many(self, patients: list[LoadedPatient], as_of: date,
+                           chunk_size: int = CHUNK_SIZE) -> list[dict | Exception]:
+        """The JSON documents of loaded patients (or the exception of each that failed), in order.
+
+        Patients share a store, one reasoner call and one run of each rule per chunk
+        (every rule joins on the patient); patients whose nodes overlap go to separate
+        chunks, and a chunk that fails is re-run patient by patient so one defect stops
+        no one else.
+        """
+        results: list[dict | Exception] = []
+        chunk: list[LoadedPatient] = []
+        nodes: set = set()
+        for loaded in patients:
+            subjects = set(loaded.graph.subjects())
+            if chunk and (subjects & nodes or len(chunk) >= chunk_size):
+                results += self._assess_chunk(chunk, as_of)
+                chunk, nodes = [], set()
+            chunk.append(loaded)
+            nodes |= subjects
+        if chunk:
+            results += self._assess_chunk(chunk, as_of)
+        return results
+
+    def _assess_chunk(self, patients: list[LoadedPatient], as_of: date) -> list[dict | Exception]:
+        try:
+            store = self._run(patients, as_of)
+            found, population, quality = conclusions(store), populations(store), data_quality(store)
+            return [self._document(p, as_of, found, population, quality) for p in patients]
+        except Exception as exc:
+            if len(patients) == 1:
+                return [exc]
+        results: list[dict | Exception] = []
+        for loaded in patients:  # isolate the defect: one patient at a time
+            try:
+                results.append(self.assess_loaded(loaded, as_of).document)
+            except Exception as exc:
+                results.append(exc)
+        return results
 
     def _document(self, loaded: LoadedPatient, as_of: date, found: dict, population: dict, quality: dict) -> dict:
         patient = str(loaded.patient)
         return to_json(found.get(patient, []), loaded.patient_id, as_of.isoformat(), self.knowledge, loaded.ignored,
                        population.get(patient), quality.get(patient, []))
 
-    def _run(self, patients: list[LoadedPatient], as_of: date) -> None:
-        """Classify, reason, derive and link provenance for the patients, in a fresh set of graphs."""
+    def _run(self, patients: list[LoadedPatient], as_of: date) -> ox.Store:
+        """Classify, reason, derive and link provenance for the patients, in a fresh store (returned)."""
         deadline = time.monotonic() + MAX_SECONDS_PER_PATIENT * len(patients)
 
         def check(step: str) -> None:
@@ -162,9 +186,7 @@ class Assessor:
                                         f"the assessment took longer than its budget of {MAX_SECONDS_PER_PATIENT:g} s "
                                         f"per patient (stopped after {step})", rule="time budget")
 
-        store = self.store
-        for graph in PATIENT_GRAPHS:
-            store.clear_graph(graph)
+        store = self.store = self.new_store()
         inferred, concluded = (ox.NamedNode(str(g)) for g in (INFERRED_GRAPH, CONCLUDED_GRAPH))
         facts = []
         for loaded in patients:
@@ -179,10 +201,12 @@ class Assessor:
         run_rules(store, self.classify_rules, inferred, check)
         facts += [tuple(to_rdflib(t) for t in (q.subject, q.predicate, q.object))
                   for q in store.quads_for_pattern(None, None, None, inferred)]
-        store.extend([ox.Quad(to_ox(s), to_ox(p), to_ox(o), inferred) for s, p, o in self.reasoner.infer(facts)])
+        entailed = reason.readable(self.reasoner.infer(facts), facts)
+        store.extend([ox.Quad(to_ox(s), to_ox(p), to_ox(o), inferred) for s, p, o in entailed])
         check(f"the {self.reasoner.name} reasoner")
 
         run_rules(store, self.derive_rules, concluded, check)
         for query in self.provenance:
             add(store, construct(store, query), concluded)
         add(store, construct(store, self.cited_knowledge), ox.NamedNode(str(CITED_GRAPH)))
+        return store

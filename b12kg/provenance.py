@@ -7,13 +7,14 @@ to its evidence are drawn by queries/provenance/*.rq.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pyoxigraph as ox
 
 from . import __version__, resources
 from .knowledge import Knowledge
-from .namespaces import GM, PROV, PT
+from .namespaces import GM, INFERRED_GRAPH, PROV, PT
+from .reason import INFERRED_LEAVES_OUT
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 PROVENANCE_QUERIES = ("provenance/evidence-from-rule.rq", "provenance/prov-links.rq")
@@ -32,7 +33,7 @@ def assessment_quads(patient_iri: str, as_of: date, knowledge: Knowledge, reason
                      source_sha256: str, graph: ox.NamedNode) -> list[ox.Quad]:
     """The assessment activity: what was assessed, as of when, with what."""
     node = assessment_node(patient_iri)
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started = datetime.now(UTC).isoformat(timespec="seconds")
     rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
     triples = [
         (rdf_type, _iri(GM.Assessment)),
@@ -47,8 +48,10 @@ def assessment_quads(patient_iri: str, as_of: date, knowledge: Knowledge, reason
         (_iri(GM.inputSha256), ox.Literal(source_sha256)),
     ]
     triples += [(_iri(GM.guidelineVersion), ox.NamedNode(v)) for v in knowledge.version_iris]
+    comment = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#comment")
     return [ox.Quad(node, p, o, graph) for p, o in triples] + [
-        ox.Quad(ox.NamedNode(patient_iri), rdf_type, _iri(PT.Patient), graph)]
+        ox.Quad(ox.NamedNode(patient_iri), rdf_type, _iri(PT.Patient), graph),
+        ox.Quad(_iri(INFERRED_GRAPH), comment, ox.Literal(INFERRED_LEAVES_OUT), graph)]
 
 
 def provenance_queries() -> list[str]:

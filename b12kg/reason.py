@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from typing import Protocol
 
 import rdflib
-from rdflib import RDF, XSD, Literal
+from rdflib import OWL, RDF, RDFS, XSD, BNode, Literal
 
 Triple = tuple[rdflib.term.Node, rdflib.term.Node, rdflib.term.Node]
 
@@ -26,6 +26,40 @@ Triple = tuple[rdflib.term.Node, rdflib.term.Node, rdflib.term.Node]
 def axioms(ontology: rdflib.Graph) -> list[Triple]:
     """The ontology's logical triples: annotations with literal values are left out."""
     return [t for t in ontology if not isinstance(t[2], Literal)]
+
+
+INFERRED_LEAVES_OUT = (
+    "The inferred graph holds what the OWL reasoner entails about the patient's facts, "
+    "without: statements about the ontology's blank nodes (memberships of anonymous "
+    "restriction and union classes), owl:sameAs of a node with itself, memberships of owl:Thing and "
+    "rdfs:Resource, and copies of asserted facts (the same triple, a plain literal "
+    "re-typed as xsd:string).")
+"""What `readable` drops, stated in the output (README: Reproducible RDF)."""
+
+_TAUTOLOGICAL_CLASSES = {OWL.Thing, RDFS.Resource}
+
+
+def _plain(term: rdflib.term.Node) -> rdflib.term.Node:
+    """A literal typed xsd:string as the plain literal it equals in RDF 1.1."""
+    if isinstance(term, Literal) and term.datatype == XSD.string:
+        return Literal(str(term))
+    return term
+
+
+def readable(inferred: Iterable[Triple], facts: Iterable[Triple]) -> list[Triple]:
+    """The entailments a reader can use (see INFERRED_LEAVES_OUT), in a stable order."""
+    facts = list(facts)
+    known = {(s, p, _plain(o)) for s, p, o in facts}
+    own_blanks = {term for triple in facts for term in triple if isinstance(term, BNode)}
+    kept = set()
+    for s, p, o in inferred:
+        o = _plain(o)
+        if any(isinstance(term, BNode) and term not in own_blanks for term in (s, p, o)) or (s, p, o) in known:
+            continue
+        if (p == OWL.sameAs and s == o) or (p == RDF.type and o in _TAUTOLOGICAL_CLASSES):
+            continue
+        kept.add((s, p, o))
+    return sorted(kept)
 
 
 class Reasoner(Protocol):
@@ -94,6 +128,14 @@ class HermitReasoner:
     name = "hermit"
 
     def __init__(self, ontology: rdflib.Graph):
+        import shutil
+
+        if shutil.which("java") is None:
+            from .errors import EnvironmentProblem
+
+            raise EnvironmentProblem("--reasoner hermit needs Java, and no `java` command was found on PATH: install a Java "
+                                     "runtime (e.g. `apt-get install default-jre-headless`), or leave out --reasoner to use "
+                                     f"the default reasoner, {DEFAULT}, which needs no Java")
         # HermiT accepts only the OWL 2 datatype map (no xsd:date or durations): the
         # classification needs object properties only, so datatype ranges are left out.
         self._tbox = [t for t in axioms(ontology) if not str(t[2]).startswith(str(XSD))]
@@ -111,7 +153,7 @@ class HermitReasoner:
         individuals = {s for s, p, o in facts if p == RDF.type} | {o for s, p, o in facts if isinstance(o, rdflib.URIRef) and p != RDF.type}
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "kb.nt")
-            graph.serialize(path, format="nt")
+            graph.serialize(path, format="nt", encoding="utf-8")
             world = owlready2.World()
             onto = world.get_ontology("file://" + path).load(format="ntriples")
             with onto:

@@ -31,6 +31,7 @@ def conclusions(store: ox.Store) -> dict[str, list[dict]]:
             "patient": row["patient"].value, "iri": row["conclusion"].value, "kind": CONCLUSION_KINDS[row["kind"].value],
             "code": row["code"].value, "text": _value(row.get("text")), "rule": row["rule"].value,
             "serum_b12": _value(row.get("serumB12")), "comparator": _value(row.get("comparator")), "due": _value(row.get("due")),
+            "overdue": _value(row.get("overdue")) == "true",
             "measure": set(), "based_on": set(), "evidence": {}}
     for row in select(store, resources.query_text("report/conclusion-facts.rq")):
         if row["conclusion"].value in grouped:
@@ -155,6 +156,7 @@ def to_json(found: list[dict], patient_id: str, as_of: str, knowledge: Knowledge
                              "evidence": _evidence(c), "rule": c["rule"]} for c in actions],
         "follow_up": None if follow is None else {
             "due": follow["due"],
+            "overdue": follow["overdue"],
             "measure": sorted(follow["measure"], key=lambda m: measure_order.index(m) if m in measure_order else 99)},
         "ignored_facts": ignored,
         "population": population or {"in": False, "reason": "no-peripheral-neuropathy", "based_on": []},
@@ -162,16 +164,10 @@ def to_json(found: list[dict], patient_id: str, as_of: str, knowledge: Knowledge
     }
 
 
-RDF_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "jsonld": ox.RdfFormat.JSON_LD, "trig": ox.RdfFormat.TRIG,
-               "nquads": ox.RdfFormat.N_QUADS}
-
-
 def to_rdf(quads: list[ox.Quad], fmt: str) -> str:
-    """The assessment's quads serialised; Turtle and JSON-LD merge the named graphs."""
+    """The assessment's quads serialised reproducibly (canonical.py); Turtle, JSON-LD and
+    N-Triples merge the named graphs."""
+    from .canonical import serialize
     from .namespaces import PREFIXES
 
-    rdf_format = RDF_FORMATS[fmt]
-    if not rdf_format.supports_datasets:
-        quads = [ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph()) for q in quads]
-    kwargs = {"prefixes": PREFIXES} if fmt in ("turtle", "trig") else {}
-    return ox.serialize(quads, format=rdf_format, **kwargs).decode("utf-8")
+    return serialize(quads, fmt, PREFIXES)

@@ -1,7 +1,8 @@
 """Where b12kg's knowledge files live: the only module that knows.
 
-An installed wheel carries ontology/, shapes/ and queries/ inside the package
-(b12kg/data/...); a source checkout has them at the repository root.
+An installed wheel carries ontology/, shapes/, queries/ and the clinical test cases
+inside the package (b12kg/data/...); a source checkout has them at the repository
+root (the cases in tests/cases).
 """
 
 from __future__ import annotations
@@ -22,6 +23,15 @@ def data_dir(kind: str) -> Path:
         if candidate.is_dir():
             return candidate
     raise FileNotFoundError(f"b12kg's {kind}/ folder is missing from the installation")
+
+
+def cases_dir() -> Path | None:
+    """The clinical test cases (NAME.expected.json beside each patient file), or None
+    when this installation carries none."""
+    for candidate in (_PACKAGE / "data" / "cases", _PACKAGE.parent / "tests" / "cases"):
+        if candidate.is_dir():
+            return candidate
+    return None
 
 
 def ontology_files() -> list[Path]:

@@ -112,3 +112,9 @@ def convert(value: Decimal, from_unit: str, to_unit: str, mass_per_substance: De
     if from_unit == to_unit:
         return value
     return (value * factor(from_unit, to_unit, mass_per_substance)).normalize()
+
+
+def prepare() -> None:
+    """Build the UCUM registry now, for long-running processes (batch workers), so that
+    the first unknown unit is not charged to a patient's time budget."""
+    _registry()

@@ -10,7 +10,6 @@ from __future__ import annotations
 from functools import cache
 
 import rdflib
-import rdflib.plugins.sparql
 from rdflib import Namespace
 
 from . import resources
@@ -21,7 +20,13 @@ from .load.locate import describe, field_name
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
 
-rdflib.plugins.sparql.SPARQL_LOAD_GRAPHS = False  # FROM <iri> names a graph in the dataset; it is never fetched
+
+def _no_graph_loading() -> None:
+    """rdflib's SPARQL engine (pySHACL's) treats FROM <iri> as a graph name, never fetched.
+    Set when that engine is chosen: importing it costs 0.18 s a one-patient call need not pay."""
+    import rdflib.plugins.sparql
+
+    rdflib.plugins.sparql.SPARQL_LOAD_GRAPHS = False
 
 
 @cache
@@ -57,6 +62,8 @@ def engine(name: str | None = None):
         if candidate not in ENGINES:
             raise ValueError(f"unknown SHACL engine {candidate!r}; choose from {', '.join(ENGINES)}")
         try:
+            if candidate == "pyshacl":
+                _no_graph_loading()
             return importlib.import_module(candidate.replace("-", "_")).validate
         except ImportError:
             if wanted:
@@ -64,11 +71,32 @@ def engine(name: str | None = None):
     raise ImportError("no SHACL engine is installed (pyshacl-turbo or pyshacl)")
 
 
+_compiled: dict[int, tuple[rdflib.Graph, object]] = {}
+
+
+def _compiled_validate(shapes: rdflib.Graph):
+    """pySHACL-turbo's shapes compiled once per process and shapes graph (compiling
+    costs more than validating one patient); None when another engine is selected."""
+    validate = engine(None)
+    if getattr(validate, "__module__", "").split(".")[0] != "pyshacl_turbo":
+        return None
+    held = _compiled.get(id(shapes))
+    if held is None or held[0] is not shapes:
+        import pyshacl_turbo
+
+        held = _compiled[id(shapes)] = (shapes, pyshacl_turbo.compile_shapes(shapes, advanced=True))
+    return held[1].validate
+
+
 def conforms(data: rdflib.Graph, shapes: rdflib.Graph, knowledge: Knowledge, file: str,
              engine_name: str | None = None) -> list[Problem]:
     """Problems found by validating `data` against `shapes` (empty when it conforms)."""
-    ok, report, _ = engine(engine_name)(data, shacl_graph=shapes, inference="none", advanced=True,
-                                        allow_warnings=True, meta_shacl=False, do_owl_imports=False)
+    compiled = None if engine_name else _compiled_validate(shapes)
+    if compiled is not None:
+        ok, report, _ = compiled(data, inference="none", allow_warnings=True)
+    else:
+        ok, report, _ = engine(engine_name)(data, shacl_graph=shapes, inference="none", advanced=True,
+                                            allow_warnings=True, meta_shacl=False, do_owl_imports=False)
     if ok:
         return []
     shapes_and_report = report + shapes

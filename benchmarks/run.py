@@ -1,94 +1,223 @@
-"""Throughput benchmark: b12kg's pipeline against the straightforward build, one run.
+"""Population benchmark: b12kg batch against two baselines, in one run.
 
-    python -m benchmarks.run [--patients 300] [--baseline-patients 10] [--seed 42]
-                             [--reasoners reasonable,owlrl] [--as-of 2026-11-24]
+    python -m benchmarks.run [--patients 10000] [--large] [--baseline-patients 8]
+                             [--peer-patients 2000] [--synthea DIR] [--no-dask] [--seed 42]
 
-Generates a seeded synthetic cohort (benchmarks/cohort.py), assesses it with a warm
-b12kg Assessor (prepared once, reused), then assesses the first patients with the
-baseline (benchmarks/baseline.py: everything rebuilt per patient with rdflib, pySHACL,
-owlrl and rdflib SPARQL), checks that both agree, and prints patients per second and
-the ratio to the baseline. Start-up (imports, preparing the Assessor) is reported
-separately and not counted in the throughput.
+On the seeded synthetic cohort (benchmarks/cohort.py; 10k patients, and 100k with
+--large) and on the Synthea sample (../shared/realworld/synthea), it measures:
+
+- the straightforward baseline (benchmarks/baseline.py: rdflib + pySHACL + owlrl +
+  rdflib SPARQL, everything rebuilt per patient), on the first --baseline-patients;
+- the best peer stack of PERFORMANCE-NOTES.md rebuilt over the same knowledge
+  (benchmarks/peer.py: N-Triples bulk-loaded into pyoxigraph, pySHACL-turbo on the
+  store, reasonable, Oxigraph SPARQL rules and PROV links; facts pre-mapped, untimed),
+  on the first --peer-patients;
+- `b12kg batch --workers 1`, `b12kg batch` on every core, and `b12kg batch --scheduler`
+  on a Dask LocalCluster with one single-threaded worker per core (cluster start-up
+  excluded, the workers' preparation included);
+- one-patient `b12kg assess` wall time (median of 3).
+
+For each: patients/s (wall), CPU ms per patient (all processes of the run), peak RSS
+(summed over the run's processes, sampled from /proc) and the ratios to both
+baselines. The batch outputs must be identical to each other, and agree with both
+baselines on every patient they share (status, risk factors, actions). The machine's
+load average is printed: the machine is shared, read figures as orders of magnitude.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import date
 from pathlib import Path
 
-from benchmarks.baseline import assess_baseline
-from benchmarks.cohort import make_cohort
+from benchmarks.measure import TreeSampler, Usage, descendants
+
+ROOT = Path(__file__).resolve().parent.parent
+SYNTHEA = ROOT.parent / "shared" / "realworld" / "synthea"
 
 
-def _outcome(document: dict) -> dict:
+def outcome(document: dict) -> dict:
     return {"status": document["b12_status"]["value"],
             "risk_factors": {r["code"] for r in document["risk_factors"]},
             "actions": {r["action"] for r in document["recommendations"]}}
 
 
-def _timed(function, paths: list[Path]) -> tuple[float, list]:
-    start = time.perf_counter()
-    results = [function(p) for p in paths]
-    return time.perf_counter() - start, results
+def write_cohort(n: int, seed: int, as_of: date, folder: Path) -> list[Path]:
+    from benchmarks.cohort import make_cohort
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for bundle in make_cohort(n, seed=seed, as_of=as_of):
+        path = folder / f"{bundle['entry'][0]['resource']['id']}.json"
+        path.write_text(json.dumps(bundle))
+        paths.append(path)
+    return paths
+
+
+def cli_batch(paths: list[Path], as_of: date, output: Path, *extra: str) -> tuple[Usage, list[dict]]:
+    """Run `b12kg batch` as a user would; its usage and its records."""
+    command = [sys.executable, "-m", "b12kg.cli", "batch", *map(str, paths), "--as-of", as_of.isoformat(),
+               "-o", str(output), "--no-progress", *extra]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    with TreeSampler({process.pid}) as sampler:
+        _, stderr = process.communicate()
+    if process.returncode not in (0, 2):
+        raise RuntimeError(f"b12kg batch failed ({process.returncode}): {stderr[-2000:]}")
+    return sampler.usage(), [json.loads(line) for line in output.read_text().splitlines()]
+
+
+def dask_batch(paths: list[Path], as_of: date, output: Path, workers: int) -> tuple[Usage, list[dict]]:
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        me = os.getpid()
+        before = {pid: cpu for pid, (cpu, _) in descendants({me}).items() if pid != me}
+        command = [sys.executable, "-m", "b12kg.cli", "batch", *map(str, paths), "--as-of", as_of.isoformat(),
+                   "-o", str(output), "--no-progress", "--scheduler", cluster.scheduler_address]
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        roots = {process.pid} | set(before)
+        with TreeSampler(roots, exclude=before) as sampler:
+            _, stderr = process.communicate()
+        if process.returncode not in (0, 2):
+            raise RuntimeError(f"b12kg batch --scheduler failed ({process.returncode}): {stderr[-2000:]}")
+    return sampler.usage(), [json.loads(line) for line in output.read_text().splitlines()]
+
+
+def in_process(function) -> tuple[Usage, object]:
+    import resource
+
+    start, cpu = time.perf_counter(), time.process_time()
+    result = function()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return Usage(time.perf_counter() - start, time.process_time() - cpu, peak), result
+
+
+def one_patient_assess(as_of: date) -> float:
+    example = ROOT / "examples" / "ex1-confirmed-oral.json"
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "b12kg.cli", "assess", str(example), "--as-of", as_of.isoformat()],
+                       capture_output=True, check=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def compare(name: str, records: list[dict], reference: dict[str, dict], key=lambda r: r.get("patient")) -> int:
+    """Disagreements between batch records and baseline outcomes (by patient id)."""
+    bad = 0
+    for record in records:
+        expected = reference.get(key(record))
+        if expected is not None and "b12_status" in record and outcome(record) != expected:
+            bad += 1
+            if bad <= 3:
+                print(f"  disagreement ({name}) on {record['source']}: b12kg {outcome(record)} baseline {expected}")
+    return bad
+
+
+def measure_cohort(label: str, paths: list[Path], as_of: date, args, work: Path, cores: int) -> list[tuple]:
+    from b12kg.knowledge import load_knowledge
+    from benchmarks.baseline import assess_baseline
+    from benchmarks.peer import PeerStack, prepare
+
+    rows: list[tuple] = []
+    knowledge = load_knowledge()
+    base = paths[: args.baseline_patients]
+    usage, base_out = in_process(lambda: [assess_baseline(p, as_of) for p in base])
+    rows.append(("straightforward baseline (rdflib, pySHACL, owlrl, per patient)", len(base), usage))
+    base_by_id = {p.stem: o for p, o in zip(base, base_out, strict=True)}
+
+    peer_paths = paths[: args.peer_patients]
+    chunks = prepare(peer_paths, knowledge, as_of)
+    stack = PeerStack(knowledge)
+    usage, peer_out = in_process(lambda: stack.run(chunks, as_of))
+    rows.append(("peer stack (pyoxigraph + pySHACL-turbo + reasonable + Oxigraph rules)", len(peer_paths), usage))
+    peer_by_id = {iri.rsplit("/", 1)[-1]: o for iri, o in peer_out.items()}
+
+    folder = paths[0].parent
+    runs = {}
+    for name, extra in (("b12kg batch --workers 1", ("--workers", "1")), (f"b12kg batch --workers {cores}", ("--workers", str(cores)))):
+        usage, records = cli_batch([folder], as_of, work / f"{label}-{len(runs)}.jsonl", *extra)
+        runs[name] = records
+        rows.append((name, len(records), usage))
+    if not args.no_dask:
+        usage, records = dask_batch([folder], as_of, work / f"{label}-dask.jsonl", cores)
+        runs[f"b12kg batch --scheduler (Dask LocalCluster, {cores} workers)"] = records
+        rows.append((f"b12kg batch --scheduler (Dask LocalCluster, {cores} workers)", len(records), usage))
+
+    first = next(iter(runs.values()))
+    for name, records in runs.items():
+        if records != first:
+            print(f"  {label}: {name} differs from --workers 1")
+        compare(name, records, base_by_id)
+        compare(name, records, peer_by_id)
+    print(f"  {label}: batch runs identical to each other: {all(r == first for r in runs.values())}; "
+          f"agreement with the straightforward baseline on {len(base_by_id)} patients and the peer stack on "
+          f"{len(peer_by_id)}: {compare('all', first, base_by_id) + compare('all', first, peer_by_id) == 0}")
+    return rows
+
+
+def print_table(title: str, rows: list[tuple]) -> None:
+    base_rate = rows[0][1] / rows[0][2].wall
+    peer_rate = rows[1][1] / rows[1][2].wall
+    print(f"\n{title}")
+    print(f"{'pipeline':72} {'patients':>8} {'wall s':>8} {'patients/s':>10} {'CPU ms/pt':>9} {'peak RSS MiB':>12} "
+          f"{'x straightf.':>12} {'x peer':>7}")
+    for name, count, usage in rows:
+        rate = count / usage.wall
+        print(f"{name:72} {count:8d} {usage.wall:8.1f} {rate:10.1f} {1000 * usage.cpu / count:9.2f} "
+              f"{usage.peak_rss / 2**20:12.0f} {rate / base_rate:12.1f} {rate / peer_rate:7.2f}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--patients", type=int, default=300)
-    parser.add_argument("--baseline-patients", type=int, default=10)
+    parser.add_argument("--patients", type=int, default=10_000)
+    parser.add_argument("--large", action="store_true", help="also 100,000 patients (takes long)")
+    parser.add_argument("--baseline-patients", type=int, default=8)
+    parser.add_argument("--peer-patients", type=int, default=2000, help="patients for the peer stack (its untimed preparation is slow)")
+    parser.add_argument("--synthea", type=Path, default=SYNTHEA)
+    parser.add_argument("--no-dask", action="store_true")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--reasoners", default="reasonable", help="comma-separated reasoner backends to measure")
     parser.add_argument("--as-of", default="2026-11-24")
     args = parser.parse_args(argv)
     as_of = date.fromisoformat(args.as_of)
+    from b12kg.batch.local import default_workers
 
-    from b12kg.pipeline import Assessor
+    cores = default_workers()
+    print(f"machine: {os.cpu_count()} cores ({cores} usable), load average at start {os.getloadavg()[0]:.2f}")
+    print(f"one-patient b12kg assess (wall, median of 3): {one_patient_assess(as_of):.2f} s")
+    sizes = [args.patients] + ([100_000] if args.large else [])
+    with tempfile.TemporaryDirectory(prefix="b12kg-bench-") as tmp:
+        work = Path(tmp)
+        for n in sizes:
+            paths = write_cohort(n, args.seed, as_of, work / f"cohort-{n}")
+            print_table(f"synthetic cohort: {n} patients, seed {args.seed} (load average {os.getloadavg()[0]:.2f})",
+                        measure_cohort(f"cohort-{n}", paths, as_of, args, work, cores))
+            shutil.rmtree(work / f"cohort-{n}")
+        if args.synthea.is_dir():
+            files = sorted(p for p in args.synthea.glob("*.json") if not p.name.startswith("practitioner"))
+            folder = work / "synthea"
+            folder.mkdir()
+            for path in files:
+                shutil.copy(path, folder / path.name)
+            args.peer_patients = args.baseline_patients = min(len(files), 3)
+            rows = measure_cohort("synthea", sorted(folder.iterdir()), as_of, args, work, cores)
+            from b12kg.batch.ndjson import write_export
 
-    with tempfile.TemporaryDirectory() as tmp:
-        paths = []
-        for bundle in make_cohort(args.patients, seed=args.seed, as_of=as_of):
-            path = Path(tmp) / f"{bundle['entry'][0]['resource']['id']}.json"
-            path.write_text(json.dumps(bundle))
-            paths.append(path)
-        base_paths = paths[: args.baseline_patients]
-
-        rows = []
-        base_seconds, base_results = _timed(lambda p: assess_baseline(p, as_of), base_paths)
-        base_rate = len(base_paths) / base_seconds
-        rows.append(("baseline: rdflib + pySHACL + owlrl + rdflib SPARQL, rebuilt per patient", len(base_paths), base_seconds, base_rate))
-
-        ours = {}
-        for name in args.reasoners.split(","):
-            start = time.perf_counter()
-            assessor = Assessor(reasoner=name)
-            prepare = time.perf_counter() - start
-            count = len(paths) if name == "reasonable" else len(base_paths)
-            seconds, results = _timed(lambda p, a=assessor: a.assess(p, as_of).document, paths[:count])
-            ours[name] = [_outcome(d) for d in results]
-            rows.append((f"b12kg assess ({name}), one patient at a time [prepare {prepare:.2f} s]", count, seconds, count / seconds))
-            start = time.perf_counter()
-            batch = [outcome.document for _, outcome in assessor.assess_many(paths[:count], as_of)]
-            seconds = time.perf_counter() - start
-            ours[f"{name} batch"] = [_outcome(d) for d in batch]
-            rows.append((f"b12kg batch ({name}), chunks of 100 patients", count, seconds, count / seconds))
-
-    print(f"cohort: {args.patients} synthetic patients, seed {args.seed}, as of {as_of}\n")
-    print(f"{'pipeline':78} {'patients':>8} {'seconds':>8} {'patients/s':>10} {'x baseline':>10}")
-    for label, count, seconds, rate in rows:
-        print(f"{label:78} {count:8d} {seconds:8.2f} {rate:10.1f} {rate / base_rate:10.1f}")
-    disagreements = 0
-    for name, outcomes in ours.items():
-        for index, (mine, theirs) in enumerate(zip(outcomes, base_results, strict=False)):
-            if mine != theirs:
-                disagreements += 1
-                print(f"disagreement ({name}) on {base_paths[index].name}: b12kg {mine} baseline {theirs}")
-    print(f"\nagreement with the baseline on the first {len(base_results)} patients: "
-          f"{'all agree' if not disagreements else f'{disagreements} disagreements'}")
-    return 1 if disagreements else 0
+            write_export([json.loads(p.read_text()) for p in files], work / "synthea-bulk", parts=2)
+            usage, records = cli_batch([work / "synthea-bulk"], as_of, work / "synthea-bulk.jsonl", "--workers", str(cores))
+            rows.append((f"b12kg batch --workers {cores}, the same records as a Bulk NDJSON export", len(records), usage))
+            print_table(f"Synthea sample: {len(files)} bundles of 0.2-1.5 MB (load average {os.getloadavg()[0]:.2f})", rows)
+    print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
+    return 0
 
 
 if __name__ == "__main__":

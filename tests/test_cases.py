@@ -11,11 +11,14 @@ import json
 from datetime import date
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from b12kg.errors import InputRejected
 
 CASES = Path(__file__).resolve().parent / "cases"
+SHARED_SCHEMA = Path(__file__).resolve().parent.parent.parent / "shared" / "contract" / "assessment.schema.json"
+SCHEMA = json.loads((SHARED_SCHEMA if SHARED_SCHEMA.exists() else CASES.parent / "contract" / "assessment.schema.json").read_text())
 EXPECTED = sorted(CASES.glob("*.expected.json"))
 
 
@@ -45,14 +48,21 @@ def test_case(expected_file: Path, assessor):
 
         assessor = Assessor(knowledge=assessor.knowledge, in_population=True)
     doc = assessor.assess(path, as_of).document
+    # everything shared/bin/check-contract checks, in-process (it runs on the contract examples in test_cli.py)
+    jsonschema.Draft202012Validator(SCHEMA).validate(doc)
+    assert set(expected.get("args", [])) <= {"--in-population"}, "a case with other command-line arguments needs its own handling"
     assert doc["b12_status"]["value"] == expected["b12_status"], doc["b12_status"]
     actions = {r["action"] for r in doc["recommendations"]}
     assert set(expected["actions"].get("must", [])) <= actions, f"missing {set(expected['actions']['must']) - actions}"
     assert not set(expected["actions"].get("must_not", [])) & actions, f"unexpected {set(expected['actions']['must_not']) & actions}"
     if "risk_factors" in expected:
         assert sorted(r["code"] for r in doc["risk_factors"]) == sorted(expected["risk_factors"])
+    if "risk_factors_include" in expected:
+        assert set(expected["risk_factors_include"]) <= {r["code"] for r in doc["risk_factors"]}
     if "follow_up_due" in expected:
         assert (doc["follow_up"] or {}).get("due") == expected["follow_up_due"]
+    if doc["follow_up"]:  # overdue: due strictly before the as-of date
+        assert doc["follow_up"]["overdue"] is (doc["follow_up"]["due"] < expected["as_of"])
     if "population_in" in expected:
         assert doc["population"]["in"] is expected["population_in"], doc["population"]
     if not doc["population"]["in"]:

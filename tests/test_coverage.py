@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 from pathlib import Path
 
@@ -41,3 +42,26 @@ def test_a_rule_without_cases_is_a_gap(tmp_path):
         shutil.copy(case, tmp_path / case.name)
     gaps = build(load_knowledge(), tmp_path).gaps
     assert any("escalate-to-parenteral" in gap and "fire" in gap for gap in gaps)
+
+
+def test_coverage_works_from_any_folder(b12kg_command, tmp_path):
+    """The cases travel with the package: no tests/cases is needed in the working folder."""
+    import subprocess
+
+    result = subprocess.run([*b12kg_command, "coverage", "--check", "--format", "json"], capture_output=True, text=True,
+                            timeout=120, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr
+    assert any(row["fires_in"] for row in json.loads(result.stdout)["rules"])
+
+
+def test_coverage_without_cases_degrades_with_a_message(monkeypatch):
+    from click.testing import CliRunner
+
+    from b12kg import resources
+    from b12kg.cli import main
+
+    monkeypatch.setattr(resources, "cases_dir", lambda: None)
+    result = CliRunner().invoke(main, ["coverage", "--check"])
+    assert result.exit_code == 0, result.output
+    assert "carries no clinical test cases" in result.output and "--cases" in result.output
+    assert "## Rules" in result.output

@@ -96,8 +96,15 @@ def recorded(assessor, monkeypatch):
 
     monkeypatch.setenv("B12KG_SHACL_ENGINE", "pyshacl")
     validate.engine.cache_clear()
-    store = RecordingStore(assessor.store)
-    monkeypatch.setattr(assessor, "store", store)
+    queries: list[str] = []
+    fresh = assessor.new_store
+
+    def new_store():  # every run gets a fresh store: record the queries of each
+        store = RecordingStore(fresh())
+        store.queries = queries
+        return store
+
+    monkeypatch.setattr(assessor, "new_store", new_store)
     shacl: list[str] = []
     original = rdflib.Graph.query
 
@@ -107,7 +114,7 @@ def recorded(assessor, monkeypatch):
         return original(graph, query_object, *args, **kwargs)
 
     monkeypatch.setattr(rdflib.Graph, "query", query)
-    yield {"store": store.queries, "shacl": shacl}
+    yield {"store": queries, "shacl": shacl}
     validate.engine.cache_clear()
 
 

@@ -33,10 +33,12 @@ import pytest
 import rdflib
 from rdflib import Namespace
 
-import b12kg.validate  # noqa: F401  (switches rdflib's SPARQL_LOAD_GRAPHS off, as the pipeline does)
+import b12kg.validate
 from b12kg import resources
 from b12kg.errors import InputRejected
 from b12kg.query import prepare_user_query as check_user_query
+
+b12kg.validate._no_graph_loading()  # as b12kg does before rdflib's SPARQL engine runs (pySHACL, query)
 
 ROOT = Path(__file__).resolve().parent.parent
 BAD = ROOT / "tests" / "bad_inputs"
@@ -244,7 +246,7 @@ def test_rdflib_would_load_a_from_graph_by_default(network_attempts, monkeypatch
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_rdflib_never_loads_a_from_graph(no_network):
-    """With SPARQL_LOAD_GRAPHS off (set by b12kg.validate), FROM names a graph, it fetches nothing."""
+    """With SPARQL_LOAD_GRAPHS off (set by b12kg.validate and b12kg.query), FROM names a graph, it fetches nothing."""
     assert rdflib.plugins.sparql.SPARQL_LOAD_GRAPHS is False
     assert list(rdflib.Dataset().query(FROM_QUERY)) == []
 

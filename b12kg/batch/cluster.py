@@ -1,0 +1,103 @@
+"""The batch on an existing Dask distributed cluster (`b12kg batch --scheduler ADDRESS`).
+
+The knowledge is prepared once per worker process by a worker plugin (and cached in
+the process, `work.assessor`), never sent with the tasks, so no "large object"
+warnings. Items are sent in partitions of up to `partition_size` patients and
+`PARTITION_BYTES` of input, a few partitions per worker in flight: large enough that
+the scheduler's overhead (about a millisecond per task) stays small against about a
+second of work, small enough to spread. Each partition runs the same function as a
+local worker (`work.assess_chunk`), so rejections and internal errors come back as
+the same records, and records are yielded in input order.
+
+The workers read patient files by path: they must see the same file system (NDJSON
+records travel as text). The time budget is checked between the steps of an
+assessment (pipeline.py); stopping a step that does not return needs local workers.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date
+
+from distributed.diagnostics.plugin import WorkerPlugin
+
+from . import work
+from .sources import Item
+
+PARTITION_BYTES = 4 * 1024 * 1024
+
+
+class KnowledgePlugin(WorkerPlugin):
+    """Prepares the Assessor when a worker starts."""
+
+    name = "b12kg-knowledge"
+
+    def __init__(self, reasoner: str, in_population: bool = False):
+        self.reasoner, self.in_population = reasoner, in_population
+
+    def setup(self, worker=None) -> None:
+        work.assessor(self.reasoner, self.in_population)
+
+    def teardown(self, worker=None) -> None:
+        pass
+
+
+def assess_partition(items: list[Item], reasoner: str, as_of: date, input_format: str | None,
+                     in_population: bool = False) -> list[dict]:
+    """A Dask task: the records of one partition."""
+    try:
+        return work.assess_chunk(items, reasoner, as_of, input_format, in_population=in_population)
+    except Exception as exc:  # a defect outside any one patient: every item reports it
+        return [work.internal_error(item, exc) for item in items]
+
+
+def partitions(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
+    part: list[Item] = []
+    held = 0
+    for item in items:
+        if part and (len(part) >= size or held + item.size > PARTITION_BYTES):
+            yield part
+            part, held = [], 0
+        part.append(item)
+        held += item.size
+    if part:
+        yield part
+
+
+class ClusterRun:
+    """One batch on a Dask cluster."""
+
+    def __init__(self, address: str, reasoner: str, as_of: date, input_format: str | None, partition_size: int,
+                 on_progress: Callable[[int], None] | None = None, client=None, in_population: bool = False):
+        self.address, self.reasoner, self.as_of, self.input_format = address, reasoner, as_of, input_format
+        self.partition_size, self.on_progress, self._client = partition_size, on_progress, client
+        self.in_population = in_population
+
+    def run(self, items: Iterable[Item]) -> Iterator[dict]:
+        from distributed import Client
+
+        client = self._client or Client(self.address)
+        try:
+            client.register_plugin(KnowledgePlugin(self.reasoner, self.in_population), name=KnowledgePlugin.name)
+            workers = max(1, sum(client.ncores().values()))
+            in_flight: deque = deque()
+            for part in partitions(items, self.partition_size):
+                in_flight.append((part, client.submit(assess_partition, part, self.reasoner, self.as_of, self.input_format,
+                                                      self.in_population, pure=False)))
+                while len(in_flight) > 3 * workers:
+                    yield from self._collect(*in_flight.popleft())
+            while in_flight:
+                yield from self._collect(*in_flight.popleft())
+        finally:
+            if self._client is None:
+                client.close()
+
+    def _collect(self, part: list[Item], future) -> list[dict]:
+        try:
+            found = future.result()
+        except Exception as exc:  # the task failed (e.g. its worker died): every item reports it
+            found = [work.internal_error(item, exc) for item in part]
+        if self.on_progress:
+            self.on_progress(len(part))
+        return found

@@ -1,0 +1,121 @@
+"""One worker's job: a chunk of items in, one output record per item out (in order).
+
+Used alike by the local worker processes and by Dask tasks. Each process prepares
+one Assessor (ontology, shapes, rules, reasoner) the first time it is asked and keeps
+it: the knowledge is never shipped with the work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+from ..errors import InputRejected, Problem
+from .sources import Item
+
+LARGE_ITEM_BYTES = 256 * 1024
+"""Records above this size are assessed in a chunk of their own, so that a slow one
+can be stopped alone (real Synthea bundles are 0.2-1.5 MB, the synthetic cohort's 3 kB)."""
+
+
+@cache
+def assessor(reasoner: str, in_population: bool = False):
+    """The process's prepared Assessor (one per reasoner and population setting), with the UCUM registry built."""
+    from .. import units
+    from ..pipeline import Assessor
+
+    prepared = Assessor(reasoner=reasoner, in_population=in_population)
+    units.prepare()
+    _warm_up(prepared)
+    return prepared
+
+
+WARM_UP = {"resourceType": "Bundle", "type": "collection", "entry": [
+    {"resource": {"resourceType": "Patient", "id": "warm-up"}},
+    {"resource": {"resourceType": "Observation", "id": "warm-up-b12", "status": "final",
+                  "code": {"coding": [{"system": "http://loinc.org", "code": "2132-9"}]},
+                  "subject": {"reference": "Patient/warm-up"}, "effectiveDateTime": "2000-01-01",
+                  "valueQuantity": {"value": 400, "unit": "ng/L", "system": "http://unitsofmeasure.org", "code": "ng/L"}}}]}
+"""A small record assessed once when a worker starts, so that the first patient does not
+pay for the modules and compiled shapes a first assessment loads (time budget)."""
+
+
+def _warm_up(prepared) -> None:
+    from datetime import date
+
+    from ..load import load_document
+    from ..validate import validate_input
+
+    try:
+        loaded = load_document(WARM_UP, "warm-up", prepared.knowledge, date(2001, 1, 1))
+        validate_input(loaded, prepared.knowledge)
+        prepared.assess_loaded_many([loaded], date(2001, 1, 1))
+    except Exception:  # warming up is an optimisation; the real patients report any defect
+        pass
+
+
+def assessed(item: Item, document: dict) -> dict:
+    return {"source": item.source, **document}
+
+
+def rejected(item: Item, problems: list[Problem]) -> dict:
+    return {"source": item.source, "file": item.source, "rejected": [p.as_dict() for p in problems]}
+
+
+def internal_error(item: Item, exc: BaseException | str) -> dict:
+    text = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
+    return {"source": item.source, "file": item.source, "internal_error": text}
+
+
+def over_budget(item: Item, seconds: float) -> dict:
+    """The record of a patient whose assessment was stopped at the time budget."""
+    return rejected(item, [Problem(file=item.source, reason=f"the assessment took longer than its budget of {seconds:g} s per "
+                                   "patient and was stopped", rule="time budget")])
+
+
+def load(item: Item, prepared, as_of: date, input_format: str | None):
+    """The item's LoadedPatient (validated), or raise InputRejected."""
+    from ..load import load_document
+    from ..validate import validate_input
+
+    if item.problem is not None:
+        raise InputRejected.one(item.source, item.problem)
+    if item.path is not None:
+        return prepared.load(Path(item.path), as_of, input_format)
+    loaded = load_document(item.text, item.source, prepared.knowledge, as_of, fmt="fhir")
+    validate_input(loaded, prepared.knowledge)
+    return loaded
+
+
+def assess_chunk(items: list[Item], reasoner: str, as_of: date, input_format: str | None,
+                 on_item: Callable[[int, str], None] | None = None, in_population: bool = False) -> list[dict]:
+    """Records for the items, in order. `on_item(i, phase)` is called as item i starts
+    loading ("load") and before the shared assessment of the loaded ones ("assess", -1)."""
+    from ..pipeline import LoadedPatient
+
+    prepared = assessor(reasoner, in_population)
+    records: list[dict | None] = [None] * len(items)
+    loaded: list[tuple[int, LoadedPatient]] = []
+    for index, item in enumerate(items):
+        if on_item:
+            on_item(index, "load")
+        try:
+            loaded.append((index, load(item, prepared, as_of, input_format)))
+        except InputRejected as exc:
+            records[index] = rejected(item, exc.problems)
+        except Exception as exc:  # a loader defect on one record
+            records[index] = internal_error(item, exc)
+    if on_item:
+        on_item(-1, "assess")
+    documents = prepared.assess_loaded_many([patient for _, patient in loaded], as_of) if loaded else []
+    for (index, _), outcome in zip(loaded, documents, strict=True):
+        item = items[index]
+        if isinstance(outcome, InputRejected):
+            records[index] = rejected(item, outcome.problems)
+        elif isinstance(outcome, Exception):
+            records[index] = internal_error(item, outcome)
+        else:
+            records[index] = assessed(item, outcome)
+    return [r for r in records if r is not None]

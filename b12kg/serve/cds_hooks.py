@@ -1,0 +1,354 @@
+"""The CDS Hooks 2.0 service (`b12kg cds-hooks`), on Starlette (ASGI) served by uvicorn.
+
+    GET  /cds-services                       discovery: b12-patient-view, b12-order-sign
+    POST /cds-services/{id}                  call a service: {"cards": [...]}
+    POST /cds-services/{id}/feedback         store accepted / overridden outcomes
+    GET  /cds-services/{id}/feedback         read them back
+    GET  /explanations/{token}               the b12kg explanation page a card links to
+
+Prefetch is read from the request; a missing key is fetched from the request's
+fhirServer with its access token; a key present as null means no data; with neither,
+412. Bad requests get a 4xx with a message. The service binds to 127.0.0.1 by default,
+bounds request size and time, sends CORS headers so a browser-based CDS client (the
+public sandbox) can call it, and verifies JWT bearer tokens when issuers are configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from ..api import Api
+from ..errors import InputRejected
+from ..fhir_output import facts, vocabulary
+from .cds_auth import JwtVerifier, Unauthorized
+from .cds_cards import issue_cards, public, recommendation_cards, rejection_card
+from .cds_feedback import FeedbackError, FeedbackStore, default_path
+from .cds_orders import BadDraftOrders, as_if_signed, draft_medications, issues
+from .cds_prefetch import FETCH_TIMEOUT_SECONDS, BadPrefetch, PrefetchMissing, Source, assemble, templates
+
+MAX_REQUEST_BYTES = 12 * 1024 * 1024
+"""Largest request body (a patient's prefetch is read up to the loader's 10 MiB)."""
+
+REQUEST_TIMEOUT_SECONDS = 60.0
+"""Longest a service call may take, fetching included (the assessment itself has its own 30 s budget)."""
+
+ASSESSMENTS_CACHED = 256
+"""Assessments kept by input hash: a chart opened again with an unchanged record is not re-assessed."""
+
+EXPLANATIONS_KEPT = 256
+EXPLANATION_SECONDS = 3600
+"""Explanation pages are kept in memory for the cards' links: the latest 256, for one hour."""
+
+_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+
+SERVICES = {
+    "b12-patient-view": {
+        "hook": "patient-view", "title": "Vitamin B12 in peripheral neuropathy",
+        "description": "Assesses the patient against the guideline 'Treatment of Peripheral Neuropathy with Mildly Low Vitamin "
+                       "B12': B12 status, risk factors and the recommended tests, treatment and follow-up, each citing the "
+                       "guideline statement it rests on."},
+    "b12-order-sign": {
+        "hook": "order-sign", "title": "Vitamin B12 checks on orders being signed",
+        "description": "Checks draft medication orders against the B12 guideline: folic acid above 0.1 mg daily without B12 "
+                       "therapy; metformin or a proton pump inhibitor for a patient with confirmed or functional B12 "
+                       "deficiency; oral B12 where intramuscular loading is indicated. Draft orders count as proposed, not active."},
+}
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass
+class Config:
+    """How the service runs. Defaults: loopback, no JWT, feedback in the user's state folder."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    fhir_server: str | None = None
+    as_of: date | None = None
+    feedback_db: Path = field(default_factory=default_path)
+    jwt_issuers: list[str] = field(default_factory=list)
+    jwks_file: Path | None = None
+    cache_size: int = ASSESSMENTS_CACHED
+    max_request_bytes: int = MAX_REQUEST_BYTES
+    request_timeout: float = REQUEST_TIMEOUT_SECONDS
+
+
+class Explanations:
+    """The assessments behind recent cards, by unguessable token, bounded in number and age."""
+
+    def __init__(self, capacity: int = EXPLANATIONS_KEPT, seconds: float = EXPLANATION_SECONDS):
+        self.capacity, self.seconds = capacity, seconds
+        self._items: OrderedDict[str, tuple[float, object]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, assessment) -> str:
+        token = secrets.token_urlsafe(24)
+        with self._lock:
+            self._items[token] = (time.monotonic() + self.seconds, assessment)
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+        return token
+
+    def get(self, token: str):
+        with self._lock:
+            found = self._items.get(token)
+            if found is None or found[0] < time.monotonic():
+                self._items.pop(token, None)
+                return None
+            return found[1]
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message, "status": status}, status_code=status)
+
+
+async def _read_json(request: Request, limit: int):
+    """The request body as JSON, refusing wrong media types, oversized bodies and bad JSON."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in ("application/json", "application/fhir+json"):
+        raise HttpError(415, f"expected Content-Type application/json, found {media or 'none'!r}")
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise HttpError(413, f"the request body is over the limit of {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise HttpError(413, f"the request body is over the limit of {limit} bytes")
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise HttpError(400, f"the request body is not JSON: {str(exc)[:200]}") from None
+
+
+@dataclass
+class Call:
+    """A validated service call."""
+
+    service: str
+    hook_instance: str
+    patient_id: str
+    prefetch: dict | None
+    source: Source
+    draft_orders: list[dict]
+
+
+def _parse_call(body, service: str, config: Config) -> Call:
+    hook = SERVICES[service]["hook"]
+    if not isinstance(body, dict):
+        raise HttpError(400, "expected a CDS Hooks request object")
+    if body.get("hook") != hook:
+        raise HttpError(400, f"hook: the service {service} answers the {hook} hook, not {str(body.get('hook'))[:60]!r}")
+    if not isinstance(body.get("hookInstance"), str) or not body["hookInstance"]:
+        raise HttpError(400, "hookInstance: required (a UUID string)")
+    context = body.get("context")
+    if not isinstance(context, dict):
+        raise HttpError(400, "context: required (an object)")
+    patient_id = context.get("patientId")
+    if not isinstance(patient_id, str) or not _FHIR_ID.fullmatch(patient_id):
+        raise HttpError(400, "context.patientId: required, a FHIR id (letters, digits, '-' and '.', at most 64)")
+    drafts = []
+    if hook == "order-sign":
+        if "draftOrders" not in context:
+            raise HttpError(400, "context.draftOrders: required for order-sign (a Bundle of the orders being signed)")
+        try:
+            drafts = draft_medications(context["draftOrders"])
+        except BadDraftOrders as exc:
+            raise HttpError(400, str(exc)) from None
+    prefetch = body.get("prefetch")
+    if prefetch is not None and not isinstance(prefetch, dict):
+        raise HttpError(400, "prefetch: expected an object")
+    server = body.get("fhirServer")
+    if server is not None:
+        if not isinstance(server, str) or urlsplit(server).scheme not in ("http", "https") or not urlsplit(server).netloc:
+            raise HttpError(400, "fhirServer: expected an http(s) URL")
+        if config.fhir_server and server.rstrip("/") != config.fhir_server.rstrip("/"):
+            raise HttpError(403, f"fhirServer: this service fetches only from {config.fhir_server}")
+    token = None
+    authorization = body.get("fhirAuthorization")
+    if authorization is not None:
+        if not isinstance(authorization, dict) or not isinstance(authorization.get("access_token"), str):
+            raise HttpError(400, "fhirAuthorization.access_token: expected a string")
+        token = authorization["access_token"]
+    return Call(service, body["hookInstance"], patient_id, prefetch, Source(server or config.fhir_server, token), drafts)
+
+
+def create_app(config: Config | None = None, api: Api | None = None) -> Starlette:
+    """The ASGI application (one prepared Api, one feedback database, one HTTP client)."""
+    config = config or Config()
+    api = api or Api(cache_size=config.cache_size)
+    vocab = vocabulary(api.knowledge)
+    store = FeedbackStore(config.feedback_db)
+    verifier = JwtVerifier.from_files(config.jwt_issuers, config.jwks_file) if config.jwt_issuers else None
+    if config.jwt_issuers and not config.jwks_file:
+        raise ValueError("JWT verification needs a JWKS file (--jwks)")
+    explanations = Explanations()
+    client = httpx.AsyncClient(timeout=FETCH_TIMEOUT_SECONDS, follow_redirects=False)
+
+    def authorize(request: Request) -> None:
+        if verifier is None:
+            return
+        try:
+            verifier.verify(request.headers.get("authorization"), str(request.url))
+        except Unauthorized as exc:
+            raise HttpError(401, str(exc)) from None
+
+    def service_of(request: Request) -> str:
+        service = request.path_params["service"]
+        if service not in SERVICES:
+            raise HttpError(404, f"no CDS service {service[:60]!r}; GET /cds-services lists them")
+        return service
+
+    async def discovery(request: Request) -> Response:
+        prefetch = templates(api.knowledge)
+        return JSONResponse({"services": [{"hook": s["hook"], "title": s["title"], "description": s["description"], "id": sid,
+                                           "prefetch": prefetch,
+                                           "usageRequirements": "Prefetch every key, or give fhirServer and fhirAuthorization "
+                                                                "so that missing keys can be fetched."}
+                                          for sid, s in SERVICES.items()]})
+
+    def link(request: Request, assessment) -> str:
+        return f"{str(request.base_url).rstrip('/')}/explanations/{explanations.put(assessment)}"
+
+    def patient_view(request: Request, call: Call, bundle: dict, as_of: date) -> list[dict]:
+        try:
+            result = api.assess(bundle, as_of, f"{call.service} request for Patient/{call.patient_id}")
+        except InputRejected as exc:
+            return [rejection_card(exc, vocab)]
+        if not result.document["recommendations"]:
+            return []
+        return recommendation_cards(result.document, facts(result.quads), vocab, link(request, result.assessment))
+
+    def order_sign(request: Request, call: Call, bundle: dict, as_of: date) -> list[dict]:
+        name = f"{call.service} request for Patient/{call.patient_id}"
+        try:
+            before = api.assess(bundle, as_of, name)
+        except InputRejected as exc:
+            return [rejection_card(exc, vocab)]
+        if not any(d["resourceType"] == "MedicationRequest" for d in call.draft_orders):
+            return []
+        taken = {e["resource"].get("id") for e in bundle["entry"]}
+        statements, names = as_if_signed(call.draft_orders, call.patient_id, as_of.isoformat(), taken)
+        try:
+            after = api.assess({**bundle, "entry": [*bundle["entry"], *({"resource": s} for s in statements)]}, as_of,
+                               f"{name} (draft orders as if signed)")
+        except InputRejected as exc:
+            return [rejection_card(exc, vocab)]
+        found = issues(after.quads, api.knowledge, vocab, names, [r["action"] for r in before.document["recommendations"]])
+        if not found:
+            return []
+        known = facts(after.quads)
+        for sid in names:
+            if sid in known:
+                known[sid]["resourceType"] = "draft order"
+                known[sid]["status"] = "proposed, counted as if signed"
+        return issue_cards(found, names, before.document, known, vocab, link(request, before.assessment))
+
+    async def call_service(request: Request) -> Response:
+        service = service_of(request)
+        authorize(request)
+        call = _parse_call(await _read_json(request, config.max_request_bytes), service, config)
+
+        async def work() -> list[dict]:
+            try:
+                bundle = await assemble(call.prefetch, call.patient_id, api.knowledge, call.source, client)
+            except PrefetchMissing as exc:
+                raise HttpError(412, str(exc)) from None
+            except BadPrefetch as exc:
+                raise HttpError(400, str(exc)) from None
+            as_of = config.as_of or date.today()
+            run = patient_view if SERVICES[service]["hook"] == "patient-view" else order_sign
+            return await run_in_threadpool(run, request, call, bundle, as_of)
+
+        try:
+            cards = await asyncio.wait_for(work(), config.request_timeout)
+        except asyncio.TimeoutError:
+            raise HttpError(503, f"the assessment took longer than {config.request_timeout:g} s") from None
+        store.issued(service, call.hook_instance, call.patient_id, cards)
+        return JSONResponse({"cards": public(cards)})
+
+    async def post_feedback(request: Request) -> Response:
+        service = service_of(request)
+        authorize(request)
+        body = await _read_json(request, 1024 * 1024)
+        try:
+            stored = await run_in_threadpool(store.record, service, body)
+        except FeedbackError as exc:
+            raise HttpError(exc.status, str(exc)) from None
+        return JSONResponse({"stored": stored})
+
+    async def get_feedback(request: Request) -> Response:
+        service = service_of(request)
+        authorize(request)
+        return JSONResponse({"feedback": await run_in_threadpool(store.read, service)})
+
+    async def explanation(request: Request) -> Response:
+        assessment = explanations.get(request.path_params["token"])
+        if assessment is None:
+            raise HttpError(404, "no such explanation (they are kept for one hour)")
+        from ..explain import render
+
+        page = await run_in_threadpool(render, assessment, api.knowledge, "html")
+        return HTMLResponse(page, headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+                                           "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+
+    async def http_error(request: Request, exc: HttpError) -> Response:
+        return _error(exc.status, exc.message)
+
+    async def internal_error(request: Request, exc: Exception) -> Response:
+        return _error(500, f"internal error: {type(exc).__name__}")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield
+        await client.aclose()
+        store.close()
+
+    routes = [
+        Route("/cds-services", discovery, methods=["GET"]),
+        Route("/cds-services/{service}", call_service, methods=["POST"]),
+        Route("/cds-services/{service}/feedback", post_feedback, methods=["POST"]),
+        Route("/cds-services/{service}/feedback", get_feedback, methods=["GET"]),
+        Route("/explanations/{token}", explanation, methods=["GET"]),
+    ]
+    middleware = [Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"],
+                             allow_headers=["Authorization", "Content-Type"],
+                             expose_headers=["Origin", "Accept", "Content-Location", "Location", "X-Requested-With"],
+                             max_age=600)]
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
+                    exception_handlers={HttpError: http_error, Exception: internal_error})
+    app.state.api, app.state.feedback = api, store
+    return app
+
+
+def serve(config: Config) -> None:
+    """Run the service with uvicorn until interrupted."""
+    import uvicorn
+
+    uvicorn.run(create_app(config), host=config.host, port=config.port, log_level="info", limit_concurrency=64,
+                timeout_keep_alive=5, timeout_graceful_shutdown=5)

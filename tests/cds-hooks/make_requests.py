@@ -1,0 +1,186 @@
+"""Writes the CDS Hooks request fixtures of this folder from the clinical cases.
+
+Named as in cqframework's opioid-cds-r4: request-<service>-<in|out>-<reason>.json is a
+CDS Hooks request (complete prefetch, built from a case bundle; order-sign requests add
+context.draftOrders); `in` expects cards, `out` none. NAME.expected.json beside it holds
+the HTTP status and the cards expected (indicator, summary, and the resource types the
+suggestions create), written here by hand from the guideline, not from b12kg's output.
+
+    .venv/bin/python tests/cds-hooks/make_requests.py
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+CASES = ROOT / "tests" / "cases"
+AS_OF = "2026-11-24"
+"""Every fixture is assessed as of this date (the service runs with --as-of)."""
+
+PREFETCH_TYPES = {"patient": "Patient", "observations": "Observation", "conditions": "Condition", "procedures": "Procedure",
+                  "medicationStatements": "MedicationStatement", "medicationRequests": "MedicationRequest",
+                  "medicationAdministrations": "MedicationAdministration", "medicationDispenses": "MedicationDispense"}
+"""Prefetch key -> the resource type it holds (the service's discovery templates; a test checks they agree)."""
+
+SUMMARY = {
+    "order-serum-b12": "No pre-treatment serum B12 result: order a serum vitamin B12 level.",
+    "order-mma": "Serum B12 does not settle B12 status: order methylmalonic acid (MMA).",
+    "oral-b12-high-dose": "B12 deficiency: start oral vitamin B12 1500-2000 mcg daily for 3 months.",
+    "im-b12-loading": "B12 deficiency with severe neurological signs: start intramuscular B12 1000 mcg (daily, weekly, then monthly).",
+    "follow-up-3-months": "Reassess serum B12, MMA, homocysteine and neurological symptoms 3 months after B12 therapy starts.",
+    "urgent-untreated-deficiency": "B12 deficiency untreated for more than 3 months: risk of permanent spinal cord lesions. Treat without delay.",
+    "avoid-folic-acid-alone": "Folic acid above 0.1 mg daily without B12 may mask B12 deficiency while nerve damage progresses.",
+    "enhanced-monitoring": "Risk factor for B12 deficiency: monitor B12 status more closely.",
+    "draft-folic-acid-alone": "Folic acid above 0.1 mg daily ordered without B12 therapy: it may mask B12 deficiency.",
+    "draft-reversible-cause-with-deficiency": "Metformin or a PPI ordered for a patient with B12 deficiency: both lower B12; monitor closely.",
+    "draft-oral-b12-where-im-indicated": "Oral B12 ordered, but severe neurological signs call for intramuscular B12 loading.",
+}
+
+
+def card(code: str, indicator: str, *suggestions: str) -> dict:
+    return {"indicator": indicator, "summary": SUMMARY[code], "suggestions": list(suggestions)}
+
+
+def bundle_of(case: str) -> dict:
+    path = ROOT / "examples" / f"{case}.json" if case.startswith("ex") else CASES / f"{case}.json"
+    return json.loads(path.read_text())
+
+
+def patient_id(bundle: dict) -> str:
+    return next(e["resource"]["id"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
+
+
+def prefetch(bundle: dict, keys=PREFETCH_TYPES) -> dict:
+    """Prefetch values for `keys` from a case bundle: the Patient, and a searchset per resource type."""
+    found = {}
+    for key in keys:
+        kind = PREFETCH_TYPES[key]
+        resources = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
+        if kind == "Patient":
+            found[key] = resources[0]
+        else:
+            found[key] = {"resourceType": "Bundle", "type": "searchset", "total": len(resources),
+                          "entry": [{"fullUrl": f"http://ehr.example/fhir/{kind}/{r['id']}", "resource": r,
+                                     "search": {"mode": "match"}} for r in resources]}
+    return found
+
+
+def medication_request(rid: str, pid: str, system: str, code: str, display: str, dose: float | None = None, unit: str = "mg",
+                       route: tuple[str, str] | None = None, period_unit: str = "d") -> dict:
+    """A draft MedicationRequest as an EHR sends it in context.draftOrders."""
+    resource = {"resourceType": "MedicationRequest", "id": rid, "status": "draft", "intent": "order",
+                "subject": {"reference": f"Patient/{pid}"}, "authoredOn": AS_OF,
+                "medicationCodeableConcept": {"coding": [{"system": system, "code": code, "display": display}], "text": display}}
+    if dose is not None:
+        dosage = {"timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": period_unit}},
+                  "doseAndRate": [{"doseQuantity": {"value": dose, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit}}]}
+        if route:
+            dosage["route"] = {"coding": [{"system": "http://snomed.info/sct", "code": route[0], "display": route[1]}]}
+        resource["dosageInstruction"] = [dosage]
+    return resource
+
+
+ATC, RXNORM = "http://www.whocc.no/atc", "http://www.nlm.nih.gov/research/umls/rxnorm"
+ORAL, IM = ("26643006", "oral route"), ("78421000", "intramuscular route")
+
+
+def folic(pid: str, mg: float) -> dict:
+    return medication_request("draft-folic", pid, ATC, "B03BB01", "folic acid", mg, "mg", ORAL)
+
+
+def folic_by_reference(pid: str, mg: float) -> list[dict]:
+    """A draft folic acid order naming its drug by a Medication resource sent along in draftOrders."""
+    order = folic(pid, mg)
+    del order["medicationCodeableConcept"]
+    order["id"] = "draft-folic-ref"
+    order["medicationReference"] = {"reference": "Medication/draft-folic-medication"}
+    medication = {"resourceType": "Medication", "id": "draft-folic-medication",
+                  "code": {"coding": [{"system": ATC, "code": "B03BB01", "display": "folic acid"}]}}
+    return [order, medication]
+
+
+def oral_b12(pid: str) -> dict:
+    return medication_request("draft-b12-oral", pid, ATC, "B03BA01", "cyanocobalamin", 1000, "ug", ORAL)
+
+
+def im_b12(pid: str) -> dict:
+    return medication_request("draft-b12-im", pid, ATC, "B03BA01", "cyanocobalamin", 1000, "ug", IM)
+
+
+def metformin(pid: str) -> dict:
+    return medication_request("draft-metformin", pid, RXNORM, "6809", "metformin", 500, "mg", ORAL)
+
+
+def omeprazole(pid: str) -> dict:
+    return medication_request("draft-omeprazole", pid, RXNORM, "7646", "omeprazole", 20, "mg", ORAL)
+
+
+PATIENT_VIEW = {
+    "in-confirmed-oral": ("ex1-confirmed-oral", [card("oral-b12-high-dose", "info", "MedicationRequest"),
+                                                 card("follow-up-3-months", "info")]),
+    "in-untreated-deficiency": ("combo-untreated-since-june-vegan-metformin", [
+        card("oral-b12-high-dose", "info", "MedicationRequest"), card("follow-up-3-months", "info"),
+        card("urgent-untreated-deficiency", "critical"), card("enhanced-monitoring", "info")]),
+    "in-folic-acid-alone": ("avoid-folic-acid-alone-fires-0_4-mg-daily-rxnorm", [card("avoid-folic-acid-alone", "warning")]),
+    "in-no-serum-b12": ("status-unknown-no-b12", [card("order-serum-b12", "info", "ServiceRequest")]),
+    "in-indeterminate": ("status-indeterminate-b12-exactly-350-ng-per-l", [card("order-mma", "info", "ServiceRequest")]),
+    "in-severe-case-im": ("im-b12-loading-fires-clinician-asserted-severe-case", [
+        card("im-b12-loading", "info", "MedicationRequest"), card("follow-up-3-months", "info")]),
+    "out-b12-unlikely": ("order-mma-not-b12-500_1-neuropathy", []),
+    "out-latest-b12-normal": ("status-unlikely-latest-b12-600-older-b12-150", []),
+}
+
+ORDER_SIGN = {
+    "in-folic-acid-without-b12": ("status-confirmed-b12-179_9-ng-per-l", lambda p: [folic(p, 1)], [
+        card("draft-folic-acid-alone", "warning", "MedicationRequest")]),
+    "in-folic-acid-status-unknown": ("status-unknown-no-b12", lambda p: [folic(p, 5)], [
+        card("draft-folic-acid-alone", "warning", "ServiceRequest")]),
+    "in-folic-acid-by-medication-reference": ("status-confirmed-b12-179_9-ng-per-l", lambda p: folic_by_reference(p, 1), [
+        card("draft-folic-acid-alone", "warning", "MedicationRequest")]),
+    "out-folic-acid-with-b12": ("status-confirmed-b12-179_9-ng-per-l", lambda p: [folic(p, 1), oral_b12(p)], []),
+    "out-folic-acid-0_1-mg": ("status-confirmed-b12-179_9-ng-per-l", lambda p: [folic(p, 0.1)], []),
+    "in-metformin-confirmed-deficiency": ("ex1-confirmed-oral", lambda p: [metformin(p)], [
+        card("draft-reversible-cause-with-deficiency", "warning", "MedicationRequest")]),
+    "in-ppi-functional-deficiency": ("status-functional-b12-600-mma-0_6", lambda p: [omeprazole(p)], [
+        card("draft-reversible-cause-with-deficiency", "warning", "MedicationRequest")]),
+    "out-metformin-b12-unlikely": ("order-mma-not-b12-500_1-neuropathy", lambda p: [metformin(p)], []),
+    "in-oral-b12-where-im": ("im-b12-loading-fires-clinician-asserted-severe-case", lambda p: [oral_b12(p)], [
+        card("draft-oral-b12-where-im-indicated", "warning", "MedicationRequest")]),
+    "out-im-b12-where-im": ("im-b12-loading-fires-clinician-asserted-severe-case", lambda p: [im_b12(p)], []),
+    "out-oral-b12-no-severe-signs": ("status-confirmed-b12-179_9-ng-per-l", lambda p: [oral_b12(p)], []),
+}
+
+
+def request(hook: str, name: str, bundle: dict, drafts: list[dict] | None = None) -> dict:
+    pid = patient_id(bundle)
+    body = {"hookInstance": str(uuid.uuid5(uuid.NAMESPACE_URL, f"b12kg-cds-fixture/{hook}/{name}")), "hook": hook,
+            "context": {"userId": "Practitioner/example", "patientId": pid}, "prefetch": prefetch(bundle)}
+    if drafts is not None:
+        body["context"]["draftOrders"] = {"resourceType": "Bundle", "type": "collection",
+                                          "entry": [{"resource": d} for d in drafts]}
+    return body
+
+
+def write(name: str, body: dict, expected: dict) -> None:
+    (HERE / f"{name}.json").write_text(json.dumps(body, indent=1) + "\n")
+    (HERE / f"{name}.expected.json").write_text(json.dumps(expected, indent=1) + "\n")
+
+
+def main() -> None:
+    for old in HERE.glob("request-*.json"):
+        old.unlink()
+    for reason, (case, cards) in PATIENT_VIEW.items():
+        write(f"request-b12-patient-view-{reason}", request("patient-view", reason, bundle_of(case)),
+              {"case": case, "status": 200, "cards": cards})
+    for reason, (case, drafts, cards) in ORDER_SIGN.items():
+        bundle = bundle_of(case)
+        write(f"request-b12-order-sign-{reason}", request("order-sign", reason, bundle, drafts(patient_id(bundle))),
+              {"case": case, "status": 200, "cards": cards})
+
+
+if __name__ == "__main__":
+    main()
