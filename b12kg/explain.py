@@ -325,7 +325,8 @@ def _conclusions(store: ox.Store, anchors: _Anchors, measure_order: list[str]) -
         found[row["conclusion"]] = Conclusion(
             iri=row["conclusion"], anchor=anchors("conclusion", _local(row["conclusion"])), kind=kind, code=row["code"],
             label=row.get("label"), text=row.get("text"), rule=row["rule"], stage=int(row.get("stage", 99)),
-            serum_b12=row.get("serumB12"), due=row.get("due"), overdue=row.get("overdue") == "true")
+            serum_b12=(row.get("comparator", "") + row["serumB12"]) if row.get("serumB12") else None, due=row.get("due"),
+            overdue=row.get("overdue") == "true")
     links = {str(GM.basedOn): "facts", str(GM.evidence): "statements", str(GM.comparedWith): "thresholds",
              str(GM.measure): "measures", str(GM.restsOnAbsenceOf): "rests_on", str(GM.wouldChangeWith): "would_change"}
     for row in sorted(_rows(store, "conclusion-links"), key=lambda r: r["target"]):

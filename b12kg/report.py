@@ -30,7 +30,8 @@ def conclusions(store: ox.Store) -> dict[str, list[dict]]:
         grouped[row["conclusion"].value] = {
             "patient": row["patient"].value, "iri": row["conclusion"].value, "kind": CONCLUSION_KINDS[row["kind"].value],
             "code": row["code"].value, "text": _value(row.get("text")), "rule": row["rule"].value,
-            "serum_b12": _value(row.get("serumB12")), "due": _value(row.get("due")), "overdue": _value(row.get("overdue")) == "true",
+            "serum_b12": _value(row.get("serumB12")), "comparator": _value(row.get("comparator")), "due": _value(row.get("due")),
+            "overdue": _value(row.get("overdue")) == "true",
             "measure": set(), "based_on": set(), "evidence": {}}
     for row in select(store, resources.query_text("report/conclusion-facts.rq")):
         if row["conclusion"].value in grouped:
@@ -144,6 +145,7 @@ def to_json(found: list[dict], patient_id: str, as_of: str, knowledge: Knowledge
         "b12_status": {
             "value": status["code"],
             "serum_b12_ng_per_l": exact_number(status["serum_b12"]),
+            **({"serum_b12_comparator": status["comparator"]} if status.get("comparator") else {}),
             "based_on": sorted(status["based_on"]),
             "evidence": _evidence(status),
             "rule": status["rule"],
