@@ -194,9 +194,12 @@ def explain(ctx: click.Context, path: Path, as_of: date, fmt: str, output: Path 
 @click.option("--time-budget", type=click.FloatRange(min=0.01), metavar="SECONDS",
               help="Time allowed per patient (default: 30); a worker over it is stopped and the patient rejected.")
 @click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: when stderr is a terminal).")
+@click.option("--store", "store_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Also write every assessment into the cohort store DIR (created if absent), as one transactional "
+                   "load (assessed again in this process, datasets kept; NDJSON exports are not stored).")
 def batch(paths: tuple[Path, ...], as_of: date, output: Path | None, input_format: str | None, reasoner: str,
           workers: int | None, scheduler: str | None, resume: bool, in_population: bool, time_budget: float | None,
-          progress: bool | None) -> None:
+          progress: bool | None, store_dir: Path | None) -> None:
     """Assess many patients and write JSON Lines: one line per patient, naming its
     "source", holding the assessment object, or "rejected" / "internal_error".
 
@@ -241,8 +244,11 @@ def batch(paths: tuple[Path, ...], as_of: date, output: Path | None, input_forma
         click.echo(f"b12kg: {exc.name or exc} is not installed: --scheduler needs the 'dask' extra "
                    "(pip install 'b12kg[dask]')", err=True)
         sys.exit(EXIT_INTERNAL)
+    except batch_run.ClusterUnavailable as exc:
+        click.echo(f"b12kg: {exc}", err=True)
+        sys.exit(EXIT_INTERNAL)
     except OSError as exc:
-        click.echo(f"b12kg: cannot write the output: {exc.strerror or exc}; completed lines are kept "
+        click.echo(f"b12kg: cannot write {output or 'standard output'}: {exc.strerror or exc}; completed lines are kept "
                    "(run again with --resume)", err=True)
         sys.exit(EXIT_INTERNAL)
     finally:
@@ -252,6 +258,11 @@ def batch(paths: tuple[Path, ...], as_of: date, output: Path | None, input_forma
         click.echo(f"b12kg: warning: no patient file found under {', '.join(str(p) for p in paths)} "
                    f"(looked for {', '.join(sorted(PATIENT_SUFFIXES))} files and *.ndjson exports)", err=True)
     click.echo(f"b12kg: {counts.summary()}", err=True)
+    if store_dir is not None:
+        from .cohort.store import store_files
+
+        loader = store_files(list(paths), store_dir, as_of, reasoner, input_format, in_population)
+        click.echo(f"b12kg: store {store_dir}: {loader.added} assessments added, {loader.skipped} already there", err=True)
     sys.exit(counts.exit_code)
 
 
@@ -456,6 +467,10 @@ def _run(ctx: click.Context, work):
         click.echo(f"b12kg: internal error: {type(exc).__name__}: {exc} (run with --debug for details)", err=True)
         sys.exit(EXIT_INTERNAL)
 
+
+from .cohort.cli import register  # noqa: E402  (the cohort commands: load, cohort, serve, publish, report)
+
+register(main)
 
 if __name__ == "__main__":
     main()

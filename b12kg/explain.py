@@ -352,7 +352,8 @@ def _conclusions(store: ox.Store, anchors: _Anchors, measure_order: list[str]) -
         found[row["conclusion"]] = Conclusion(
             iri=row["conclusion"], anchor=anchors("conclusion", _local(row["conclusion"])), kind=kind, code=row["code"],
             label=row.get("label"), text=row.get("text"), rule=row["rule"], stage=int(row.get("stage", 99)),
-            reported=row.get("reported"), due=row.get("due"), overdue=row.get("overdue") == "true",
+            reported=(row.get("comparator", "") + row["reported"]) if row.get("reported") else None, due=row.get("due"),
+            overdue=row.get("overdue") == "true",
             reported_label=row.get("reportedLabel", ""), reported_unit=row.get("reportedUnit", ""), priority=row.get("priority", ""))
     links = {str(GM.basedOn): "facts", str(GM.evidence): "statements", str(GM.comparedWith): "thresholds",
              str(GM.measure): "measures", str(GM.restsOnAbsenceOf): "rests_on", str(GM.wouldChangeWith): "would_change"}

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pyoxigraph as ox
@@ -248,7 +248,7 @@ def to_bundle(document: dict, quads: list[ox.Quad], knowledge: Knowledge, source
     types = _fact_types(quads)
     subject = {"reference": f"Patient/{document['patient']}"}
     authored = document["as_of"]
-    recorded = recorded or datetime.now(timezone.utc).isoformat(timespec="seconds")
+    recorded = recorded or datetime.now(UTC).isoformat(timespec="seconds")
     plan = f"{g['guideline']}/PlanDefinition"
     entries: list[dict] = []
 

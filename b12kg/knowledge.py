@@ -126,6 +126,11 @@ class Knowledge:
         return tuple(sorted({str(f) for f in self.graph.objects(None, GM.contractField)}))
 
     @cached_property
+    def comparator_fields(self) -> frozenset[str]:
+        """Contract keys of comparators of censored values (gm:comparatorOf): reported only when set."""
+        return frozenset(str(f) for p in self.graph.subjects(GM.comparatorOf, None) for f in self.graph.objects(p, GM.contractField))
+
+    @cached_property
     def measure_order(self) -> dict[str, int]:
         """Follow-up measure code -> its position in the report (gm:FollowUpMeasure, gm:reportOrder)."""
         order = {}
@@ -139,6 +144,8 @@ class Knowledge:
         """(contract key, label, unit) of each value a conclusion reports (gm:contractField on a property)."""
         found = []
         for prop, key in self.graph.subject_objects(GM.contractField):
+            if (prop, GM.comparatorOf, None) in self.graph:
+                continue  # shown with its value, not as a value of its own
             label = self.graph.value(prop, rdflib.RDFS.label)
             unit = self.graph.value(prop, GM.unit)
             found.append((str(key), str(label) if label is not None else str(key), str(unit) if unit is not None else ""))

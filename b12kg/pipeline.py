@@ -48,10 +48,10 @@ CHUNK_SIZE = 100
 """Patients per shared store, reasoner call and rule run (larger chunks gain little)."""
 
 
-def population_asserted(patient_iri: str, graph: ox.NamedNode) -> list[ox.Quad]:
+def population_asserted(loaded: LoadedPatient, as_of: date, graph: ox.NamedNode) -> list[ox.Quad]:
     """The caller's assertion that the patient belongs to the guideline's population, on the
     assessment (read by queries/b12/derive/population.rq)."""
-    node = assessment_node(patient_iri)
+    node = assessment_node(str(loaded.patient), as_of, loaded.source_sha256)
     return [ox.Quad(node, ox.NamedNode(str(GM.populationAsserted)), ox.Literal(True), graph)]
 
 PATIENT_GRAPHS = [ox.NamedNode(str(g)) for g in (ASSERTED_GRAPH, INFERRED_GRAPH, CONCLUDED_GRAPH, ASSESSMENT_GRAPH, IGNORED_GRAPH,
@@ -114,11 +114,12 @@ class Assessor:
         return Assessment(loaded=loaded, as_of=as_of, document=document, quads=quads)
 
     def assess_many(self, paths: Iterable[Path], as_of: date, input_format: str | None = None,
-                    chunk_size: int = CHUNK_SIZE) -> Iterator[tuple[Path, Assessment | InputRejected | Exception]]:
+                    chunk_size: int = CHUNK_SIZE, keep_quads: bool = False) -> Iterator[tuple[Path, Assessment | InputRejected | Exception]]:
         """Assess many files, in input order, with one reasoning and rule run per chunk.
 
         A rejected file is yielded as its InputRejected, a defect as its exception.
-        The assessments carry their JSON document only (no dataset quads).
+        The assessments carry their JSON document only, and with `keep_quads` also their
+        dataset: their own quads (cohort.graphs.partition) and the chunk's knowledge-level ones.
         """
         paths = [Path(p) for p in paths]
         for start in range(0, len(paths), chunk_size):
@@ -129,23 +130,26 @@ class Assessor:
                     loaded.append(self.load(path, as_of, input_format))
                 except Exception as exc:  # InputRejected, or a loader defect on one file
                     loaded.append(exc)
-            documents = self.assess_loaded_many([x for x in loaded if isinstance(x, LoadedPatient)], as_of, chunk_size)
+            datasets: dict[int, list[ox.Quad]] = {}
+            documents = self.assess_loaded_many([x for x in loaded if isinstance(x, LoadedPatient)], as_of, chunk_size,
+                                                datasets if keep_quads else None)
             found = iter(documents)
             for path, item in zip(part, loaded, strict=True):
                 if isinstance(item, Exception):
                     yield path, item
                 else:
                     outcome = next(found)
-                    yield path, outcome if isinstance(outcome, Exception) else Assessment(item, as_of, outcome, [])
+                    yield path, outcome if isinstance(outcome, Exception) else Assessment(item, as_of, outcome,
+                                                                                          datasets.get(id(item), []))
 
-    def assess_loaded_many(self, patients: list[LoadedPatient], as_of: date,
-                           chunk_size: int = CHUNK_SIZE) -> list[dict | Exception]:
+    def assess_loaded_many(self, patients: list[LoadedPatient], as_of: date, chunk_size: int = CHUNK_SIZE,
+                           datasets: dict[int, list[ox.Quad]] | None = None) -> list[dict | Exception]:
         """The JSON documents of loaded patients (or the exception of each that failed), in order.
 
         Patients share a store, one reasoner call and one run of each rule per chunk
         (every rule joins on the patient); patients whose nodes overlap go to separate
         chunks, and a chunk that fails is re-run patient by patient so one defect stops
-        no one else.
+        no one else. With `datasets`, each patient's dataset is put there (by id of the patient).
         """
         results: list[dict | Exception] = []
         chunk: list[LoadedPatient] = []
@@ -153,30 +157,47 @@ class Assessor:
         for loaded in patients:
             subjects = set(loaded.graph.subjects())
             if chunk and (subjects & nodes or len(chunk) >= chunk_size):
-                results += self._assess_chunk(chunk, as_of)
+                results += self._assess_chunk(chunk, as_of, datasets)
                 chunk, nodes = [], set()
             chunk.append(loaded)
             nodes |= subjects
         if chunk:
-            results += self._assess_chunk(chunk, as_of)
+            results += self._assess_chunk(chunk, as_of, datasets)
         return results
 
-    def _assess_chunk(self, patients: list[LoadedPatient], as_of: date) -> list[dict | Exception]:
+    def _assess_chunk(self, patients: list[LoadedPatient], as_of: date,
+                      datasets: dict[int, list[ox.Quad]] | None = None) -> list[dict | Exception]:
         try:
             store = self._run(patients, as_of)
             found, population, quality = conclusions(store), populations(store), data_quality(store)
             met = integration.interactions(store)
-            return [self._document(p, as_of, found, population, quality, met) for p in patients]
+            documents = [self._document(p, as_of, found, population, quality, met) for p in patients]
+            if datasets is not None:
+                datasets.update(self._datasets(store, patients, as_of))
+            return documents
         except Exception as exc:
             if len(patients) == 1:
                 return [exc]
         results: list[dict | Exception] = []
         for loaded in patients:  # isolate the defect: one patient at a time
             try:
-                results.append(self.assess_loaded(loaded, as_of).document)
+                alone = self.assess_loaded(loaded, as_of)
+                results.append(alone.document)
+                if datasets is not None:
+                    datasets[id(loaded)] = alone.quads
             except Exception as exc:
                 results.append(exc)
         return results
+
+    def _datasets(self, store: ox.Store, patients: list[LoadedPatient], as_of: date) -> dict[int, list[ox.Quad]]:
+        """Each patient's part of the chunk's graphs, plus the chunk's knowledge-level quads."""
+        from .cohort.graphs import Owner, partition
+
+        owners = [Owner(assessment_node(str(p.patient), as_of, p.source_sha256).value, str(p.patient),
+                        {to_ox(s) for g in (p.graph, p.ignored_graph) for s in g.subjects()}) for p in patients]
+        graphs = [g for g in PATIENT_GRAPHS if g.value != str(CITED_GRAPH)]  # the cited excerpt: knowledge, per chunk
+        mine, shared = partition((q for g in graphs for q in store.quads_for_pattern(None, None, None, g)), owners)
+        return {id(p): mine[o.assessment] + shared for p, o in zip(patients, owners, strict=True)}
 
     def _document(self, loaded: LoadedPatient, as_of: date, found: dict, population: dict, quality: dict, met: dict) -> dict:
         """The contract JSON: the primary guideline's conclusions, the other guidelines' and the interactions beside them."""
@@ -206,7 +227,7 @@ class Assessor:
             store.extend(assessment_quads(str(loaded.patient), as_of, self.knowledge, self.reasoner.name,
                                           loaded.file, loaded.source_sha256, ox.NamedNode(str(ASSESSMENT_GRAPH))))
             if self.in_population:
-                store.extend(population_asserted(str(loaded.patient), ox.NamedNode(str(ASSESSMENT_GRAPH))))
+                store.extend(population_asserted(loaded, as_of, ox.NamedNode(str(ASSESSMENT_GRAPH))))
             facts.extend(loaded.graph)
 
         run_rules(store, self.classify_rules, inferred, check)

@@ -25,14 +25,21 @@ def _iri(term) -> ox.NamedNode:
     return ox.NamedNode(str(term))
 
 
-def assessment_node(patient_iri: str) -> ox.NamedNode:
-    return ox.NamedNode(f"{patient_iri}/assessment")
+def assessment_node(patient_iri: str, as_of: date, source_sha256: str) -> ox.NamedNode:
+    """The assessment's IRI, unique to the patient, the as-of date and the input (contract section 7).
+
+    Conclusion IRIs are minted under it by the derive queries (``{assessment}/conclusion/{code}``),
+    so assessments of one patient on several dates or from several exports never share a node.
+    """
+    if len(source_sha256) != 64 or any(c not in "0123456789abcdef" for c in source_sha256):
+        raise ValueError(f"not a SHA-256 hex digest: {source_sha256!r}")
+    return ox.NamedNode(f"{patient_iri}/assessment/{as_of.isoformat()}/{source_sha256}")
 
 
 def assessment_quads(patient_iri: str, as_of: date, knowledge: Knowledge, reasoner: str, source: str,
                      source_sha256: str, graph: ox.NamedNode) -> list[ox.Quad]:
     """The assessment activity: what was assessed, as of when, with what."""
-    node = assessment_node(patient_iri)
+    node = assessment_node(patient_iri, as_of, source_sha256)
     started = datetime.now(UTC).isoformat(timespec="seconds")
     rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
     triples = [

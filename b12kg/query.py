@@ -125,8 +125,14 @@ def _walk(node: Any) -> Iterator[Any]:
             stack.extend(item)
 
 
-def prepare_user_query(text: str, file: str = "<query>", limits: QueryLimits | None = None) -> UserQuery:
-    """Parse and check one user query; raise QueryRefused with the reason and position."""
+def prepare_user_query(text: str, file: str = "<query>", limits: QueryLimits | None = None,
+                       protocol_dataset: bool = False) -> UserQuery:
+    """Parse and check one user query; raise QueryRefused with the reason and position.
+
+    `protocol_dataset`: the SPARQL Protocol request names its own dataset
+    (default-graph-uri / named-graph-uri, graphs of the local store). The protocol then
+    overrides the query's FROM / FROM NAMED (SPARQL 1.1 Protocol, 2.1.4), so they are
+    dropped from the parse, never read, rather than refused."""
     from rdflib.plugins.sparql.algebra import translateQuery
     from rdflib.plugins.sparql.parser import parseQuery
 
@@ -146,6 +152,8 @@ def prepare_user_query(text: str, file: str = "<query>", limits: QueryLimits | N
         raise QueryRefused.one(file, f"SPARQL syntax error at {_position(text, exc)}: {message}",
                                rule="SPARQL 1.1 grammar") from None
     body = parsed[1]
+    if "datasetClause" in body and body["datasetClause"] and protocol_dataset:
+        del body["datasetClause"]
     if "datasetClause" in body and body["datasetClause"]:  # noqa: RUF019 (CompValue.get returns the key when absent)
         raise QueryRefused.one(file, "FROM / FROM NAMED would load graphs from elsewhere: address the dataset's own "
                                      "graphs with GRAPH instead", field="FROM", rule="no network")

@@ -147,7 +147,9 @@ def to_json(found: list[dict], patient_id: str, as_of: str, knowledge: Knowledge
         "guideline": {"id": knowledge.guideline_iri, "version": knowledge.guideline_version},
         "b12_status": {
             "value": status["code"],
-            **{field: exact_number(status["reported"].get(field)) for field in knowledge.contract_fields},
+            **{field: exact_number(status["reported"].get(field)) for field in knowledge.contract_fields
+               if field not in knowledge.comparator_fields},
+            **{field: status["reported"][field] for field in knowledge.comparator_fields if status["reported"].get(field)},
             "based_on": sorted(status["based_on"]),
             "evidence": _evidence(status),
             "rule": status["rule"],

@@ -293,3 +293,12 @@ def test_synthea_bundles_as_a_bulk_export_give_the_bundle_answers(assessor, tmp_
         serial_ignored = {f["id"] for f in expected[patient].pop("ignored_facts")}
         assert document == expected[patient]
         assert ignored <= serial_ignored and len(ignored) > 0.8 * len(serial_ignored)
+
+
+def test_an_unreachable_scheduler_is_a_clear_message(tree, monkeypatch):
+    pytest.importorskip("distributed")
+    from b12kg.batch import cluster
+
+    monkeypatch.setattr(cluster, "CONNECT_SECONDS", 1)
+    result = CliRunner().invoke(main, ["batch", str(tree), "--as-of", "2026-11-24", "--scheduler", "tcp://127.0.0.1:9", "--no-progress"])
+    assert result.exit_code == 1 and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.output

@@ -8,8 +8,6 @@ with the reason printed, when Chromium, chromedriver or Selenium is not installe
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -19,46 +17,8 @@ from b12kg.explain import render
 
 CASES = Path(__file__).resolve().parent / "cases"
 AS_OF = date(2026, 11, 24)
-CHROMIUM_ARGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--window-size=1280,900")
 # An indeterminate status (order MMA) and a confirmed, untreated one (oral B12, urgent, risk factors).
 BROWSER_CASES = ("status-indeterminate-b12-258_3-pmol-per-l", "combo-untreated-since-june-vegan-metformin")
-
-
-def _executable(*candidates: str) -> str | None:
-    for candidate in candidates:
-        found = candidate if Path(candidate).is_file() else shutil.which(candidate)
-        if found:
-            return found
-    return None
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """A headless Chromium with a fresh profile, or a skip saying what is missing."""
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        reason = "selenium is not installed (pip install '.[test]')"
-        print(f"test_browser: skipped: {reason}")
-        pytest.skip(reason)
-    chromium = _executable("/usr/bin/chromium", "chromium", "chromium-browser")
-    driver_path = _executable("/usr/bin/chromedriver", "chromedriver")
-    if chromium is None or driver_path is None:
-        reason = f"headless browser not available (chromium: {chromium}, chromedriver: {driver_path}); apt-get install chromium chromium-driver"
-        print(f"test_browser: skipped: {reason}")
-        pytest.skip(reason)
-    profile = tempfile.mkdtemp(prefix="b12kg-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for argument in (*CHROMIUM_ARGS, f"--user-data-dir={profile}"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
-    driver.implicitly_wait(2)
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
 
 
 def _recorded_values(case: str) -> dict[str, str]:

@@ -23,9 +23,11 @@ from datetime import date
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from . import work
+from .run import ClusterUnavailable
 from .sources import Item
 
 PARTITION_BYTES = 4 * 1024 * 1024
+CONNECT_SECONDS = 20
 
 
 class KnowledgePlugin(WorkerPlugin):
@@ -77,7 +79,12 @@ class ClusterRun:
     def run(self, items: Iterable[Item]) -> Iterator[dict]:
         from distributed import Client
 
-        client = self._client or Client(self.address)
+        try:
+            client = self._client or Client(self.address, timeout=f"{CONNECT_SECONDS}s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise ClusterUnavailable(f"cannot reach the Dask scheduler at {self.address} within {CONNECT_SECONDS} s "
+                                     f"({type(exc).__name__}: {exc}); start one with 'dask scheduler' and "
+                                     "'dask worker ADDRESS', or leave out --scheduler to use this machine's cores") from None
         try:
             client.register_plugin(KnowledgePlugin(self.reasoner, self.in_population), name=KnowledgePlugin.name)
             workers = max(1, sum(client.ncores().values()))

@@ -202,7 +202,9 @@ class LocalPool:
                 if not busy and not queue and exhausted:
                     break
                 for worker in wait([w.conn for w in pool], timeout=0.2):
-                    owner = next(w for w in pool if w.conn is worker)
+                    owner = next((w for w in pool if w.conn is worker), None)
+                    if owner is None:  # replaced earlier in this round
+                        continue
                     try:
                         message = owner.conn.recv()
                     except (EOFError, OSError):

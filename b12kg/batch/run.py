@@ -19,6 +19,10 @@ from .sources import Item
 EXIT_INTERNAL, EXIT_REJECTED = 1, 2
 
 
+class ClusterUnavailable(Exception):
+    """The Dask scheduler could not be reached (exit 1, with a message naming the address)."""
+
+
 @dataclass
 class Counts:
     """What became of every patient found."""

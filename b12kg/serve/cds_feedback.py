@@ -8,7 +8,7 @@ import os
 import sqlite3
 import threading
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 OUTCOMES = ("accepted", "overridden")
@@ -64,7 +64,7 @@ class FeedbackStore:
 
     def issued(self, service: str, hook_instance: str, patient: str, cards: list[dict]) -> None:
         """Record the cards of one response (so feedback can be checked against them)."""
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        now = datetime.now(UTC).isoformat(timespec="seconds")
         rows = [(c["uuid"], service, hook_instance, patient, c.get("_code"), c["summary"],
                  json.dumps([s["uuid"] for s in c.get("suggestions", []) if "uuid" in s]), now) for c in cards]
         with self._lock:
@@ -78,7 +78,7 @@ class FeedbackStore:
         if len(items) > MAX_FEEDBACK_ITEMS:
             raise FeedbackError(f"more than {MAX_FEEDBACK_ITEMS} feedback items in one request")
         rows = []
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        now = datetime.now(UTC).isoformat(timespec="seconds")
         for index, item in enumerate(items):
             where = f"feedback[{index}]"
             if not isinstance(item, dict):

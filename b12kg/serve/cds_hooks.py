@@ -287,7 +287,7 @@ def create_app(config: Config | None = None, api: Api | None = None) -> Starlett
 
         try:
             cards = await asyncio.wait_for(work(), config.request_timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise HttpError(503, f"the assessment took longer than {config.request_timeout:g} s") from None
         store.issued(service, call.hook_instance, call.patient_id, cards)
         return JSONResponse({"cards": public(cards)})

@@ -1,0 +1,198 @@
+"""The cohort commands (load, cohort, publish, report, serve), registered on b12kg's CLI group.
+
+Heavy imports happen inside each command, so `b12kg --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+store_argument = click.argument("directory", metavar="DIR", type=click.Path(path_type=Path, file_okay=False))
+
+
+def _guard(work):
+    """Run `work`, turning rejections into exit 2 with the problems listed."""
+    from ..cli import _reject
+    from ..errors import InputRejected
+
+    try:
+        return work()
+    except InputRejected as exc:
+        _reject(exc)
+
+
+@click.command("load")
+@store_argument
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+def load_command(directory: Path, files: tuple[Path, ...]) -> None:
+    """Load assessments already written as RDF (b12kg assess --format trig, one
+    assessment per file; folders are searched for .trig and .nq files) into the cohort
+    store DIR, as one transactional load: any bad file leaves the store unchanged,
+    and an assessment already in the store is not added twice."""
+    from ..knowledge import load_knowledge
+    from .store import RDF_SUFFIXES, CohortStore, read_dataset
+
+    paths = []
+    for path in files:
+        paths += sorted(p for p in path.rglob("*") if p.suffix.lower() in RDF_SUFFIXES) if path.is_dir() else [path]
+
+    def work():
+        cohort = CohortStore(directory)
+        try:
+            with cohort.loading(load_knowledge().quads) as loader:
+                for path in paths:
+                    loader.add_dataset(read_dataset(path), source=str(path))
+        finally:
+            cohort.close()
+        return loader
+
+    loader = _guard(work)
+    click.echo(f"b12kg: store {directory}: {loader.added} assessments added, {loader.skipped} already there", err=True)
+
+
+def _params(values: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for value in values:
+        name, sep, text = value.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{value!r} is not key=value", param_hint="--param")
+        out[name.strip()] = text
+    return out
+
+
+@click.command("cohort")
+@store_argument
+@click.argument("name", required=False)
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="A parameter of the query (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "tsv", "json"]), default="table", show_default=True,
+              help="json is the SPARQL 1.1 Query Results JSON format.")
+def cohort_command(directory: Path, name: str | None, params: tuple[str, ...], fmt: str) -> None:
+    """Run a named population query (queries/cohort/NAME.rq) over the cohort store DIR;
+    without NAME, list the queries with what each answers and its parameters.
+
+    \b
+    Example:
+      b12kg cohort store/ overdue-follow-ups --param date=2027-03-01 --format csv
+    """
+    from . import named
+
+    if name is None:
+        for query in named.named_queries().values():
+            click.echo(f"{query.name}\n    {' '.join(query.answers.split())}")
+            for param in query.params:
+                default = f", default {param.default}" if param.default else ""
+                click.echo(f"    --param {param.name}=<xsd:{param.datatype}{default}>")
+        return
+    given = _params(params)
+
+    def work():
+        from .store import CohortStore
+
+        query = named.get(name)
+        cohort = CohortStore(directory, read_only=True)
+        return named.render(named.run(cohort.store, query, given), fmt)
+
+    click.echo(_guard(work), nl=False)
+
+
+@click.command("publish")
+@store_argument
+@click.option("--to", "url", required=True, metavar="URL",
+              help="The Graph Store Protocol endpoint, e.g. http://127.0.0.1:7878/store (Oxigraph) or "
+                   "https://host/DATASET/data (Fuseki).")
+@click.option("--allow-http", is_flag=True, help="Allow plain http to a host other than this machine.")
+@click.option("--user", help="User for HTTP basic authentication (password from $B12KG_PUBLISH_PASSWORD).")
+def publish_command(directory: Path, url: str, allow_http: bool, user: str | None) -> None:
+    """Copy the cohort store DIR into another SPARQL server through the SPARQL 1.1 Graph
+    Store HTTP Protocol: every named graph is PUT (replaced), so publishing twice does
+    not duplicate anything."""
+    import os
+
+    from .publish import check_target, publish
+    from .store import CohortStore
+
+    def work():
+        check_target(url, allow_http)
+        cohort = CohortStore(directory, read_only=True)
+        if cohort.pending_loads():
+            from ..errors import InputRejected
+
+            raise InputRejected.one(str(directory), "the store has an unfinished load: run b12kg load on it first to roll it back")
+        return publish(cohort.store, url, allow_http, user, os.environ.get("B12KG_PUBLISH_PASSWORD"))
+
+    done = _guard(work)
+    click.echo(f"b12kg: published {done.graphs} graphs ({done.triples} triples) to {url}", err=True)
+
+
+@click.command("report")
+@store_argument
+@click.option("--html", "html_file", required=True, type=click.Path(path_type=Path, dir_okay=False), help="Write the page to FILE.")
+@click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Date follow-ups are overdue as of (default: today).")
+def report_command(directory: Path, html_file: Path, as_of: str | None) -> None:
+    """Write the cohort page: one self-contained HTML file with the counts by status,
+    action, risk factor and data-quality code, and plots of the status distribution,
+    serum B12 against the guideline's cut-offs, and follow-ups overdue by month."""
+    from datetime import date
+
+    from ..cli import _as_of
+    from .page import render
+    from .store import CohortStore
+
+    day = _as_of(None, None, as_of) if as_of else date.today()
+    html_file.write_text(_guard(lambda: render(CohortStore(directory, read_only=True).store, day)), encoding="utf-8")
+    click.echo(f"b12kg: wrote {html_file}", err=True)
+
+
+@click.command("serve")
+@store_argument
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (loopback by default).")
+@click.option("--port", default=7878, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free port).")
+@click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(0.1, 3600), help="Seconds a user query may run.")
+@click.option("--max-rows", default=10_000, show_default=True, type=click.IntRange(1, 10_000_000),
+              help="Rows (or triples) a user query may return.")
+@click.option("--verbose", is_flag=True, help="Log every request to stderr.")
+def serve_command(directory: Path, host: str, port: int, timeout: float, max_rows: int, verbose: bool) -> None:
+    """Serve the cohort store DIR read-only over the SPARQL 1.1 Protocol at /sparql
+    (GET, POST form, POST application/sparql-query; SPARQL JSON, XML, CSV, TSV, and
+    Turtle, N-Triples, JSON-LD by content negotiation), the named queries at
+    /queries/NAME, and a page listing them at /. Updates, SERVICE, LOAD and FROM are
+    refused; a query past --timeout is stopped and answered with an error."""
+    import signal
+
+    from ..query import QueryLimits
+    from .publish import _loopback
+    from .server import CohortServer, Endpoint
+
+    endpoint = Endpoint(directory, QueryLimits(timeout=timeout, max_rows=max_rows))
+    server = _guard(lambda: CohortServer((host, port), endpoint, verbose))
+    if not _loopback(host):
+        click.echo(f"b12kg: warning: serving patient data on {host}, reachable from other machines, without "
+                   "authentication or encryption: put it behind an authenticating TLS proxy", err=True)
+    bound_host, bound_port = server.server_address[:2]
+    click.echo(f"b12kg: serving {directory} at http://{bound_host}:{bound_port}/sparql (Ctrl-C stops)", err=True)
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+COMMANDS = [load_command, cohort_command, publish_command, report_command, serve_command]
+
+
+def register(group: click.Group) -> None:
+    for command in COMMANDS:
+        group.add_command(command)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("use the b12kg command")

@@ -1,0 +1,252 @@
+"""The cohort store: assessments in an on-disk pyoxigraph (RocksDB) store, loaded transactionally.
+
+Each load (one `b12kg batch --store` or `b12kg load` run) is journalled in the catalogue
+graph: it is marked pending; each group of assessments is first entered in the journal
+(one atomic `extend`), then its graphs are written (the bulk loader); the load is marked
+committed at the end. A load that
+fails or is interrupted (an exception, Ctrl-C, a killed process) is rolled back, at once
+or the next time the store is opened for writing: the graphs of the assessments it added
+are dropped, so the store is as it was before. An assessment already in the store (same
+patient, as-of date and input SHA-256, hence the same IRI) is skipped, so loading the same
+input twice duplicates nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from ..errors import InputRejected
+from ..namespaces import GM, ONTOLOGY_GRAPH
+from .graphs import CATALOG_GRAPH, RDF_TYPE, ROLES, graph_of, owners_in, partition, placed, shared_triples
+
+XSD = "http://www.w3.org/2001/XMLSchema#"
+LOAD_NS = "https://w3id.org/b12kg/load/"
+FLUSH_EVERY = 200
+"""Assessments written per atomic extend (bounds the memory of a load)."""
+MAX_RDF_FILE_BYTES = 64 * 1024 * 1024
+"""Largest assessment RDF file `b12kg load` reads."""
+RDF_SUFFIXES = {".trig": ox.RdfFormat.TRIG, ".nq": ox.RdfFormat.N_QUADS}
+
+_ONTOLOGY = ox.NamedNode(str(ONTOLOGY_GRAPH))
+_P = {name: ox.NamedNode(str(GM[name])) for name in
+      ("loadState", "loadedAssessment", "assessmentGraph", "Assessment", "CohortLoad", "assessedPatient", "asOf")}
+_ADDED_KNOWLEDGE = ox.NamedNode(str(GM.addedKnowledge))
+_STARTED = ox.NamedNode("http://www.w3.org/ns/prov#startedAtTime")
+
+
+def _now() -> ox.Literal:
+    return ox.Literal(datetime.now(UTC).isoformat(timespec="seconds"), datatype=ox.NamedNode(XSD + "dateTime"))
+
+
+class CohortStore:
+    """A cohort store on disk. Opened for writing by one process at a time (RocksDB's lock)."""
+
+    def __init__(self, path: Path, read_only: bool = False):
+        self.path = Path(path)
+        if read_only:
+            if not (self.path / "CURRENT").exists():
+                raise InputRejected.one(str(self.path), "not a b12kg cohort store (create one with b12kg batch --store or b12kg load)")
+            self.store = ox.Store.read_only(str(self.path))
+        else:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self.store = ox.Store(str(self.path))
+            self.recover()
+
+    def close(self) -> None:
+        """Flush and release the store (RocksDB files and lock) now rather than at garbage collection."""
+        if self.store is not None:
+            self.store.flush()
+            self.store = None
+
+    # --- reading -------------------------------------------------------------------
+
+    def assessments(self) -> list[str]:
+        """The IRIs of the committed assessments in the store."""
+        return sorted(q.subject.value for q in self.store.quads_for_pattern(None, RDF_TYPE, _P["Assessment"], CATALOG_GRAPH))
+
+    def has(self, assessment: str) -> bool:
+        return self.store.contains_named_graph(graph_of(assessment, "activity"))
+
+    def pending_loads(self) -> list[ox.NamedNode]:
+        return [q.subject for q in self.store.quads_for_pattern(None, _P["loadState"], ox.Literal("pending"), CATALOG_GRAPH)]
+
+    # --- writing -------------------------------------------------------------------
+
+    def recover(self) -> int:
+        """Roll back every load left pending (an interrupted run); returns how many."""
+        pending = self.pending_loads()
+        for load in pending:
+            self._rollback(load)
+        return len(pending)
+
+    def _rollback(self, load: ox.NamedNode) -> None:
+        """Drop what `load` added. Idempotent: a rollback cut short is finished by the next one."""
+        store = self.store
+        for quad in list(store.quads_for_pattern(load, _P["loadedAssessment"], None, CATALOG_GRAPH)):
+            assessment = quad.object
+            for role in ROLES:
+                graph = graph_of(assessment.value, role)
+                if store.contains_named_graph(graph):
+                    store.remove_graph(graph)
+            for catalogued in list(store.quads_for_pattern(assessment, None, None, CATALOG_GRAPH)):
+                store.remove(catalogued)
+            store.remove(quad)
+        if any(store.quads_for_pattern(load, _ADDED_KNOWLEDGE, None, CATALOG_GRAPH)) and store.contains_named_graph(_ONTOLOGY):
+            store.remove_graph(_ONTOLOGY)
+        shared = ox.NamedNode(f"{load.value}/derived-knowledge")
+        if store.contains_named_graph(shared):
+            store.remove_graph(shared)
+        for quad in list(store.quads_for_pattern(load, None, None, CATALOG_GRAPH)):
+            store.remove(quad)
+        store.flush()
+
+    @contextmanager
+    def loading(self, knowledge_quads: Iterable[ox.Quad] | None = None):
+        """A transactional load: yields a Loader; commits on success, rolls back on any exception."""
+        load = ox.NamedNode(f"{LOAD_NS}{uuid.uuid4()}")
+        journal = [ox.Quad(load, RDF_TYPE, _P["CohortLoad"], CATALOG_GRAPH),
+                   ox.Quad(load, _P["loadState"], ox.Literal("pending"), CATALOG_GRAPH),
+                   ox.Quad(load, _STARTED, _now(), CATALOG_GRAPH)]
+        self.store.extend(journal)
+        loader = Loader(self, load)
+        try:
+            if knowledge_quads is not None and not self.store.contains_named_graph(_ONTOLOGY):
+                self.store.extend([*knowledge_quads, ox.Quad(load, _ADDED_KNOWLEDGE, ox.Literal(True), CATALOG_GRAPH)])
+            yield loader
+            loader.flush()
+            if loader.added == 0 and not any(self.store.quads_for_pattern(load, _ADDED_KNOWLEDGE, None, CATALOG_GRAPH)):
+                self._rollback(load)  # nothing new: leave no trace of the load
+                return
+            self.store.extend([ox.Quad(load, _P["loadState"], ox.Literal("committed"), CATALOG_GRAPH)])
+            self.store.remove(ox.Quad(load, _P["loadState"], ox.Literal("pending"), CATALOG_GRAPH))
+            self.store.flush()
+        except BaseException:
+            self._rollback(load)
+            raise
+
+
+class Loader:
+    """Adds assessments within one load, in atomic groups of FLUSH_EVERY."""
+
+    def __init__(self, cohort: CohortStore, load: ox.NamedNode):
+        self.cohort, self.load = cohort, load
+        self.shared_graph = ox.NamedNode(f"{load.value}/derived-knowledge")
+        self.added = self.skipped = 0
+        self._buffer: list[ox.Quad] = []
+        self._catalog: list[ox.Quad] = []
+        self._pending: set[str] = set()
+        self._shared: set[ox.Triple] = set()
+
+    def add_dataset(self, quads: list[ox.Quad], source: str = "<dataset>") -> bool:
+        """Add one assessment's dataset (pipeline graphs); False when it is already in the store."""
+        owners = owners_in(quads)
+        if len(owners) != 1:
+            raise InputRejected.one(source, f"holds {len(owners)} assessments; a b12kg assessment dataset holds exactly one "
+                                            "(write one file per assessment with b12kg assess --format trig)")
+        owner = owners[0]
+        _check_identity(owner.assessment, owner.patient, source)
+        if owner.assessment in self._pending or self.cohort.has(owner.assessment):
+            self.skipped += 1
+            return False
+        mine, shared = partition(quads, owners)
+        own = placed(owner.assessment, mine[owner.assessment])
+        catalog = [ox.Quad(self.load, _P["loadedAssessment"], ox.NamedNode(owner.assessment), CATALOG_GRAPH),
+                   ox.Quad(ox.NamedNode(owner.assessment), RDF_TYPE, _P["Assessment"], CATALOG_GRAPH),
+                   ox.Quad(ox.NamedNode(owner.assessment), _P["assessedPatient"], ox.NamedNode(owner.patient), CATALOG_GRAPH)]
+        catalog += [ox.Quad(ox.NamedNode(owner.assessment), _P["assessmentGraph"], g, CATALOG_GRAPH) for g in {q.graph_name for q in own}]
+        self._buffer += own
+        self._catalog += catalog
+        self._shared |= shared_triples(shared)
+        self._pending.add(owner.assessment)
+        self.added += 1
+        if len(self._pending) >= FLUSH_EVERY:
+            self.flush()
+        return True
+
+    def flush(self) -> None:
+        """Write the buffered assessments: first their journal and catalogue entries (one
+        atomic extend), then their graphs with the bulk loader (fast, not atomic: if it is
+        cut short, the journal already names every graph the rollback must drop)."""
+        store = self.cohort.store
+        new_shared = [ox.Quad(t.subject, t.predicate, t.object, self.shared_graph) for t in self._shared
+                      if not any(isinstance(q.graph_name, ox.NamedNode) and q.graph_name.value.endswith("/derived-knowledge")
+                                 for q in store.quads_for_pattern(t.subject, t.predicate, t.object, None))]
+        if self._catalog:
+            store.extend(self._catalog)
+        if self._buffer or new_shared:
+            store.bulk_extend(self._buffer + new_shared)
+        self._buffer, self._catalog, self._pending, self._shared = [], [], set(), set()
+
+
+def _check_identity(assessment: str, patient: str, source: str) -> None:
+    """The assessment IRI is {patient}/assessment/{as-of}/{sha256} (contract section 7)."""
+    prefix = f"{patient}/assessment/"
+    rest = assessment[len(prefix):] if assessment.startswith(prefix) else ""
+    day, _, digest = rest.partition("/")
+    if len(day) != 10 or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise InputRejected.one(source, f"assessment {assessment} is not named by patient, as-of date and input SHA-256 "
+                                        "(written by an older b12kg?): assess the patient again", field="gm:Assessment")
+
+
+def read_dataset(path: Path) -> list[ox.Quad]:
+    """The quads of one assessment file (`b12kg assess --format trig`, or N-Quads). Nothing is fetched."""
+    fmt = RDF_SUFFIXES.get(path.suffix.lower())
+    if fmt is None:
+        raise InputRejected.one(str(path), f"not an assessment dataset: expected {' or '.join(RDF_SUFFIXES)} "
+                                           "(b12kg assess --format trig)")
+    if not path.is_file():
+        raise InputRejected.one(str(path), "not a regular file")
+    with path.open("rb") as handle:
+        data = handle.read(MAX_RDF_FILE_BYTES + 1)
+    if len(data) > MAX_RDF_FILE_BYTES:
+        raise InputRejected.one(str(path), f"larger than the limit of {MAX_RDF_FILE_BYTES // (1024 * 1024)} MiB", rule="limit")
+    try:
+        return list(ox.parse(data, format=fmt))
+    except SyntaxError as exc:
+        raise InputRejected.one(str(path), f"not valid {path.suffix[1:].upper()}: {exc}") from None
+
+
+@contextmanager
+def store_sink(directory: Path, knowledge_quads: Iterable[ox.Quad]):
+    """A batch output sink writing each assessment into the cohort store at `directory`,
+    as one transactional load: yields `write(source, outcome)`; rejected files and
+    internal errors are not stored. Needs the outcomes' datasets (assess_many(keep_quads=True))."""
+    from ..pipeline import Assessment
+
+    cohort = CohortStore(directory)
+    try:
+        with cohort.loading(knowledge_quads) as loader:
+            def write(source, outcome) -> None:
+                if isinstance(outcome, Assessment):
+                    loader.add_dataset(outcome.quads, str(source))
+
+            write.loader = loader
+            yield write
+    finally:
+        cohort.close()
+
+
+def store_files(paths: list[Path], directory: Path, as_of, reasoner: str, input_format: str | None = None,
+                in_population: bool = False) -> Loader:
+    """Assess the patient files under `paths` in this process, datasets kept, and add them
+    to the cohort store at `directory` as one transactional load (b12kg batch --store).
+    FHIR Bulk NDJSON exports are not stored (their patients have no file of their own)."""
+    from ..batch.sources import discover
+    from ..pipeline import Assessor
+
+    sources = discover(list(paths))
+    try:
+        files = list(sources.files)
+    finally:
+        sources.close()
+    assessor = Assessor(reasoner=reasoner, in_population=in_population)
+    with store_sink(directory, assessor.knowledge.quads) as write:
+        for path, outcome in assessor.assess_many(files, as_of, input_format, keep_quads=True):
+            write(path, outcome)
+    return write.loader

@@ -1,0 +1,149 @@
+"""The cohort store: per-assessment graphs, batch equal to one at a time, transactional loads."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from b12kg.cohort import store as cohort_store
+from b12kg.cohort.graphs import CATALOG_GRAPH, owners_in, partition, placed
+from b12kg.cohort.store import CohortStore, store_sink
+from b12kg.report import to_rdf
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES = ROOT / "tests" / "cases"
+AS_OF = date(2026, 11, 24)
+STARTED = "http://www.w3.org/ns/prov#startedAtTime"
+SAMPLE = sorted(p for p in CASES.glob("*.json") if not p.name.endswith(".expected.json") and "rejected" not in p.name)[::4]
+
+
+def _own(assessment_quads: list[ox.Quad]) -> set[ox.Quad]:
+    """An assessment's quads as the store places them, without its wall-clock start time."""
+    (owner,) = owners_in(assessment_quads)
+    mine, _ = partition(assessment_quads, [owner])
+    return {q for q in placed(owner.assessment, mine[owner.assessment]) if q.predicate.value != STARTED}
+
+
+def _snapshot(path: Path) -> set[ox.Quad]:
+    store = ox.Store.read_only(str(path))
+    return {q for q in store if not (q.graph_name == CATALOG_GRAPH and q.predicate.value == STARTED)}
+
+
+def test_batch_chunks_give_each_assessment_exactly_its_own_quads(assessor):
+    """No quad of one patient lands in another's graphs when patients share a chunk."""
+    chunked = {a.loaded.file: _own(a.quads) for _, a in assessor.assess_many(SAMPLE, AS_OF, keep_quads=True)}
+    assert len(chunked) == len(SAMPLE)
+    for path in SAMPLE:
+        assert chunked[str(path)] == _own(assessor.assess(path, AS_OF).quads), path.name
+
+
+def _fill(assessor, directory: Path, paths, as_of=AS_OF) -> tuple[int, int]:
+    with store_sink(directory, assessor.knowledge.quads) as write:
+        for path, outcome in assessor.assess_many(paths, as_of, keep_quads=True):
+            write(path, outcome)
+    return write.loader.added, write.loader.skipped
+
+
+def test_store_graphs_reload_and_two_dates(assessor, tmp_path):
+    directory = tmp_path / "store"
+    assert _fill(assessor, directory, SAMPLE[:6]) == (6, 0)
+    before = _snapshot(directory)
+    assert _fill(assessor, directory, SAMPLE[:6]) == (0, 6)  # the same input again: nothing duplicated
+    assert _snapshot(directory) == before
+    assert _fill(assessor, directory, SAMPLE[:1], date(2027, 6, 1)) == (1, 0)  # one patient, a second date
+    cohort = CohortStore(directory, read_only=True)
+    assessments = cohort.assessments()
+    assert len(assessments) == 7
+    first = assessor.load(SAMPLE[0], AS_OF)
+    rows = list(cohort.store.query(
+        "PREFIX gm: <https://w3id.org/b12kg/model#> SELECT ?p ?sha ?a ?asOf ?g WHERE { GRAPH ?g { ?a gm:assessedPatient ?p ; gm:asOf ?asOf ; "
+        "gm:inputSha256 ?sha } } ORDER BY ?asOf",
+        substitutions={ox.Variable("p"): ox.NamedNode(str(first.patient)), ox.Variable("sha"): ox.Literal(first.source_sha256)}))
+    assert [r["asOf"].value for r in rows] == ["2026-11-24", "2027-06-01"]  # one activity per date, each in its own graph
+    assert rows[0]["a"] != rows[1]["a"] and rows[0]["g"] != rows[1]["g"]
+    for assessment in assessments:
+        for role in ("asserted", "inferred", "concluded", "activity"):
+            assert cohort.store.contains_named_graph(ox.NamedNode(f"{assessment}/graph/{role}")), (assessment, role)
+    assert cohort.store.contains_named_graph(ox.NamedNode("https://w3id.org/b12kg/graph/ontology"))
+
+
+def test_failed_load_leaves_store_as_before(assessor, tmp_path, monkeypatch):
+    directory = tmp_path / "store"
+    _fill(assessor, directory, SAMPLE[:3])
+    before = _snapshot(directory)
+    monkeypatch.setattr(cohort_store, "FLUSH_EVERY", 2)  # several atomic writes before the failure
+    with pytest.raises(KeyboardInterrupt), store_sink(directory, assessor.knowledge.quads) as write:
+        for number, (path, outcome) in enumerate(assessor.assess_many(SAMPLE[3:12], AS_OF, keep_quads=True)):
+            write(path, outcome)
+            if number == 6:
+                assert write.loader.added == 7
+                raise KeyboardInterrupt
+    assert _snapshot(directory) == before
+
+
+def test_killed_load_is_rolled_back_on_next_open(assessor, tmp_path):
+    """A process killed in the middle of a load (no chance to clean up) leaves a pending
+    load; the next writer rolls it back before anything else."""
+    directory = tmp_path / "store"
+    _fill(assessor, directory, SAMPLE[:2])
+    before = _snapshot(directory)
+    files = []
+    for number, path in enumerate(SAMPLE[2:6]):
+        trig = tmp_path / f"a{number}.trig"
+        trig.write_text(to_rdf(assessor.assess(path, AS_OF).quads, "trig"), encoding="utf-8")
+        files.append(str(trig))
+    script = f"""
+import os
+from pathlib import Path
+from b12kg.cohort import store as s
+s.FLUSH_EVERY = 1
+cohort = s.CohortStore(Path({str(directory)!r}))
+context = cohort.loading()
+loader = context.__enter__()
+for f in {files!r}:
+    loader.add_dataset(s.read_dataset(Path(f)), source=f)
+cohort.store.flush()
+os._exit(9)  # killed: no rollback, no commit
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 9, done.stderr
+    interrupted = ox.Store.read_only(str(directory))
+    assert len(list(interrupted.quads_for_pattern(None, None, ox.Literal("pending"), CATALOG_GRAPH))) == 1
+    assert len(_snapshot(directory)) > len(before)
+    del interrupted
+    CohortStore(directory).close()  # opening for writing recovers
+    assert _snapshot(directory) == before
+
+
+def test_load_command_reads_trig_and_refuses_bad_files(assessor, tmp_path, b12kg_command):
+    trig = []
+    for as_of in (AS_OF, date(2027, 6, 1)):
+        path = tmp_path / f"ex1-{as_of}.trig"
+        path.write_text(to_rdf(assessor.assess(ROOT / "examples" / "ex1-confirmed-oral.json", as_of).quads, "trig"), encoding="utf-8")
+        trig.append(str(path))
+    directory = tmp_path / "store"
+    done = subprocess.run([*b12kg_command, "load", str(directory), *trig], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "2 assessments added" in done.stderr
+    bad = tmp_path / "bad.trig"
+    bad.write_text("<urn:a> <urn:b> <urn:c> <urn:g> .\n<urn:x> <urn:y> \"unterminated .\n", encoding="utf-8")
+    before = _snapshot(directory)
+    done = subprocess.run([*b12kg_command, "load", str(directory), trig[0], str(bad)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "bad.trig" in done.stderr, done.stderr
+    assert _snapshot(directory) == before
+    store = ox.Store.read_only(str(directory))
+    activities = list(store.query("PREFIX gm: <https://w3id.org/b12kg/model#> SELECT ?a ?d WHERE { GRAPH ?g { ?a a gm:Assessment ; gm:asOf ?d } }"))
+    assert sorted(r["d"].value for r in activities) == ["2026-11-24", "2027-06-01"]
+
+
+def test_no_fact_is_both_asserted_and_inferred_in_the_store(cohort):
+    store = ox.Store.read_only(str(cohort[0]))
+    duplicated = list(store.query(
+        "SELECT ?i ?s ?p ?o WHERE { GRAPH ?i { ?s ?p ?o } FILTER(STRENDS(STR(?i), '/graph/inferred')) "
+        "BIND(IRI(CONCAT(SUBSTR(STR(?i), 1, STRLEN(STR(?i)) - 8), 'asserted')) AS ?a) GRAPH ?a { ?s ?p ?o } } LIMIT 5"))
+    assert duplicated == []
