@@ -44,7 +44,7 @@ def render(store: ox.Store, as_of: date) -> str:
     months = named.rows(store, "follow-ups-by-month", {"date": as_of.isoformat()})
     overdue = named.rows(store, "overdue-follow-ups", {"date": as_of.isoformat()})
     untreated = named.rows(store, "untreated-deficiency")
-    unit = cut_offs[0]["unit"] if cut_offs else "ng/L"
+    unit = cut_offs[0]["unit"] if cut_offs else ""  # the unit comes from the ontology's thresholds
     marks = [(float(c["value"]), f"{c['comparator']} {float(c['value']):g} {c['unit']}") for c in cut_offs]
     upper = max([*(v for v, _ in marks), 0.0]) * 3 or None
 
@@ -54,7 +54,7 @@ def render(store: ox.Store, as_of: date) -> str:
              f'patients, as of {escape(summary.get("firstAsOf", "-"))} to {escape(summary.get("lastAsOf", "-"))}. '
              "Counts use each patient's latest assessment; data quality counts every assessment. "
              f"Follow-ups are overdue as of {escape(as_of.isoformat())}.</p>",
-             '<p class="note">Guideline versions: ' + escape(summary.get("guidelineVersions", "unknown")) + "</p>",
+             '<p class="note">Guideline versions: ' + escape(summary.get("guidelineVersions", "not recorded")) + "</p>",
              '<h2 id="status">B12 status</h2>',
              f"<figure>{svg.horizontal_bars('Patients by B12 status', statuses)}"
              "<figcaption>Patients by B12 status (latest assessment).</figcaption></figure>",
