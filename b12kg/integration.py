@@ -114,10 +114,10 @@ def interactions(store: ox.Store) -> dict[str, list[dict]]:
                                  key=lambda s: (ROLE_ORDER[s["role"]], s["guideline"], s["citation"], s["statement"]))
         by_patient.setdefault(item["patient"], []).append({
             "type": item["type"], "recommendations": recommendations, "based_on": sorted(item["based_on"]),
-            "resolution": item["resolution"], "rule": item["rule"], "id": item["iri"],
+            "resolution": item["resolution"], "rule": item["rule"],
             "thresholds": sorted(item.get("thresholds", []), key=lambda t: (t["fact"], t["threshold"]))})
     for items in by_patient.values():
-        items.sort(key=lambda i: (i["type"], i["id"]))
+        items.sort(key=lambda i: (i["type"], [(r["guideline"], r["statement"]) for r in i["recommendations"]], i["based_on"]))
     return by_patient
 
 

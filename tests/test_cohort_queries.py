@@ -49,7 +49,8 @@ def test_counts(store, cohort):
     assert {r["status"]: int(r["patients"]) for r in named.rows(store, "counts-by-status")} == Counter(
         d["b12_status"]["value"] for d in docs.values())
     assert {r["action"]: int(r["patients"]) for r in named.rows(store, "counts-by-action")} == Counter(
-        a for d in docs.values() for a in {r["action"] for r in d["recommendations"]})
+        a for d in docs.values() for a in {r["action"] for r in d["recommendations"]}
+        | {c["action"] for g in d.get("guidelines", []) for c in g.get("conclusions", []) if c.get("kind") == "action"})
     assert {r["riskFactor"]: int(r["patients"]) for r in named.rows(store, "counts-by-risk-factor")} == Counter(
         c for d in docs.values() for c in {r["code"] for r in d["risk_factors"]})
 
