@@ -149,3 +149,21 @@ def test_data_quality_is_data_a_sparql_user_can_query(tmp_path, assessor):
                             use_default_graph_as_union=True))
     assert [(r["code"].value, r["id"].value) for r in rows] == [("censored-result", "obs-b12-1")]
     assert result.document["data_quality"][0]["detail"].startswith("serum/plasma cobalamin (vitamin B12) <200 pg/mL spans the 180")
+
+
+def test_a_resource_type_that_is_not_a_string_is_a_located_problem(tmp_path, assessor):
+    """Found by fuzzing: resourceType [] was an internal error (unhashable list), not a rejection."""
+    import json
+    from datetime import date
+
+    import pytest
+
+    from b12kg.errors import InputRejected
+
+    doc = json.loads((ROOT / "examples" / "ex1-confirmed-oral.json").read_text())
+    doc["entry"][1]["resource"]["resourceType"] = []
+    doc["entry"][2]["request"] = ["not", "an", "object"]
+    path = tmp_path / "rt.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(InputRejected, match="resourceType must be a string"):
+        assessor.assess(path, date(2026, 11, 24))

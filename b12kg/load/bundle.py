@@ -115,13 +115,18 @@ def _entries(bundle: dict, file: str, knowledge: Knowledge, ignored: list[dict])
     found: list[tuple[int, dict, str | None]] = []
     for index, entry in enumerate(entries):
         resource = entry.get("resource") if isinstance(entry, dict) else None
-        if resource is None and isinstance(entry, dict) and (entry.get("request") or {}).get("method") == "DELETE":
+        request = entry.get("request") if isinstance(entry, dict) else None
+        if resource is None and isinstance(request, dict) and request.get("method") == "DELETE":
             continue  # a deletion in a history or transaction Bundle: nothing to read
         if not isinstance(resource, dict):
             problems.append(Problem(file, "entry has no resource object", f"Bundle.entry[{index}]", "resource"))
             continue
         full_url = entry.get("fullUrl") if isinstance(entry.get("fullUrl"), str) else None
         rtype = resource.get("resourceType")
+        if not isinstance(rtype, str):
+            problems.append(Problem(file, f"resourceType must be a string, not {type(rtype).__name__}", f"Bundle.entry[{index}]",
+                                    "resource.resourceType"))
+            continue
         where = resource_name(resource)
         if rtype in SCREENED and not _reads_codes(resource, knowledge):
             ignored.append({"id": str(resource.get("id") or full_url or f"entry-{index}"), "resourceType": rtype,
