@@ -10,10 +10,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import EnvironmentProblem, InputRejected
-
-EXIT_REJECTED = 2
-EXIT_INTERNAL = 1
+from .errors import EXIT_INTERNAL, EXIT_REJECTED, EnvironmentProblem, InputRejected, rejection_report
 
 
 def _as_of(ctx, param, value: str | None) -> date:
@@ -30,9 +27,7 @@ def _as_of(ctx, param, value: str | None) -> date:
 
 
 def _reject(exc: InputRejected) -> None:
-    click.echo(f"b12kg: input rejected ({len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''}):", err=True)
-    for problem in exc.problems:
-        click.echo(f"  {problem}", err=True)
+    click.echo(rejection_report(exc.problems), err=True, nl=False)
     sys.exit(EXIT_REJECTED)
 
 

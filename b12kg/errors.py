@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+EXIT_INTERNAL = 1
+EXIT_REJECTED = 2
+"""Exit codes of every command: 2 input rejected (a message names the place), 1 internal error."""
+
 MAX_PART_CHARS = 300
 """Longest file, resource, field or reason kept in a problem; longer text is cut."""
 
@@ -67,3 +71,9 @@ class InputRejected(B12kgError):
 class EnvironmentProblem(B12kgError):
     """The machine cannot do what was asked (no Java, output not writable, a full disk):
     exit 1 with a message naming what is missing and what to do, never a traceback."""
+
+
+def rejection_report(problems: list[Problem]) -> str:
+    """What a command prints (on standard error) when it rejects an input."""
+    lines = [f"b12kg: input rejected ({len(problems)} problem{'s' if len(problems) != 1 else ''}):"]
+    return "\n".join([*lines, *(f"  {problem}" for problem in problems)]) + "\n"

@@ -16,9 +16,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from .errors import Problem
-
-EXIT_REJECTED = 2
+from .errors import EXIT_REJECTED, Problem, rejection_report
 
 
 @contextmanager
@@ -28,7 +26,7 @@ def time_budget(seconds: float, file: str) -> Iterator[None]:
     def expire() -> None:
         problem = Problem(file=file, reason=f"the assessment took longer than its budget of {seconds:g} s per patient "
                                             "and was stopped", rule="time budget")
-        sys.stderr.write(f"b12kg: input rejected (1 problem):\n  {problem}\n")
+        sys.stderr.write(rejection_report([problem]))
         sys.stderr.flush()
         os._exit(EXIT_REJECTED)
 

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from ..errors import EXIT_INTERNAL, EXIT_REJECTED
 from .sink import Sink
 from .sources import Item
-
-EXIT_INTERNAL, EXIT_REJECTED = 1, 2
 
 
 class ClusterUnavailable(Exception):
