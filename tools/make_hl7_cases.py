@@ -13,7 +13,6 @@ add a peripheral neuropathy Condition, so that the resource's dates and statuses
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import sys
@@ -21,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from realworld_expected import RXNORM, SNOMED, expected, write_json
+from realworld_expected import RXNORM, SNOMED, expected, fresh_output_dir, write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 HL7 = ROOT / "tests" / "realworld" / "hl7"
@@ -146,12 +145,7 @@ def cases() -> list[tuple[str, dict, dict]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--output-dir", type=Path, default=HL7)
-    out_dir = parser.parse_args(argv).output_dir
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for stale in out_dir.glob("*.json"):
-        stale.unlink()
+    out_dir = fresh_output_dir(argv, HL7, __doc__.splitlines()[0])
     written = cases()
     for name, bundle, doc in written:
         write_json(out_dir / f"{name}.json", bundle)

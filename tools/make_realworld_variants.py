@@ -10,7 +10,6 @@ reruns give identical files). Rerun after changing the table:
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import sys
@@ -26,6 +25,7 @@ from realworld_expected import (
     RXNORM,
     condition_ids,
     expected,
+    fresh_output_dir,
     medication_request_ids,
     patient_id,
     write_json,
@@ -271,12 +271,7 @@ VARIANTS = (
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--output-dir", type=Path, default=OUT)
-    out = parser.parse_args(argv).output_dir
-    out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob("*.json"):
-        stale.unlink()
+    out = fresh_output_dir(argv, OUT, __doc__.splitlines()[0])
     for name, original, change, spec in VARIANTS:
         bundle = json.loads((ORIGINALS / original).read_text())
         variant = copy.deepcopy(bundle)

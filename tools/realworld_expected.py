@@ -86,3 +86,16 @@ def write_json(path: Path, doc: dict, *, compact: bool = False) -> None:
         path.write_text(json.dumps(doc, separators=(",", ":"), ensure_ascii=False) + "\n")
     else:
         path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+
+
+def fresh_output_dir(argv: list[str] | None, default: Path, description: str) -> Path:
+    """The --output-dir of a case generator, created and emptied of the JSON files it wrote before."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--output-dir", type=Path, default=default)
+    out = parser.parse_args(argv).output_dir
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob("*.json"):
+        stale.unlink()
+    return out
