@@ -67,7 +67,8 @@ def facts(draw: st.DrawFn, patient_id: str) -> dict:
     """One fact of the clinical cases, with a new id, a new date and (for results) a new value."""
     resource = json.loads(json.dumps(draw(st.sampled_from(RESOURCES))))
     resource["id"] = draw(ids)
-    resource["subject"] = {"reference": f"Patient/{patient_id}"}
+    if "subject" in resource:  # a Medication (referenced by medicationReference) has none
+        resource["subject"] = {"reference": f"Patient/{patient_id}"}
     for key in ("effectiveDateTime", "onsetDateTime", "performedDateTime"):
         if key in resource:
             resource[key] = draw(days)
