@@ -100,6 +100,13 @@ class Knowledge:
         value_sets = set(self.graph.subjects(RDF.type, GM.ValueSet))
         return frozenset(c for c, cls in self.graph.subject_objects(RDF.type) if cls in value_sets)
 
+    @cached_property
+    def input_vocabulary(self) -> tuple:
+        """The patient vocabulary's input classes, properties, datatype ranges and computed terms (load.vocabulary)."""
+        from .load.vocabulary import input_terms
+
+        return input_terms(self)
+
     def analyte_for_code(self, concept_iri: str) -> Analyte | None:
         for analyte in self.analytes:
             if concept_iri in analyte.codes:

@@ -73,7 +73,7 @@ def parse_rdf(text: str, fmt: str, file: str, knowledge: Knowledge) -> rdflib.Gr
             raise InputRejected.one(file, f"JSON-LD context by reference ({remote[0]}) is not fetched: put the context inline",
                                     field="@context")
         text = json.dumps(_exact_numbers(doc), ensure_ascii=False)
-    graph = rdflib.Graph()
+    graph = rdflib.Graph(bind_namespaces="none")
     refused: list[tuple[ox.Quad, str]] = []
     try:
         with rdflib_quiet():

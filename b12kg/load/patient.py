@@ -16,7 +16,7 @@ class LoadedPatient:
     patient: URIRef
     patient_id: str
     graph: rdflib.Graph
-    ignored_graph: rdflib.Graph = field(default_factory=rdflib.Graph)
+    ignored_graph: rdflib.Graph = field(default_factory=lambda: rdflib.Graph(bind_namespaces="none"))
     ignored: list[dict[str, str]] = field(default_factory=list)
     source_sha256: str = ""
     set_aside: dict = field(default_factory=dict)

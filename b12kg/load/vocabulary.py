@@ -51,8 +51,9 @@ def computed_terms(knowledge: Knowledge) -> frozenset:
     return frozenset(knowledge.graph.subjects(PT.computedBy, None))
 
 
-def _input_terms(knowledge: Knowledge) -> tuple[set, set, dict, frozenset]:
-    """The patient vocabulary's input classes, input properties, datatype ranges and computed terms."""
+def input_terms(knowledge: Knowledge) -> tuple[set, set, dict, frozenset]:
+    """The patient vocabulary's input classes, input properties, datatype ranges and computed
+    terms (read once per Knowledge: Knowledge.input_vocabulary)."""
     computed = computed_terms(knowledge)
     kinds: dict[URIRef, set] = {OWL.Class: {OWL.Ontology}, OWL.ObjectProperty: set(), OWL.DatatypeProperty: set()}
     for kind, terms in kinds.items():
@@ -89,17 +90,19 @@ def _literal_problem(graph: rdflib.Graph, triple, expected: URIRef | None, names
     is rewritten as the decimal its digits spell."""
     subject, prop, value = triple
     found = _datatype(value)
-    wrong_type = (f"{str(value)!r} has the datatype {short(names, found)}; "
-                  f"{short(names, prop)} takes {expected and short(names, expected)}")
+
+    def wrong_type() -> str:
+        return f"{str(value)!r} has the datatype {short(names, found)}; {short(names, prop)} takes {expected and short(names, expected)}"
+
     if value.ill_typed or (found == XSD.decimal and not DECIMAL.fullmatch(str(value))):
         return f"{str(value)!r} is not a valid {short(names, found)}"
     if found not in NUMBERS:
-        return None if expected in (None, found) else wrong_type
+        return None if expected in (None, found) else wrong_type()
     number = decimal_value(value)
     if number is None or inexact(number):
         return inexact(number) if number is not None else f"{str(value)!r} is not a finite number"
     if expected not in (None, XSD.decimal):
-        return wrong_type
+        return wrong_type()
     if expected == XSD.decimal and found != XSD.decimal:
         graph.remove(triple)
         graph.add((subject, prop, Literal(number, datatype=XSD.decimal)))
@@ -109,13 +112,13 @@ def _literal_problem(graph: rdflib.Graph, triple, expected: URIRef | None, names
 def check_terms(graph: rdflib.Graph, knowledge: Knowledge, file: str) -> None:
     """Refuse what is not a patient fact: terms outside the patient vocabulary (axioms,
     conclusions, computed values) and literals that are ill-typed or of the wrong datatype."""
-    terms = _input_terms(knowledge)
-    problems = []
+    terms = knowledge.input_vocabulary
+    refused = []
     with rdflib_quiet():
-        for triple in sorted(graph):
+        for triple in list(graph):  # a number may be rewritten as a decimal on the way
             reason = _term_problem(graph, triple, terms, knowledge.graph)
             if reason:
-                problems.append(Problem(file, reason, describe(graph, triple[0]), field_name(knowledge, triple[1]),
-                                        "patient vocabulary"))
-    if problems:
-        raise InputRejected(problems)
+                refused.append((triple, reason))
+    if refused:
+        raise InputRejected([Problem(file, reason, describe(graph, triple[0]), field_name(knowledge, triple[1]), "patient vocabulary")
+                             for triple, reason in sorted(refused)])
