@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -52,13 +53,56 @@ class Usage:
     wall: float
     cpu: float
     peak_rss: int
+    timeline: list[tuple[float, float, int, int]] = field(default_factory=list, repr=False)
+    """(seconds, CPU seconds, RSS bytes, patients done) at each sample, when progress was followed."""
+
+
+class LineCount:
+    """Complete lines written so far to a growing file (a JSONL output: one patient each), read incrementally."""
+
+    def __init__(self, path):
+        self.path, self.offset, self.lines = path, 0, 0
+
+    def __call__(self) -> int:
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(self.offset)
+                chunk = handle.read()
+        except OSError:
+            return self.lines
+        complete = chunk.rfind(b"\n") + 1
+        self.lines += chunk.count(b"\n", 0, complete)
+        self.offset += complete
+        return self.lines
+
+
+def by_part(usage: Usage, total: int, parts: int = 10) -> list[tuple[int, float, float]]:
+    """(patients done, CPU ms per patient within this part, peak RSS MiB within it) for each
+    successive part of the patients: flat rows mean a flat cost and flat memory."""
+    rows, last_cpu, last_done, peak = [], None, 0, 0
+    marks = [round(total * (i + 1) / parts) for i in range(parts)]
+    for _, cpu, rss, done in usage.timeline:
+        if last_cpu is None and done > 0:
+            last_cpu, last_done = cpu, done  # the first patients carry the start-up: the parts start after them
+            continue
+        if last_cpu is None:
+            continue
+        peak = max(peak, rss)
+        if marks and done >= marks[0] and done > last_done:
+            rows.append((done, 1000 * (cpu - last_cpu) / (done - last_done), peak / 2**20))
+            last_cpu, last_done, peak = cpu, done, 0
+            while marks and done >= marks[0]:
+                marks.pop(0)
+    return rows
 
 
 class TreeSampler:
     """Samples a process tree until stopped; `exclude_cpu` is subtracted (CPU already spent)."""
 
-    def __init__(self, roots: set[int], exclude: dict[int, float] | None = None, interval: float = 0.1):
-        self.roots, self.interval = roots, interval
+    def __init__(self, roots: set[int], exclude: dict[int, float] | None = None, interval: float = 0.1,
+                 progress: Callable[[], int] | None = None):
+        self.roots, self.interval, self.progress = roots, interval, progress
+        self.timeline: list[tuple[float, float, int, int]] = []
         self.base = exclude or {}
         self.cpu: dict[int, float] = {}
         self.peak = 0
@@ -75,7 +119,11 @@ class TreeSampler:
         tree = descendants(self.roots)
         for pid, (cpu, _) in tree.items():
             self.cpu[pid] = max(self.cpu.get(pid, 0.0), cpu)
-        self.peak = max(self.peak, sum(rss for _, rss in tree.values()))
+        rss = sum(rss for _, rss in tree.values())
+        self.peak = max(self.peak, rss)
+        if self.progress is not None:
+            cpu = sum(max(0.0, c - self.base.get(pid, 0.0)) for pid, c in self.cpu.items())
+            self.timeline.append((time.perf_counter() - self.started, cpu, rss, self.progress()))
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
@@ -89,4 +137,4 @@ class TreeSampler:
 
     def usage(self, extra_cpu: float = 0.0) -> Usage:
         cpu = sum(max(0.0, c - self.base.get(pid, 0.0)) for pid, c in self.cpu.items()) + extra_cpu
-        return Usage(self.wall, cpu, self.peak)
+        return Usage(self.wall, cpu, self.peak, self.timeline)

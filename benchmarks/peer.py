@@ -21,7 +21,7 @@ from b12kg import resources
 from b12kg.knowledge import Knowledge
 from b12kg.load import load_patient
 from b12kg.namespaces import ASSERTED_GRAPH, ASSESSMENT_GRAPH, CONCLUDED_GRAPH, INFERRED_GRAPH
-from b12kg.provenance import CITED_KNOWLEDGE_QUERY, assessment_quads, provenance_queries
+from b12kg.provenance import CITED_KNOWLEDGE_QUERIES, assessment_quads, provenance_queries
 from b12kg.rdfterms import to_ox, to_rdflib
 from b12kg.sparql import add, construct, select
 
@@ -32,15 +32,15 @@ SELECT ?patient ?kind ?code WHERE {
 }"""
 
 
-def prepare(paths: list[Path], knowledge: Knowledge, as_of: date, chunk: int = 1000) -> list[tuple[bytes, list[str]]]:
-    """(N-Triples of the patients' asserted facts, their patient IRIs) per chunk; untimed."""
+def prepare(paths: list[Path], knowledge: Knowledge, as_of: date, chunk: int = 1000) -> list[tuple[bytes, list[tuple[str, str]]]]:
+    """(N-Triples of the patients' asserted facts, their patient IRIs and input digests) per chunk; untimed."""
     chunks = []
     for start in range(0, len(paths), chunk):
         lines: list[str] = []
-        patients: list[str] = []
+        patients: list[tuple[str, str]] = []
         for path in paths[start:start + chunk]:
             loaded = load_patient(path, knowledge, as_of)
-            patients.append(str(loaded.patient))
+            patients.append((str(loaded.patient), loaded.source_sha256))
             lines.extend(f"{s.n3()} {p.n3()} {o.n3()} ." for s, p, o in loaded.graph)
         chunks.append(("\n".join(lines).encode("utf-8"), patients))
     return chunks
@@ -61,9 +61,9 @@ class PeerStack:
         self.classify = [r for r in knowledge.rules if r.before_reasoning]
         self.derive = [r for r in knowledge.rules if not r.before_reasoning]
         self.provenance = provenance_queries()
-        self.cited = resources.query_text(CITED_KNOWLEDGE_QUERY)
+        self.cited = [resources.query_text(q) for q in CITED_KNOWLEDGE_QUERIES]
 
-    def run(self, chunks: list[tuple[bytes, list[str]]], as_of: date) -> dict[str, dict]:
+    def run(self, chunks: list[tuple[bytes, list[tuple[str, str]]]], as_of: date) -> dict[str, dict]:
         outcomes: dict[str, dict] = {}
         asserted, inferred, concluded = (ox.NamedNode(str(g)) for g in (ASSERTED_GRAPH, INFERRED_GRAPH, CONCLUDED_GRAPH))
         for text, patients in chunks:
@@ -75,8 +75,8 @@ class PeerStack:
             store = ox.Store()
             store.extend(self.knowledge.quads)
             store.load(text, format=ox.RdfFormat.N_TRIPLES, to_graph=asserted)
-            for patient in patients:
-                store.extend(assessment_quads(patient, as_of, self.knowledge, "reasonable", patient, "",
+            for patient, digest in patients:
+                store.extend(assessment_quads(patient, as_of, self.knowledge, "reasonable", patient, digest,
                                               ox.NamedNode(str(ASSESSMENT_GRAPH))))
             for rule in self.classify:
                 add(store, construct(store, rule.query), inferred)
@@ -87,8 +87,9 @@ class PeerStack:
                 add(store, construct(store, rule.query), concluded)
             for query in self.provenance:
                 add(store, construct(store, query), concluded)
-            add(store, construct(store, self.cited), concluded)
-            for patient in patients:
+            for query in self.cited:
+                add(store, construct(store, query), concluded)
+            for patient, _ in patients:
                 outcomes[patient] = {"status": None, "risk_factors": set(), "actions": set()}
             for row in select(store, OUTCOMES):
                 found = outcomes.get(row["patient"].value)

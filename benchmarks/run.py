@@ -2,6 +2,7 @@
 
     python -m benchmarks.run [--patients 10000] [--large] [--baseline-patients 8]
                              [--peer-patients 2000] [--synthea DIR] [--no-dask] [--seed 42]
+                             [--plots DIR]
 
 On the seeded synthetic cohort (benchmarks/cohort.py; 10k patients, and 100k with
 --large) and on the Synthea sample (../shared/realworld/synthea), it measures:
@@ -16,6 +17,10 @@ On the seeded synthetic cohort (benchmarks/cohort.py; 10k patients, and 100k wit
   on a Dask LocalCluster with one single-threaded worker per core (cluster start-up
   excluded, the workers' preparation included);
 - one-patient `b12kg assess` wall time (median of 3).
+
+Each batch run is also followed as it goes (patients written, CPU, RSS every 0.1 s) and
+printed by tenth of the patients: CPU ms per patient and peak RSS in each tenth, so a
+cost or memory that grows with the cohort shows; `--plots DIR` draws the same as SVG.
 
 For each: patients/s (wall), CPU ms per patient (all processes of the run), peak RSS
 (summed over the run's processes, sampled from /proc) and the ratios to both
@@ -38,16 +43,18 @@ import time
 from datetime import date
 from pathlib import Path
 
-from benchmarks.measure import TreeSampler, Usage, descendants
+from benchmarks.measure import LineCount, TreeSampler, Usage, by_part, descendants
 
 ROOT = Path(__file__).resolve().parent.parent
 SYNTHEA = ROOT.parent / "shared" / "realworld" / "synthea"
 
 
 def outcome(document: dict) -> dict:
+    """Status, risk factors and actions: the primary guideline's and the companion guidelines' (the baselines read all packs)."""
+    companion = [c for g in document.get("guidelines", []) for c in g.get("conclusions", [])]
     return {"status": document["b12_status"]["value"],
-            "risk_factors": {r["code"] for r in document["risk_factors"]},
-            "actions": {r["action"] for r in document["recommendations"]}}
+            "risk_factors": {r["code"] for r in document["risk_factors"]} | {c["code"] for c in companion if c["kind"] == "risk"},
+            "actions": {r["action"] for r in document["recommendations"]} | {c["action"] for c in companion if c["kind"] == "action"}}
 
 
 def write_cohort(n: int, seed: int, as_of: date, folder: Path) -> list[Path]:
@@ -67,7 +74,7 @@ def cli_batch(paths: list[Path], as_of: date, output: Path, *extra: str) -> tupl
     command = [sys.executable, "-m", "b12kg.cli", "batch", *map(str, paths), "--as-of", as_of.isoformat(),
                "-o", str(output), "--no-progress", *extra]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    with TreeSampler({process.pid}) as sampler:
+    with TreeSampler({process.pid}, progress=LineCount(output)) as sampler:
         _, stderr = process.communicate()
     if process.returncode not in (0, 2):
         raise RuntimeError(f"b12kg batch failed ({process.returncode}): {stderr[-2000:]}")
@@ -84,7 +91,7 @@ def dask_batch(paths: list[Path], as_of: date, output: Path, workers: int) -> tu
                    "-o", str(output), "--no-progress", "--scheduler", cluster.scheduler_address]
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         roots = {process.pid} | set(before)
-        with TreeSampler(roots, exclude=before) as sampler:
+        with TreeSampler(roots, exclude=before, progress=LineCount(output)) as sampler:
             _, stderr = process.communicate()
         if process.returncode not in (0, 2):
             raise RuntimeError(f"b12kg batch --scheduler failed ({process.returncode}): {stderr[-2000:]}")
@@ -177,6 +184,27 @@ def print_table(title: str, rows: list[tuple]) -> None:
               f"{usage.peak_rss / 2**20:12.0f} {rate / base_rate:12.1f} {rate / peer_rate:7.2f}")
 
 
+def print_parts(rows: list[tuple], plots: Path | None, label: str, title: str) -> None:
+    """Cost and memory for each tenth of the patients of every batch run (flat rows: flat cost and memory)."""
+    memory, cost = [], []
+    for name, count, usage in rows:
+        parts = by_part(usage, count)
+        if len(parts) < 2:
+            continue
+        print(f"  {name}, by tenth of the patients:")
+        print("    CPU ms/patient " + " ".join(f"{ms:6.2f}" for _, ms, _ in parts))
+        print("    peak RSS MiB   " + " ".join(f"{mib:6.0f}" for _, _, mib in parts))
+        short = name.replace("b12kg batch ", "")
+        memory.append((short, [(done, rss / 2**20) for _, _, rss, done in usage.timeline]))
+        cost.append((short, [(done, ms) for done, ms, _ in parts]))
+    if plots is not None and memory:
+        from benchmarks.plot import write_svg
+
+        plots.mkdir(parents=True, exist_ok=True)
+        write_svg(plots / f"{label}.svg", title, memory, cost)
+        print(f"  plot: {plots / f'{label}.svg'}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--patients", type=int, default=10_000)
@@ -187,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-dask", action="store_true")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--as-of", default="2026-11-24")
+    parser.add_argument("--plots", type=Path, help="write an SVG of memory and cost against patients done, per cohort, here")
     args = parser.parse_args(argv)
     as_of = date.fromisoformat(args.as_of)
     from b12kg.batch.local import default_workers
@@ -199,8 +228,10 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         for n in sizes:
             paths = write_cohort(n, args.seed, as_of, work / f"cohort-{n}")
-            print_table(f"synthetic cohort: {n} patients, seed {args.seed} (load average {os.getloadavg()[0]:.2f})",
-                        measure_cohort(f"cohort-{n}", paths, as_of, args, work, cores))
+            title = f"synthetic cohort: {n} patients, seed {args.seed}"
+            rows = measure_cohort(f"cohort-{n}", paths, as_of, args, work, cores)
+            print_table(f"{title} (load average {os.getloadavg()[0]:.2f})", rows)
+            print_parts(rows, args.plots, f"cohort-{n}", title)
             shutil.rmtree(work / f"cohort-{n}")
         if args.synthea.is_dir():
             files = sorted(p for p in args.synthea.glob("*.json") if not p.name.startswith("practitioner"))
