@@ -14,6 +14,7 @@ import pyoxigraph as ox
 
 from . import resources
 from .knowledge import Knowledge
+from .namespaces import GM
 from .sparql import select
 
 ROLE_ORDER = {"recommendation": 0, "resolution": 1}
@@ -28,9 +29,10 @@ def _rule_guidelines(knowledge: Knowledge) -> dict[str, frozenset[str]]:
     if cached is not None:
         return cached
     found: dict[str, set[str]] = {}
-    for rule, guideline in knowledge.graph.query(
-            "SELECT ?rule ?g WHERE { ?rule <https://w3id.org/b12kg/model#cites>/<https://w3id.org/b12kg/model#partOf> ?g }"):
-        found.setdefault(str(rule), set()).add(str(guideline))
+    graph = knowledge.graph  # gm:cites/gm:partOf, walked (rdflib's SPARQL engine costs 0.15 s to import)
+    for rule, statement in graph.subject_objects(GM.cites):
+        for guideline in graph.objects(statement, GM.partOf):
+            found.setdefault(str(rule), set()).add(str(guideline))
     result = {rule: frozenset(gs) for rule, gs in found.items()}
     _RULE_GUIDELINES[id(knowledge.graph)] = result
     return result
