@@ -8,9 +8,8 @@ starts a fresh one:
 - stopped while loading item i: item i is rejected with a time-budget message, and the
   other items of its chunk go back to the queue;
 - stopped while assessing a chunk of several patients: each goes back to the queue
-  in a chunk of its own (the shared step cannot tell which patient was slow); records
-  above `work.LARGE_ITEM_BYTES` always get a chunk of their own, so in practice only
-  small records share a chunk;
+  in a chunk of its own (the shared step cannot tell which patient was slow; its
+  limit grows with the chunk's size);
 - stopped while assessing a chunk of one: that patient is rejected.
 
 No item that was stopped is run again. A worker that dies (crash, out of memory) is
@@ -43,20 +42,17 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def chunks(items: Iterable[Item], size: int) -> Iterator[Chunk]:
-    """Numbered items in chunks of at most `size`; a large record gets a chunk of its own."""
+def chunks(items: Iterable[Item], size: int, max_bytes: int = work.CHUNK_BYTES) -> Iterator[Chunk]:
+    """Numbered items in chunks of at most `size` items and `max_bytes` of input (a
+    record larger than that alone)."""
     chunk: Chunk = []
+    held = 0
     for seq, item in enumerate(items):
-        if item.size > work.LARGE_ITEM_BYTES:
-            if chunk:
-                yield chunk
-                chunk = []
-            yield [(seq, item)]
-            continue
-        chunk.append((seq, item))
-        if len(chunk) >= size:
+        if chunk and (len(chunk) >= size or held + item.size > max_bytes):
             yield chunk
-            chunk = []
+            chunk, held = [], 0
+        chunk.append((seq, item))
+        held += item.size
     if chunk:
         yield chunk
 
