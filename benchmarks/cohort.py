@@ -18,6 +18,7 @@ import json
 import math
 import random
 import uuid
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -412,14 +413,17 @@ def make_patient(rng: random.Random, index: int, as_of: date) -> dict[str, Any]:
     return b.bundle()
 
 
+def iter_cohort(n: int, seed: int = 42, as_of: date = date(2026, 11, 24)) -> Iterator[dict[str, Any]]:
+    """``n`` Bundles ``syn-000001``..., one at a time (100k do not need to be held at once)."""
+    for i in range(1, n + 1):
+        yield make_patient(random.Random(f"b12kg-cohort:{seed}:{i}"), i, as_of)
+
+
 def make_cohort(
     n: int, seed: int = 42, as_of: date = date(2026, 11, 24)
 ) -> list[dict[str, Any]]:
     """``n`` Bundles ``syn-000001``...; patient i depends only on (seed, i)."""
-    return [
-        make_patient(random.Random(f"b12kg-cohort:{seed}:{i}"), i, as_of)
-        for i in range(1, n + 1)
-    ]
+    return list(iter_cohort(n, seed, as_of))
 
 
 def dumps(bundle: dict[str, Any]) -> str:

@@ -32,6 +32,7 @@ load average is printed: the machine is shared, read figures as orders of magnit
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -40,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -58,18 +60,39 @@ def outcome(document: dict) -> dict:
 
 
 def write_cohort(n: int, seed: int, as_of: date, folder: Path) -> list[Path]:
-    from benchmarks.cohort import make_cohort
+    from benchmarks.cohort import iter_cohort
 
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
-    for bundle in make_cohort(n, seed=seed, as_of=as_of):
+    for bundle in iter_cohort(n, seed=seed, as_of=as_of):
         path = folder / f"{bundle['entry'][0]['resource']['id']}.json"
         path.write_text(json.dumps(bundle))
         paths.append(path)
     return paths
 
 
-def cli_batch(paths: list[Path], as_of: date, output: Path, *extra: str) -> tuple[Usage, list[dict]]:
+@dataclass(frozen=True)
+class Result:
+    """What the comparisons need of one output line (100k whole records would not fit in memory thrice)."""
+
+    source: str
+    patient: str | None
+    digest: str
+    outcome: dict | None
+
+
+def read_results(output: Path) -> list[Result]:
+    """The output's lines, in order: each line's digest (for identity) and its outcome (for agreement)."""
+    results = []
+    with output.open("rb") as handle:
+        for line in handle:
+            record = json.loads(line)
+            results.append(Result(record["source"], record.get("patient"), hashlib.sha256(line).hexdigest(),
+                                  outcome(record) if "b12_status" in record else None))
+    return results
+
+
+def cli_batch(paths: list[Path], as_of: date, output: Path, *extra: str) -> tuple[Usage, list[Result]]:
     """Run `b12kg batch` as a user would; its usage and its records."""
     command = [sys.executable, "-m", "b12kg.cli", "batch", *map(str, paths), "--as-of", as_of.isoformat(),
                "-o", str(output), "--no-progress", *extra]
@@ -78,10 +101,10 @@ def cli_batch(paths: list[Path], as_of: date, output: Path, *extra: str) -> tupl
         _, stderr = process.communicate()
     if process.returncode not in (0, 2):
         raise RuntimeError(f"b12kg batch failed ({process.returncode}): {stderr[-2000:]}")
-    return sampler.usage(), [json.loads(line) for line in output.read_text().splitlines()]
+    return sampler.usage(), read_results(output)
 
 
-def dask_batch(paths: list[Path], as_of: date, output: Path, workers: int) -> tuple[Usage, list[dict]]:
+def dask_batch(paths: list[Path], as_of: date, output: Path, workers: int) -> tuple[Usage, list[Result]]:
     from distributed import LocalCluster
 
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
@@ -95,7 +118,7 @@ def dask_batch(paths: list[Path], as_of: date, output: Path, workers: int) -> tu
             _, stderr = process.communicate()
         if process.returncode not in (0, 2):
             raise RuntimeError(f"b12kg batch --scheduler failed ({process.returncode}): {stderr[-2000:]}")
-    return sampler.usage(), [json.loads(line) for line in output.read_text().splitlines()]
+    return sampler.usage(), read_results(output)
 
 
 def in_process(function) -> tuple[Usage, object]:
@@ -118,15 +141,15 @@ def one_patient_assess(as_of: date) -> float:
     return statistics.median(times)
 
 
-def compare(name: str, records: list[dict], reference: dict[str, dict], key=lambda r: r.get("patient")) -> int:
-    """Disagreements between batch records and baseline outcomes (by patient id)."""
+def compare(name: str, results: list[Result], reference: dict[str, dict]) -> int:
+    """Disagreements between batch results and baseline outcomes (by patient id)."""
     bad = 0
-    for record in records:
-        expected = reference.get(key(record))
-        if expected is not None and "b12_status" in record and outcome(record) != expected:
+    for result in results:
+        expected = reference.get(result.patient)
+        if expected is not None and result.outcome is not None and result.outcome != expected:
             bad += 1
             if bad <= 3:
-                print(f"  disagreement ({name}) on {record['source']}: b12kg {outcome(record)} baseline {expected}")
+                print(f"  disagreement ({name}) on {result.source}: b12kg {result.outcome} baseline {expected}")
     return bad
 
 
@@ -162,11 +185,12 @@ def measure_cohort(label: str, paths: list[Path], as_of: date, args, work: Path,
 
     first = next(iter(runs.values()))
     for name, records in runs.items():
-        if records != first:
+        if [r.digest for r in records] != [r.digest for r in first]:
             print(f"  {label}: {name} differs from --workers 1")
         compare(name, records, base_by_id)
         compare(name, records, peer_by_id)
-    print(f"  {label}: batch runs identical to each other: {all(r == first for r in runs.values())}; "
+    identical = all([r.digest for r in records] == [r.digest for r in first] for records in runs.values())
+    print(f"  {label}: batch runs identical to each other: {identical}; "
           f"agreement with the straightforward baseline on {len(base_by_id)} patients and the peer stack on "
           f"{len(peer_by_id)}: {compare('all', first, base_by_id) + compare('all', first, peer_by_id) == 0}")
     return rows
@@ -195,7 +219,8 @@ def print_parts(rows: list[tuple], plots: Path | None, label: str, title: str) -
         print("    CPU ms/patient " + " ".join(f"{ms:6.2f}" for _, ms, _ in parts))
         print("    peak RSS MiB   " + " ".join(f"{mib:6.0f}" for _, _, mib in parts))
         short = name.replace("b12kg batch ", "")
-        memory.append((short, [(done, rss / 2**20) for _, _, rss, done in usage.timeline]))
+        step = max(1, len(usage.timeline) // 1500)  # a point per ~1,500th of the run is enough to see
+        memory.append((short, [(done, rss / 2**20) for _, _, rss, done in usage.timeline[::step]]))
         cost.append((short, [(done, ms) for done, ms, _ in parts]))
     if plots is not None and memory:
         from benchmarks.plot import write_svg
