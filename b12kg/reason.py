@@ -100,15 +100,20 @@ class ReasonableReasoner:
         return set(self._run(facts)) - self._tbox_closure - set(facts)
 
 
+TBOX_FOLDER_PREFIX = "b12kg-tbox-"
+
+
 def _private_turtle(triples: list[Triple]) -> str:
     """Write triples to a new file only this user can read, in a new private directory
     (N-Triples, named .ttl: reasonable's loader picks its parser by extension). The
-    directory is removed at exit."""
+    directory is removed at exit; one left by a process that was killed (a batch worker
+    over its time budget) is removed by the next b12kg process of the same user."""
     import atexit
     import os
     import tempfile
 
-    folder = tempfile.mkdtemp(prefix="b12kg-tbox-")  # mode 0700, unpredictable name
+    _remove_orphans()
+    folder = tempfile.mkdtemp(prefix=f"{TBOX_FOLDER_PREFIX}{os.getpid()}-")  # mode 0700, unpredictable name
     atexit.register(_remove_if_owner, folder, os.getpid())
     path = f"{folder}/tbox.ttl"
     graph = rdflib.Graph(bind_namespaces="none")
@@ -117,6 +122,34 @@ def _private_turtle(triples: list[Triple]) -> str:
     with open(path, "xb") as handle:
         handle.write(graph.serialize(format="nt", encoding="utf-8"))
     return path
+
+
+def _remove_orphans() -> None:
+    """Remove this user's TBox folders whose process is gone."""
+    import os
+    import shutil
+    import tempfile
+
+    root = tempfile.gettempdir()
+    try:
+        names = [n for n in os.listdir(root) if n.startswith(TBOX_FOLDER_PREFIX)]
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(TBOX_FOLDER_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit():
+            continue
+        path = os.path.join(root, name)
+        try:
+            mine = os.lstat(path).st_uid == os.getuid()
+            os.kill(int(pid), 0)  # signal 0: is the process there?
+            alive = True
+        except ProcessLookupError:
+            alive = False
+        except OSError:  # not ours to look at, or gone
+            continue
+        if mine and not alive:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _remove_if_owner(folder: str, owner: int) -> None:

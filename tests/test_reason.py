@@ -73,3 +73,40 @@ def test_hermit_concludes_the_same(name: str, assessor):
 def test_unknown_reasoner_is_refused():
     with pytest.raises(ValueError, match="unknown reasoner"):
         Assessor(reasoner="magic")
+
+
+def test_the_reasoner_ontology_file_is_private_and_removed_with_its_process(tmp_path):
+    """reasonable reads the TBox from a file: only its user may read it, and it goes with the process."""
+    import os
+    import subprocess
+    import sys
+
+    script = ("import os, stat; from b12kg.knowledge import load_knowledge; from b12kg import reason\n"
+              "r = reason.make_reasoner('reasonable', load_knowledge().graph)\n"
+              "folder = os.path.dirname(r._tbox_file)\n"
+              "print(folder, oct(stat.S_IMODE(os.stat(folder).st_mode)), os.path.getsize(r._tbox_file) > 0)")
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True).stdout.split()
+    folder, mode, written = out
+    assert folder.startswith(str(tmp_path)) and mode == "0o700" and written == "True"
+    assert not Path(folder).exists()
+
+
+def test_a_killed_process_ontology_file_is_removed_by_the_next(tmp_path, monkeypatch):
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    from b12kg import reason
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout.strip()
+    orphan = tmp_path / f"{reason.TBOX_FOLDER_PREFIX}{gone}-abc"
+    alive = tmp_path / f"{reason.TBOX_FOLDER_PREFIX}{os.getpid()}-def"
+    older = tmp_path / f"{reason.TBOX_FOLDER_PREFIX}xyz"  # not named by a process: left alone
+    for folder in (orphan, alive, older):
+        folder.mkdir()
+        (folder / "tbox.ttl").write_text("")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    reason._remove_orphans()
+    assert not orphan.exists() and alive.exists() and older.exists()
