@@ -25,9 +25,8 @@ PREFIX gm: <https://w3id.org/b12kg/model#>
 SELECT ?kind ?code WHERE {
   ?c gm:derivedBy ?rule ; gm:concerns ?concept ; a ?kind . ?concept gm:code ?code .
   FILTER(?kind IN (gm:StatusFinding, gm:RiskFactorFinding, gm:RecommendedAction))
-  FILTER NOT EXISTS { ?rule gm:cites/gm:partOf ?other . FILTER NOT EXISTS { ?other gm:primary true } }
 }"""
-"""The primary guideline's conclusions (the other guidelines' are reported beside them)."""
+"""Every guideline's conclusions, as the peer stack and benchmarks.run.outcome read them."""
 
 
 def assess_baseline(path: Path, as_of: date) -> dict:

@@ -7,7 +7,8 @@ from benchmarks.measure import LineCount, Usage, by_part
 
 
 def test_benchmark_runs_and_all_pipelines_agree(tmp_path, capsys):
-    code = run.main(["--patients", "40", "--peer-patients", "20", "--baseline-patients", "1", "--no-dask",
+    # patient 2 has companion guidelines' actions: every pipeline must read all guidelines alike
+    code = run.main(["--patients", "40", "--peer-patients", "20", "--baseline-patients", "2", "--no-dask",
                      "--synthea", str(tmp_path / "none"), "--plots", str(tmp_path / "plots")])
     out = capsys.readouterr().out
     assert code == 0
