@@ -34,9 +34,9 @@ SELECT ?patient ?kind ?code WHERE {
 
 def prepare(paths: list[Path], knowledge: Knowledge, as_of: date, chunk: int = 100) -> list[tuple[bytes, list[tuple[str, str]]]]:
     """(N-Triples of the patients' asserted facts, their patient IRIs and input digests) per chunk; untimed.
-    Chunks of 100 are this stack's best over today's knowledge: 7.2 ms of CPU per patient,
-    against 19.8 with the 1,000 of PERFORMANCE-NOTES.md (several rules' FILTER NOT EXISTS
-    grow with the square of the chunk in Oxigraph)."""
+    Chunks of 100 are this stack's best over today's knowledge: 6.2 ms of CPU per patient,
+    against 16.0 with the 1,000 of PERFORMANCE-NOTES.md (some queries still grow faster
+    than the chunk in Oxigraph)."""
     chunks = []
     for start in range(0, len(paths), chunk):
         lines: list[str] = []
