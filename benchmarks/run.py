@@ -219,8 +219,9 @@ def print_parts(rows: list[tuple], plots: Path | None, label: str, title: str) -
         print("    CPU ms/patient " + " ".join(f"{ms:6.2f}" for _, ms, _ in parts))
         print("    peak RSS MiB   " + " ".join(f"{mib:6.0f}" for _, _, mib in parts))
         short = name.replace("b12kg batch ", "")
-        step = max(1, len(usage.timeline) // 1500)  # a point per ~1,500th of the run is enough to see
-        memory.append((short, [(done, rss / 2**20) for _, _, rss, done in usage.timeline[::step]]))
+        running = [sample for sample in usage.timeline if sample[2] > 0]  # not the samples after the processes ended
+        step = max(1, len(running) // 1500)  # a point per ~1,500th of the run is enough to see
+        memory.append((short, [(done, rss / 2**20) for _, _, rss, done in running[::step]]))
         cost.append((short, [(done, ms) for done, ms, _ in parts]))
     if plots is not None and memory:
         from benchmarks.plot import write_svg

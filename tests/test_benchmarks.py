@@ -38,3 +38,14 @@ def test_line_count_counts_only_complete_lines(tmp_path):
     with path.open("ab") as handle:
         handle.write(b': 2}\n{"c": 3}\n')
     assert count() == 3
+
+
+def test_rule_timing_names_every_rule_and_a_ratio(capsys):
+    from benchmarks import rules
+
+    assert rules.main(["--patients", "20", "--chunks", "5", "20", "--top", "100"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert "derive/population.rq" in out and "interactions/repetition.rq" in out
+    total = next(line for line in lines if line.startswith("all queries")).split()
+    assert float(total[-3]) > 0 and float(total[-2]) > 0  # ms per patient at both chunk sizes
