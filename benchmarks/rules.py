@@ -32,27 +32,22 @@ def timings(paths: list[Path], chunk: int, as_of: date) -> dict[str, float]:
     spent: dict[str, float] = defaultdict(float)
     assessor = pipeline.Assessor()
     names = {r.query: r.query_path for r in assessor.knowledge.rules}
-    plain_construct, plain_select = sparql.construct, sparql.select
 
-    def construct(store, query):
-        start = time.perf_counter()
-        try:
-            return plain_construct(store, query)
-        finally:
-            spent[_label(query, names)] += time.perf_counter() - start
+    def timed(run):
+        def run_timed(store, query):
+            start = time.perf_counter()
+            try:
+                return run(store, query)
+            finally:
+                spent[_label(query, names)] += time.perf_counter() - start
+        return run_timed
 
-    def select(store, query):
-        start = time.perf_counter()
-        try:
-            return plain_select(store, query)
-        finally:
-            spent[_label(query, names)] += time.perf_counter() - start
-
-    patched = [(m, n) for m in (derive, pipeline, report, integration) for n in ("construct", "select") if hasattr(m, n)]
+    replacement = {"construct": timed(sparql.construct), "select": timed(sparql.select)}
+    patched = [(m, n) for m in (derive, pipeline, report, integration) for n in replacement if hasattr(m, n)]
     saved = {(m, n): getattr(m, n) for m, n in patched}
     try:
         for module, name in patched:
-            setattr(module, name, construct if name == "construct" else select)
+            setattr(module, name, replacement[name])
         loaded = [assessor.load(p, as_of) for p in paths]
         assessor.assess_loaded_many(loaded, as_of, chunk_size=chunk)
     finally:

@@ -55,16 +55,9 @@ def assess_partition(items: list[Item], reasoner: str, as_of: date, input_format
 
 
 def partitions(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
-    part: list[Item] = []
-    held = 0
-    for item in items:
-        if part and (len(part) >= size or held + item.size > PARTITION_BYTES):
-            yield part
-            part, held = [], 0
-        part.append(item)
-        held += item.size
-    if part:
-        yield part
+    """Partitions of at most `size` patients and PARTITION_BYTES of input (they travel to the workers)."""
+    for chunk in work.chunks(items, size, PARTITION_BYTES):
+        yield [item for _, item in chunk]
 
 
 class ClusterRun:

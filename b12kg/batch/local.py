@@ -30,8 +30,7 @@ from multiprocessing.connection import Connection, wait
 
 from . import work
 from .sources import Item
-
-Chunk = list[tuple[int, Item]]
+from .work import Chunk, chunks
 
 
 def default_workers() -> int:
@@ -40,21 +39,6 @@ def default_workers() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
-
-
-def chunks(items: Iterable[Item], size: int, max_bytes: int = work.CHUNK_BYTES) -> Iterator[Chunk]:
-    """Numbered items in chunks of at most `size` items and `max_bytes` of input (a
-    record larger than that alone)."""
-    chunk: Chunk = []
-    held = 0
-    for seq, item in enumerate(items):
-        if chunk and (len(chunk) >= size or held + item.size > max_bytes):
-            yield chunk
-            chunk, held = [], 0
-        chunk.append((seq, item))
-        held += item.size
-    if chunk:
-        yield chunk
 
 
 def _worker_main(conn: Connection, reasoner: str, as_of: date, input_format: str | None, budget: float,

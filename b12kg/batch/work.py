@@ -7,7 +7,7 @@ it: the knowledge is never shipped with the work.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -65,6 +65,25 @@ def _warm_up(prepared) -> None:
         prepared.assess_loaded_many([loaded], date(2001, 1, 1))
     except Exception:  # warming up is an optimisation; the real patients report any defect
         pass
+
+
+Chunk = list[tuple[int, Item]]
+"""Items numbered by their place in the input."""
+
+
+def chunks(items: Iterable[Item], size: int, max_bytes: int = CHUNK_BYTES) -> Iterator[Chunk]:
+    """Numbered items in chunks of at most `size` items and `max_bytes` of input (a
+    record larger than that alone): local workers' chunks and Dask partitions alike."""
+    chunk: Chunk = []
+    held = 0
+    for seq, item in enumerate(items):
+        if chunk and (len(chunk) >= size or held + item.size > max_bytes):
+            yield chunk
+            chunk, held = [], 0
+        chunk.append((seq, item))
+        held += item.size
+    if chunk:
+        yield chunk
 
 
 def assessed(item: Item, document: dict) -> dict:
