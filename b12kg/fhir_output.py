@@ -95,14 +95,12 @@ class Vocabulary:
         return [self.orders[o] for o in item.orders] if item else []
 
 
-_VOCABULARIES: dict[int, tuple[Knowledge, Vocabulary]] = {}
-
-
 def vocabulary(knowledge: Knowledge) -> Vocabulary:
-    """The FHIR output tables of `knowledge` (cached per Knowledge object)."""
-    cached = _VOCABULARIES.get(id(knowledge))
-    if cached is not None and cached[0] is knowledge:
-        return cached[1]
+    """The FHIR output tables of `knowledge` (computed once per Knowledge object)."""
+    return knowledge.derived(_vocabulary)
+
+
+def _vocabulary(knowledge: Knowledge) -> Vocabulary:
     store = ox.Store()
     store.extend(knowledge.quads)
 
@@ -138,11 +136,9 @@ def vocabulary(knowledge: Knowledge) -> Vocabulary:
                   for r in rows("statements")}
     reasons = [{"system": r["system"].value, "code": r["code"].value, "display": r["display"].value} for r in rows("override-reasons")]
     codes = [(r["system"].value, r["code"].value) for r in select(store, resources.query_text("cds/prefetch-codes.rq"))]
-    result = Vocabulary(guideline=guideline, items=items, orders=orders, statements=statements, override_reasons=reasons,
-                        prefetch_codes=codes, status_label=knowledge.guideline_value(GM.statusLabel, "Status"),
-                        reported=knowledge.reported_values())
-    _VOCABULARIES[id(knowledge)] = (knowledge, result)
-    return result
+    return Vocabulary(guideline=guideline, items=items, orders=orders, statements=statements, override_reasons=reasons,
+                      prefetch_codes=codes, status_label=knowledge.guideline_value(GM.statusLabel, "Status"),
+                      reported=knowledge.reported_values())
 
 
 # --- FHIR data types built from the tables ---------------------------------------------

@@ -9,9 +9,11 @@ after it, interaction last), then gm:dependsOn and gm:stage within a phase.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache, cached_property
+from typing import TypeVar
 
 import pyoxigraph as ox
 import rdflib
@@ -21,6 +23,8 @@ from . import resources
 from .namespaces import GM, ONTOLOGY_GRAPH, PREFIXES
 from .rdfterms import to_ox
 from .sparql import select
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -100,12 +104,13 @@ class Knowledge:
         value_sets = set(self.graph.subjects(RDF.type, GM.ValueSet))
         return frozenset(c for c, cls in self.graph.subject_objects(RDF.type) if cls in value_sets)
 
-    @cached_property
-    def input_vocabulary(self) -> tuple:
-        """The patient vocabulary's input classes, properties, datatype ranges and computed terms (load.vocabulary)."""
-        from .load.vocabulary import input_terms
-
-        return input_terms(self)
+    def derived(self, compute: Callable[[Knowledge], T]) -> T:
+        """`compute(self)`, computed once per Knowledge: the tables other stages read from
+        the knowledge (patient vocabulary, medication statuses, FHIR output vocabulary)."""
+        table = self.__dict__.setdefault("_derived", {})  # a frozen dataclass: its own dict, as cached_property does
+        if compute not in table:
+            table[compute] = compute(self)
+        return table[compute]
 
     def analyte_for_code(self, concept_iri: str) -> Analyte | None:
         for analyte in self.analytes:

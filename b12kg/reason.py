@@ -83,7 +83,7 @@ class ReasonableReasoner:
 
         self._module = reasonable
         self._tbox_file = _private_turtle(axioms(ontology))
-        """The TBox as N-Triples in a private temporary file (removed with this object): the
+        """The TBox as N-Triples in a private temporary file (removed at process exit): the
         reasoner parses it in Rust on every call, 15 ms faster than handing it 2,000
         rdflib triples, which matters most for a record assessed alone."""
         self._tbox_closure = set(self._run([]))

@@ -45,14 +45,13 @@ def _read_by_guideline(graph: rdflib.Graph, fact, read: frozenset) -> bool:
     return (fact, PT.measures, None) in graph or bool(codes & read)
 
 
-_COUNTING: dict[int, dict] = {}
-
-
 def _counting(knowledge: Knowledge) -> dict[URIRef, tuple[frozenset, frozenset]]:
     """Medication class -> (statuses, intents) with which a record counts (empty: any), read once per Knowledge."""
-    if id(knowledge) in _COUNTING:
-        return _COUNTING[id(knowledge)]
-    table = _COUNTING[id(knowledge)] = {}
+    return knowledge.derived(_counting_table)
+
+
+def _counting_table(knowledge: Knowledge) -> dict[URIRef, tuple[frozenset, frozenset]]:
+    table = {}
     for cls in set(knowledge.graph.subjects(PT.countsWhenStatus, None)):
         table[cls] = (frozenset(str(s) for s in knowledge.graph.objects(cls, PT.countsWhenStatus)),
                       frozenset(str(i) for i in knowledge.graph.objects(cls, PT.countsWhenIntent)))

@@ -53,7 +53,7 @@ def computed_terms(knowledge: Knowledge) -> frozenset:
 
 def input_terms(knowledge: Knowledge) -> tuple[set, set, dict, frozenset]:
     """The patient vocabulary's input classes, input properties, datatype ranges and computed
-    terms (read once per Knowledge: Knowledge.input_vocabulary)."""
+    terms (read once per Knowledge: knowledge.derived(input_terms))."""
     computed = computed_terms(knowledge)
     kinds: dict[URIRef, set] = {OWL.Class: {OWL.Ontology}, OWL.ObjectProperty: set(), OWL.DatatypeProperty: set()}
     for kind, terms in kinds.items():
@@ -112,7 +112,7 @@ def _literal_problem(graph: rdflib.Graph, triple, expected: URIRef | None, names
 def check_terms(graph: rdflib.Graph, knowledge: Knowledge, file: str) -> None:
     """Refuse what is not a patient fact: terms outside the patient vocabulary (axioms,
     conclusions, computed values) and literals that are ill-typed or of the wrong datatype."""
-    terms = knowledge.input_vocabulary
+    terms = knowledge.derived(input_terms)
     refused = []
     with rdflib_quiet():
         for triple in list(graph):  # a number may be rewritten as a decimal on the way
