@@ -17,7 +17,7 @@ from typing import TypeVar
 
 import pyoxigraph as ox
 import rdflib
-from rdflib import RDF
+from rdflib import OWL, RDF, RDFS, SKOS
 
 from . import resources
 from .namespaces import GM, ONTOLOGY_GRAPH, PREFIXES
@@ -100,9 +100,48 @@ class Knowledge:
 
     @cached_property
     def value_set_members(self) -> frozenset[rdflib.URIRef]:
-        """Every coded concept in one of the guideline's value sets (the codes it reads)."""
+        """Every coded concept in one of the guideline's value sets (the codes it reads), and
+        every group a value set names whole (a restriction on skos:broader, e.g. ATC A02BC)."""
         value_sets = set(self.graph.subjects(RDF.type, GM.ValueSet))
-        return frozenset(c for c, cls in self.graph.subject_objects(RDF.type) if cls in value_sets)
+        members = {c for c, cls in self.graph.subject_objects(RDF.type) if cls in value_sets}
+        for restriction in self.graph.subjects(OWL.onProperty, SKOS.broader):
+            if any(parent in value_sets for parent in self.graph.objects(restriction, RDFS.subClassOf)):
+                members.update(self.graph.objects(restriction, OWL.hasValue))
+        return frozenset(members)
+
+    @cached_property
+    def _hierarchies(self) -> tuple[tuple[str, tuple[int, ...]], ...]:
+        """(concept namespace, prefix lengths) of each code system whose groups are code prefixes."""
+        found = []
+        for system in self.code_systems:
+            lengths = sorted(int(n) for n in self.graph.objects(rdflib.URIRef(system.iri), GM.hierarchicalByPrefix))
+            if lengths:
+                found.append((system.namespace, tuple(lengths)))
+        return tuple(found)
+
+    def reads_code(self, concept: str) -> bool:
+        """Whether a guideline reads this coded concept: a value set holds it, or one of its
+        groups (a prefix of a code in a hierarchical code system such as ATC or ICD-10)."""
+        if rdflib.URIRef(concept) in self.value_set_members:
+            return True
+        for namespace, lengths in self._hierarchies:
+            if concept.startswith(namespace):
+                notation = concept[len(namespace):]
+                return any(rdflib.URIRef(namespace + notation[:n]) in self.value_set_members for n in lengths if len(notation) > n)
+        return False
+
+    def reads_any(self, concepts) -> bool:
+        return any(self.reads_code(str(c)) for c in concepts)
+
+    @cached_property
+    def condition_text_labels(self) -> tuple[str, ...]:
+        """Lower-case words that name a condition a guideline reads in free text (skos:hiddenLabel
+        of a value set): a Condition whose code is not read but whose text holds one is reported."""
+        value_sets = set(self.graph.subjects(RDF.type, GM.ValueSet))
+        return tuple(sorted({str(label).lower() for vs in value_sets for label in self.graph.objects(vs, SKOS.hiddenLabel)}))
+
+    def names_condition_read(self, texts: list[str]) -> bool:
+        return any(label in text.lower() for text in texts for label in self.condition_text_labels)
 
     def derived(self, compute: Callable[[Knowledge], T]) -> T:
         """`compute(self)`, computed once per Knowledge: the tables other stages read from

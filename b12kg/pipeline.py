@@ -23,7 +23,7 @@ from .load import LoadedPatient, load_patient
 from .namespaces import ASSERTED_GRAPH, ASSESSMENT_GRAPH, CITED_GRAPH, CONCLUDED_GRAPH, GM, IGNORED_GRAPH, INFERRED_GRAPH
 from .provenance import CITED_KNOWLEDGE_QUERIES, assessment_node, assessment_quads, provenance_queries
 from .rdfterms import to_ox, to_rdflib, triples_to_quads
-from .report import conclusions, data_quality, populations, to_json
+from .report import conclusions, data_quality, populations, records, to_json
 from .sparql import add, construct
 from .validate import validate_input
 
@@ -109,7 +109,7 @@ class Assessor:
         """Assess one loaded patient, keeping its whole dataset (for RDF output)."""
         store = self._run([loaded], as_of)
         document = self._document(loaded, as_of, conclusions(store), populations(store), data_quality(store),
-                                  integration.interactions(store))
+                                  integration.interactions(store), records(store))
         quads = [q for g in PATIENT_GRAPHS for q in store.quads_for_pattern(None, None, None, g)]
         return Assessment(loaded=loaded, as_of=as_of, document=document, quads=quads)
 
@@ -170,8 +170,8 @@ class Assessor:
         try:
             store = self._run(patients, as_of)
             found, population, quality = conclusions(store), populations(store), data_quality(store)
-            met = integration.interactions(store)
-            documents = [self._document(p, as_of, found, population, quality, met) for p in patients]
+            met, summary = integration.interactions(store), records(store)
+            documents = [self._document(p, as_of, found, population, quality, met, summary) for p in patients]
             if datasets is not None:
                 datasets.update(self._datasets(store, patients, as_of))
             return documents
@@ -199,12 +199,13 @@ class Assessor:
         mine, shared = partition((q for g in graphs for q in store.quads_for_pattern(None, None, None, g)), owners)
         return {id(p): mine[o.assessment] + shared for p, o in zip(patients, owners, strict=True)}
 
-    def _document(self, loaded: LoadedPatient, as_of: date, found: dict, population: dict, quality: dict, met: dict) -> dict:
+    def _document(self, loaded: LoadedPatient, as_of: date, found: dict, population: dict, quality: dict, met: dict,
+                  summary: dict) -> dict:
         """The contract JSON: the primary guideline's conclusions, the other guidelines' and the interactions beside them."""
         patient = str(loaded.patient)
         primary, others = integration.split(found.get(patient, []), self.knowledge)
         document = to_json(primary, loaded.patient_id, as_of.isoformat(), self.knowledge, loaded.ignored,
-                           population.get(patient), quality.get(patient, []))
+                           population.get(patient), quality.get(patient, []), summary.get(patient))
         document.update(integration.report_fields(others, met.get(patient, []), self.knowledge))
         return document
 

@@ -28,14 +28,16 @@ def conclusions(store: ox.Store) -> dict[str, list[dict]]:
     """Every conclusion in the store, grouped by patient IRI, from the report queries."""
     grouped: dict[str, dict] = {}
     for row in select(store, resources.query_text("report/conclusions.rq")):
-        grouped[row["conclusion"].value] = {
-            "patient": row["patient"].value, "iri": row["conclusion"].value, "kind": CONCLUSION_KINDS[row["kind"].value],
-            "code": row["code"].value, "text": _value(row.get("text")), "rule": row["rule"].value,
-            "reported": {}, "due": _value(row.get("due")), "overdue": _value(row.get("overdue")) == "true",
-            "measure": set(), "based_on": set(), "evidence": {}}
-    for row in select(store, resources.query_text("report/conclusions.rq")):
+        item = grouped.get(row["conclusion"].value)
+        if item is None:
+            item = grouped[row["conclusion"].value] = {
+                "patient": row["patient"].value, "iri": row["conclusion"].value, "kind": CONCLUSION_KINDS[row["kind"].value],
+                "code": row["code"].value, "text": _value(row.get("text")), "rule": row["rule"].value,
+                "reported": {}, "due": _value(row.get("due")), "overdue": _value(row.get("overdue")) == "true",
+                "safety": _value(row.get("safety")) == "true", "measure": set(), "based_on": set(), "evidence": {},
+                "results": {}}
         if row.get("field") is not None:
-            grouped[row["conclusion"].value]["reported"][row["field"].value] = row["reported"].value
+            item["reported"][row["field"].value] = row["reported"].value
     for row in select(store, resources.query_text("report/conclusion-facts.rq")):
         if row["conclusion"].value in grouped:
             grouped[row["conclusion"].value]["based_on"].add(fact_name(row))
@@ -47,6 +49,15 @@ def conclusions(store: ox.Store) -> dict[str, list[dict]]:
     for row in select(store, resources.query_text("report/conclusion-measures.rq")):
         if row["conclusion"].value in grouped:
             grouped[row["conclusion"].value]["measure"].add(row["measure"].value)
+    for row in select(store, resources.query_text("report/follow-up-results.rq")):
+        if row["conclusion"].value in grouped:
+            coded = row.get("coded")
+            value = coded.value.rsplit("#", 1)[-1].rsplit("/", 1)[-1] if coded is not None else exact_number(_value(row.get("value")))
+            result = {"measure": row["measure"].value, "value": value, "unit": _value(row.get("unit")),
+                      "date": row["date"].value, "fact": _value(row.get("factId")) or row["result"].value}
+            if row.get("comparator") is not None:
+                result["comparator"] = row["comparator"].value
+            grouped[row["conclusion"].value]["results"][row["result"].value] = result
     by_patient: dict[str, list[dict]] = {}
     for item in grouped.values():
         by_patient.setdefault(item["patient"], []).append(item)
@@ -74,6 +85,27 @@ def populations(store: ox.Store) -> dict[str, dict]:
         if row.get("fact") is not None:
             entry["based_on"].add(fact_name(row))
     return {patient: {**entry, "based_on": sorted(entry["based_on"])} for patient, entry in found.items()}
+
+
+def records(store: ox.Store) -> dict[str, dict]:
+    """Each patient's `record` (contract version 3): the newest fact's date, and the therapy
+    episode the conclusions assumed (the latest one of the primary guideline's therapy kind)."""
+    found: dict[str, dict] = {}
+    for row in select(store, resources.query_text("report/record.rq")):
+        entry = found.setdefault(row["patient"].value, {"newest_fact": _value(row.get("newest")), "since": _value(row.get("since")),
+                                                        "current": _value(row.get("current")) == "true", "records": {}})
+        if row.get("record") is not None:
+            entry["records"][_value(row.get("factId")) or row["record"].value] = (row["recordStart"].value,
+                                                                                 _value(row.get("parenteral")) == "true")
+    result = {}
+    for patient, entry in found.items():
+        latest = max(entry["records"].items(), key=lambda item: (item[1][0], item[1][1], item[0]), default=None)
+        result[patient] = {"newest_fact": entry["newest_fact"], "b12_therapy": {
+            "current": entry["current"],
+            "route": None if latest is None else "parenteral" if latest[1][1] else "oral",
+            "since": entry["since"],
+            "based_on": sorted(entry["records"])}}
+    return result
 
 
 def data_quality(store: ox.Store) -> dict[str, list[dict]]:
@@ -128,10 +160,13 @@ def _evidence(item: dict) -> list[dict]:
     return sorted(item["evidence"].values(), key=lambda e: (e["citation"], e["statement"]))
 
 
+NO_RECORD = {"newest_fact": None, "b12_therapy": {"current": False, "route": None, "since": None, "based_on": []}}
+
+
 def to_json(found: list[dict], patient_id: str, as_of: str, knowledge: Knowledge, ignored: list[dict],
-            population: dict | None = None, quality: list[dict] | None = None) -> dict:
-    """One patient's conclusions (from `conclusions`), population and data quality notes as
-    the output contract's JSON object."""
+            population: dict | None = None, quality: list[dict] | None = None, record: dict | None = None) -> dict:
+    """One patient's conclusions (from `conclusions`), population, data quality notes and
+    record summary as the output contract's JSON object."""
     statuses = [c for c in found if c["kind"] == "status"]
     if len(statuses) != 1:
         raise InconsistentConclusions(f"expected one status for {patient_id}, the rules concluded {len(statuses)}")
@@ -157,14 +192,16 @@ def to_json(found: list[dict], patient_id: str, as_of: str, knowledge: Knowledge
         "risk_factors": [{"code": c["code"], "based_on": sorted(c["based_on"]), "evidence": _evidence(c),
                           "rule": c["rule"]} for c in risks],
         "recommendations": [{"action": c["code"], "text": c["text"], "based_on": sorted(c["based_on"]),
-                             "evidence": _evidence(c), "rule": c["rule"]} for c in actions],
+                             "evidence": _evidence(c), "rule": c["rule"], "safety": c["safety"]} for c in actions],
         "follow_up": None if follow is None else {
             "due": follow["due"],
             "overdue": follow["overdue"],
-            "measure": sorted(follow["measure"], key=lambda m: (measure_order.get(m, len(measure_order)), m))},
+            "measure": sorted(follow["measure"], key=lambda m: (measure_order.get(m, len(measure_order)), m)),
+            "results": sorted(follow["results"].values(), key=lambda r: (r["date"], measure_order.get(r["measure"], 99), r["fact"]))},
         "ignored_facts": ignored,
         **({"population": population} if population else {}),
         "data_quality": quality or [],
+        "record": record or NO_RECORD,
     }
 
 

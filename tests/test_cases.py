@@ -61,12 +61,28 @@ def test_case(expected_file: Path, assessor):
         assert set(expected["risk_factors_include"]) <= {r["code"] for r in doc["risk_factors"]}
     if "follow_up_due" in expected:
         assert (doc["follow_up"] or {}).get("due") == expected["follow_up_due"]
-    if doc["follow_up"]:  # overdue: due strictly before the as-of date
-        assert doc["follow_up"]["overdue"] is (doc["follow_up"]["due"] < expected["as_of"])
+    if doc["follow_up"]:  # overdue: due strictly before the as-of date, and no serum B12 since the due date (contract 2, v3)
+        if doc["follow_up"]["due"] >= expected["as_of"]:
+            assert doc["follow_up"]["overdue"] is False
+    if "follow_up_overdue" in expected:
+        assert doc["follow_up"] and doc["follow_up"]["overdue"] is expected["follow_up_overdue"], doc["follow_up"]
     if "population_in" in expected:
         assert doc["population"]["in"] is expected["population_in"], doc["population"]
-    if not doc["population"]["in"]:
-        assert doc["recommendations"] == [] and doc["follow_up"] is None, "outside the population: no advice (contract 5)"
+    if "population_reason" in expected:
+        assert doc["population"]["reason"] == expected["population_reason"], doc["population"]
+    if not doc["population"]["in"]:  # contract 5 (v3): outside the population, only the safety warnings
+        assert all(r["safety"] for r in doc["recommendations"]) and doc["follow_up"] is None, doc["recommendations"]
+    for action in expected.get("safety_actions", []):
+        assert any(r["action"] == action and r["safety"] is True for r in doc["recommendations"]), action
+    assert all(r["safety"] is (r["action"] in {"urgent-untreated-deficiency", "avoid-folic-acid-alone"}) for r in doc["recommendations"])
+    if "b12_therapy_current" in expected:
+        assert doc["record"]["b12_therapy"]["current"] is expected["b12_therapy_current"], doc["record"]
+    results = {r["fact"] for r in (doc["follow_up"] or {}).get("results", [])}
+    assert set(expected.get("follow_up_results_facts", [])) <= results, doc["follow_up"]
+    codes = {note["code"] for note in doc["data_quality"]}
+    assert set(expected.get("data_quality_codes", [])) <= codes, doc["data_quality"]
+    assert not set(expected.get("no_data_quality_codes", [])) & codes, doc["data_quality"]
+    assert not set(expected.get("risk_factors_exclude", [])) & {r["code"] for r in doc["risk_factors"]}
     named = {note["fact"] for note in doc["data_quality"]}
     assert set(expected.get("data_quality_facts", [])) <= named, doc["data_quality"]
     for r in doc["recommendations"]:

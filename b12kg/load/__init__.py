@@ -74,10 +74,11 @@ def load_document(document: dict | str, file: str, knowledge: Knowledge, as_of: 
     ignored: list[dict[str, str]] = []
     set_aside: dict = {}
     quality: list[tuple] = []
+    record_dates: frozenset[str] = frozenset()
     if fmt == "fhir":
         mapped = bundle_to_graph(document, knowledge, file)
         graph, patient, patient_id, ignored = mapped.graph, mapped.patient, mapped.patient_id, mapped.ignored
-        set_aside, quality = mapped.set_aside, mapped.quality
+        set_aside, quality, record_dates = mapped.set_aside, mapped.quality, mapped.record_dates
     else:
         graph = parse_rdf(document, fmt, file, knowledge)
         refuse_imports(graph, knowledge, file)
@@ -88,7 +89,7 @@ def load_document(document: dict | str, file: str, knowledge: Knowledge, as_of: 
     check_terms(graph, knowledge, file)
     normalise(graph, knowledge, file)
     loaded = LoadedPatient(file=file, patient=patient, patient_id=patient_id, graph=graph, ignored=ignored,
-                           source_sha256=source_sha256, set_aside=set_aside, quality=quality)
+                           source_sha256=source_sha256, set_aside=set_aside, quality=quality, record_dates=record_dates)
     scope(loaded, as_of, knowledge)
     add_quality_notes(loaded)
     return loaded

@@ -18,7 +18,7 @@ from rdflib import RDF, Literal, URIRef
 from ..errors import InputRejected, Problem
 from ..knowledge import Knowledge
 from ..namespaces import PT
-from .fhir_base import Mapper, fact_iri, patient_iri
+from .fhir_base import EARLIEST_DATE, Mapper, fact_iri, patient_iri
 from .fhir_clinical import map_condition, map_patient, map_procedure
 from .fhir_medication import MEDICATIONS, map_medication
 from .fhir_observation import map_observation
@@ -81,8 +81,9 @@ encounters' diagnoses and procedures cost nothing."""
 
 
 def _reads_codes(resource: dict, knowledge: Knowledge) -> bool:
-    """Whether a Condition, Procedure or Observation carries a code the guideline reads."""
-    read = knowledge.value_set_members
+    """Whether a Condition, Procedure or Observation carries a code the guideline reads (or a
+    group of it: a hierarchical code system's prefix), or, for a Condition, text naming a
+    condition the guideline reads (its code then unrecognised: reported, contract section 5)."""
     for key in ("code", "valueCodeableConcept"):
         codeable = resource.get(key)
         codings = codeable.get("coding") if isinstance(codeable, dict) else None
@@ -95,12 +96,44 @@ def _reads_codes(resource: dict, knowledge: Knowledge) -> bool:
             if system is None:
                 continue
             iri = system.namespace + quote(str(coding["code"]), safe="-._~")
-            if URIRef(iri) in read or knowledge.analyte_for_code(iri) is not None:
+            if knowledge.reads_code(iri) or knowledge.analyte_for_code(iri) is not None:
                 return True
-    return False
+    return resource.get("resourceType") == "Condition" and knowledge.names_condition_read(_texts(resource.get("code")))
 
 
-def _entries(bundle: dict, file: str, knowledge: Knowledge, ignored: list[dict]) -> list[tuple[int, dict, str | None]]:
+def _texts(codeable: Any) -> list[str]:
+    """The words of a CodeableConcept: its text and its codings' displays."""
+    if not isinstance(codeable, dict):
+        return []
+    found = [codeable.get("text")] + [c.get("display") for c in codeable.get("coding") or [] if isinstance(c, dict)]
+    return [t for t in found if isinstance(t, str)]
+
+
+CLINICAL_DATES = {
+    "Observation": ("effectiveDateTime", "effectivePeriod", "effectiveInstant", "issued"),
+    "Condition": ("onsetDateTime", "onsetPeriod", "recordedDate", "abatementDateTime"),
+    "Procedure": ("performedDateTime", "performedPeriod"),
+    "Encounter": ("period",),
+    "MedicationStatement": ("effectiveDateTime", "effectivePeriod", "dateAsserted"),
+    "MedicationRequest": ("authoredOn",),
+    "MedicationAdministration": ("effectiveDateTime", "effectivePeriod"),
+    "MedicationDispense": ("whenHandedOver", "whenPrepared"),
+}
+"""The dates on a record's clinical resources that say how recent it is (record.newest_fact,
+contract section 6): read whether or not the guideline reads the resource's code."""
+
+
+def _clinical_dates(resource: dict) -> list[str]:
+    found = []
+    for key in CLINICAL_DATES.get(resource.get("resourceType"), ()):
+        value = resource.get(key)
+        values = [value.get("start"), value.get("end")] if isinstance(value, dict) else [value]
+        found += [v[:10] for v in values if isinstance(v, str) and len(v) >= 10 and v[4:5] == "-" and v[:10] >= EARLIEST_DATE]
+    return found
+
+
+def _entries(bundle: dict, file: str, knowledge: Knowledge, ignored: list[dict],
+             dates: set[str]) -> list[tuple[int, dict, str | None]]:
     """(index, resource, fullUrl) of every entry with a valid resource; a resource without an
     id is named by its fullUrl (contract 6); one with neither is refused when the guideline
     reads its type (conclusions could not name it), else named by its place ('entry-3'). In
@@ -128,6 +161,8 @@ def _entries(bundle: dict, file: str, knowledge: Knowledge, ignored: list[dict])
                                     "resource.resourceType"))
             continue
         where = resource_name(resource)
+        if rtype in CLINICAL_DATES:
+            dates.update(_clinical_dates(resource))
         if rtype in SCREENED and not _reads_codes(resource, knowledge):
             ignored.append({"id": str(resource.get("id") or full_url or f"entry-{index}"), "resourceType": rtype,
                             "reason": f"a {rtype} with no code this guideline reads"})
@@ -180,7 +215,8 @@ def bundle_to_graph(bundle: Any, knowledge: Knowledge, file: str) -> Mapper:
         raise InputRejected.one(file, f"expected a FHIR R4 Bundle, found {found!r}", field="resourceType")
     _bundle_type(bundle, file)
     screened: list[dict] = []
-    resources = _entries(bundle, file, knowledge, screened)
+    dates: set[str] = set()
+    resources = _entries(bundle, file, knowledge, screened, dates)
 
     patients = [(i, r, url) for i, r, url in resources if r["resourceType"] == "Patient"]
     if len(patients) != 1:
@@ -196,6 +232,7 @@ def bundle_to_graph(bundle: Any, knowledge: Knowledge, file: str) -> Mapper:
 
     mapper = Mapper(knowledge, file)
     mapper.ignored.extend(screened)
+    mapper.record_dates = frozenset(dates)
     mapper.patient, mapper.patient_id = patient_node, patient_id
     mapper.graph.add((patient_node, RDF.type, PT.Patient))
     mapper.graph.add((patient_node, PT.fhirId, Literal(patient_id)))

@@ -77,6 +77,8 @@ class Mapper:
         self.quality: list[tuple[URIRef, str, str]] = []
         self.patient: URIRef | None = None
         self.patient_id = ""
+        self.record_dates: frozenset[str] = frozenset()
+        """Dates on the record's clinical resources (record.newest_fact)."""
         self.resources: dict[str, dict] = {}
         """In-bundle resources by every name a reference may use (fullUrl, Type/id)."""
 
@@ -95,7 +97,7 @@ class Mapper:
     def reads(self, node: URIRef) -> bool:
         """Whether the guideline reads this fact: a result of one of its analytes, or a code in one of its value sets."""
         codes = set(self.graph.objects(node, PT.code))
-        return any(self.knowledge.analyte_for_code(str(c)) for c in codes) or bool(codes & self.knowledge.value_set_members)
+        return any(self.knowledge.analyte_for_code(str(c)) for c in codes) or self.knowledge.reads_any(codes)
 
     def add_date(self, node: URIRef, prop: URIRef, resource: dict, *paths: str, partial_ok: bool = False) -> None:
         """The date part of the first FHIR date / dateTime found, as xsd:date, and its

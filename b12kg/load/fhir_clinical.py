@@ -30,7 +30,7 @@ def map_patient(m: Mapper, node: URIRef, r: dict) -> None:
 
 
 def map_condition(m: Mapper, node: URIRef, r: dict) -> None:
-    m.add_codes(node, PT.code, r.get("code"))
+    m.add_codes(node, PT.code, r.get("code"), with_text=True)  # text: a neuropathy named with an unknown code is reported
     for coding in (r.get("clinicalStatus") or {}).get("coding") or []:
         if coding.get("code"):
             m.graph.add((node, PT.clinicalStatus, Literal(str(coding["code"]))))

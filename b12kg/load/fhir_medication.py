@@ -2,18 +2,22 @@
 
 One table per resource type (contract section 6); which statuses and intents count, and
 when a record is current, are data in ontology/model/patient.ttl (pt:countsWhenStatus,
-pt:countsWhenIntent, pt:currentWhenStatus) read by the loader's scope and by
-queries/classify/current-medication.rq.
+pt:countsWhenIntent) read by the loader's scope; the period each record covers, and the
+exposure episodes they form, are computed by queries/classify/exposure-*.rq (contract
+section 6, version 3) from what is mapped here: start, explicit end, the last day of a
+dispensed supply, a request's expected supply and repeats, a quantity, and the record's
+latest date (pt:latestDate: how recently it was written or renewed).
 
 - MedicationStatement: start effectivePeriod.start, else effectiveDateTime; end
   effectivePeriod.end; dosage[].
 - MedicationRequest: start dosageInstruction[0].timing.repeat.boundsPeriod.start, else
-  dispenseRequest.validityPeriod.start, else authoredOn; end boundsPeriod.end;
+  dispenseRequest.validityPeriod.start, else authoredOn; end boundsPeriod.end, else
+  validityPeriod.end; expectedSupplyDuration, numberOfRepeatsAllowed, quantity;
   dosageInstruction[].
 - MedicationAdministration: start effectiveDateTime, else effectivePeriod.start; end
   effectivePeriod.end; dosage (one dose).
-- MedicationDispense: start whenHandedOver, else whenPrepared; daysSupply (current until
-  start + daysSupply); dosageInstruction[].
+- MedicationDispense: start whenHandedOver, else whenPrepared; daysSupply (the supply's
+  last day: start + daysSupply - 1, days counted inclusively); quantity; dosageInstruction[].
 
 The drug is medicationCodeableConcept, or medicationReference to a contained ('#id') or
 in-bundle Medication: its code, and its ingredients' codes when its code is not one the
@@ -31,7 +35,7 @@ from rdflib import RDF, XSD, Literal, URIRef
 
 from .. import units
 from ..namespaces import PT
-from .fhir_base import Mapper, plain_reference
+from .fhir_base import EARLIEST_DATE, Mapper, first, plain_reference
 from .numbers import decimal_or_none, inexact
 
 MEDICATIONS = {
@@ -41,13 +45,22 @@ MEDICATIONS = {
     "MedicationRequest": {
         "class": PT.MedicationRequest,
         "start": ("dosageInstruction.0.timing.repeat.boundsPeriod.start", "dispenseRequest.validityPeriod.start", "authoredOn"),
-        "end": ("dosageInstruction.0.timing.repeat.boundsPeriod.end",), "dosage": "dosageInstruction"},
+        "end": ("dosageInstruction.0.timing.repeat.boundsPeriod.end", "dispenseRequest.validityPeriod.end"),
+        "dosage": "dosageInstruction"},
     "MedicationAdministration": {
         "class": PT.MedicationAdministration, "start": ("effectiveDateTime", "effectivePeriod.start"),
         "end": ("effectivePeriod.end",), "dosage": None},
     "MedicationDispense": {
         "class": PT.MedicationDispense, "start": ("whenHandedOver", "whenPrepared"), "end": (), "dosage": "dosageInstruction"},
 }
+
+RECORD_DATES = ("authoredOn", "dateAsserted", "effectiveDateTime", "whenHandedOver", "whenPrepared",
+                "dosageInstruction.0.timing.repeat.boundsPeriod.start", "dispenseRequest.validityPeriod.start")
+"""The dates a medication record carries of its writing or renewal: the latest is pt:latestDate
+(an active record not renewed within the open-ended limit is stale, contract section 6). A
+statement's effectivePeriod is not among them: a period with no end states use up to now (the
+contract's own example ex4 reads an active statement started 21 months earlier as current); its
+dateAsserted, where given, dates it."""
 
 
 def map_medication(m: Mapper, node: URIRef, r: dict) -> None:
@@ -61,6 +74,8 @@ def map_medication(m: Mapper, node: URIRef, r: dict) -> None:
         m.add_date(node, PT.endDate, r, *table["end"])
     if isinstance(r.get("daysSupply"), dict):
         _supply(m, node, r, r["daysSupply"])
+    _latest_date(m, node, r)
+    _dispense_request(m, node, r)
     if table["dosage"] is None:
         dosage = r.get("dosage")
         if isinstance(dosage, dict):
@@ -105,8 +120,47 @@ def _supply(m: Mapper, node: URIRef, r: dict, supply: dict) -> None:
         days = units.convert(days, str(unit), "d") if str(unit) not in ("d", "day", "days") else days
     except (units.UnitError, ArithmeticError):
         return
-    end = start.toPython() + timedelta(days=int(days.to_integral_value(rounding=ROUND_CEILING)))
+    covered = int(days.to_integral_value(rounding=ROUND_CEILING))
+    end = start.toPython() + timedelta(days=max(covered - 1, 0))  # counted inclusively: 30 days from 1 January end on 30 January
     m.graph.add((node, PT.supplyEndDate, Literal(end.isoformat(), datatype=XSD.date)))
+
+
+def _latest_date(m: Mapper, node: URIRef, r: dict) -> None:
+    """pt:latestDate: the latest full date among the record's own dates (RECORD_DATES)."""
+    dates = []
+    for path in RECORD_DATES:
+        _, value = first(r, (path,))
+        if isinstance(value, str) and len(value) >= 10 and value[:10] >= EARLIEST_DATE:
+            dates.append(value[:10])
+    if dates:
+        try:
+            m.graph.add((node, PT.latestDate, Literal(max(dates), datatype=XSD.date)))
+        except ValueError:  # not a date: the start's own check reports it where the guideline reads the record
+            pass
+
+
+def _dispense_request(m: Mapper, node: URIRef, r: dict) -> None:
+    """A request's expected supply (in days) and repeats, and the quantity of a request or dispense."""
+    request = r.get("dispenseRequest") if isinstance(r.get("dispenseRequest"), dict) else {}
+    expected = request.get("expectedSupplyDuration")
+    if isinstance(expected, dict):
+        days, unit = decimal_or_none(expected.get("value")), expected.get("code") or expected.get("unit") or "d"
+        try:
+            days = days if days is None or str(unit) in ("d", "day", "days") else units.convert(days, str(unit), "d")
+        except (units.UnitError, ArithmeticError):
+            days = None
+        if days is not None and 0 < days <= 3660 and not inexact(days):
+            m.graph.add((node, PT.expectedSupplyDays, Literal(Decimal(days), datatype=XSD.decimal)))
+            repeats = decimal_or_none(request.get("numberOfRepeatsAllowed"))
+            if repeats is not None and 0 <= repeats <= 1000:
+                m.graph.add((node, PT.repeatsAllowed, Literal(repeats, datatype=XSD.decimal)))
+    quantity = r.get("quantity") if isinstance(r.get("quantity"), dict) else request.get("quantity")
+    if isinstance(quantity, dict):
+        value = decimal_or_none(quantity.get("value"))
+        unit = quantity.get("code") or quantity.get("unit")
+        if value is not None and value > 0 and not inexact(value) and isinstance(unit, str):
+            m.graph.add((node, PT.quantityValue, Literal(value, datatype=XSD.decimal)))
+            m.graph.add((node, PT.quantityUnit, Literal(unit)))
 
 
 def _drug(m: Mapper, node: URIRef, r: dict) -> None:
@@ -121,7 +175,7 @@ def _drug(m: Mapper, node: URIRef, r: dict) -> None:
             m.graph.add((node, PT.text, Literal(r["medicationReference"]["display"][:300])))
         return
     m.add_codes(node, PT.code, medication.get("code"), with_text=True)
-    read = set(m.graph.objects(node, PT.code)) & m.knowledge.value_set_members
+    read = m.knowledge.reads_any(m.graph.objects(node, PT.code))
     for ingredient in medication.get("ingredient") or []:
         if not isinstance(ingredient, dict):
             continue
@@ -132,7 +186,7 @@ def _drug(m: Mapper, node: URIRef, r: dict) -> None:
         if not read:
             m.add_codes(node, PT.code, item, with_text=True)
         added = set(m.graph.objects(node, PT.code)) - before
-        if (added & m.knowledge.value_set_members or read) and ingredient.get("strength"):
+        if (m.knowledge.reads_any(added) or read) and ingredient.get("strength"):
             _strength(m, node, ingredient["strength"])
 
 

@@ -12,6 +12,9 @@ labs report them (contract section 6):
 | valueString that is not a quantity    | set aside (`value-not-a-quantity`)                   |
 | dataAbsentReason, or no value         | set aside (`value-absent`), never a result           |
 | effective[x]; else issued             | pt:effectiveDate (`date-from-issued`); neither: set aside (`date-absent`) |
+| status final, amended, corrected       | a result                                             |
+| status preliminary                     | a result (`preliminary-result`)                      |
+| any other status                       | set aside (`status-not-a-result`)                    |
 """
 
 from __future__ import annotations
@@ -27,6 +30,10 @@ from .fhir_base import Mapper
 UCUM_SYSTEM = "http://unitsofmeasure.org"
 COMPARATORS = ("<", "<=", ">", ">=")
 EFFECTIVE = ("effectiveDateTime", "effectivePeriod.start", "effectiveInstant")
+RESULT_STATUSES = ("final", "amended", "corrected", "preliminary")
+"""Observation.status values that are results (contract section 6, version 3); preliminary is
+reported. Any other value (registered, cancelled, entered-in-error, unknown, or not a FHIR code)
+is set aside."""
 
 _QUANTITY_TEXT = re.compile(r"\s*(<=|>=|<|>)?\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*(\S{1,60})?\s*")
 """A quantity written as text: an optional comparator, a decimal number and a unit."""
@@ -40,6 +47,15 @@ def map_observation(m: Mapper, node: URIRef, r: dict) -> None:
     m.add_date(node, PT.effectiveDate, r, *EFFECTIVE)
     if analyte is None:
         return
+    status = r.get("status")
+    if status not in RESULT_STATUSES:
+        shown = repr(str(status)[:40]) if status is not None else "none"
+        m.set_aside[node] = f"status {shown}: not a result"
+        m.note(node, "status-not-a-result", f"{analyte.label}: status {shown} is not a result (final, amended, corrected or "
+               "preliminary): set aside")
+        return
+    if status == "preliminary":
+        m.note(node, "preliminary-result", f"{analyte.label}: a preliminary result, read as a result; the final one may differ")
     if (node, PT.effectiveDate, None) not in m.graph and not m.deferred.get(node):
         if isinstance(r.get("issued"), str):
             m.add_date(node, PT.effectiveDate, r, "issued")

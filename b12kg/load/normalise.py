@@ -89,7 +89,7 @@ def _dose_unit(unit: str) -> str:
 
 def _read_drug(graph: rdflib.Graph, dosage, knowledge: Knowledge) -> bool:
     owner = graph.value(predicate=PT.dosage, object=dosage)
-    return bool(set(graph.objects(owner, PT.code)) & knowledge.value_set_members)
+    return knowledge.reads_any(graph.objects(owner, PT.code))
 
 
 def normalise(graph: rdflib.Graph, knowledge: Knowledge, file: str) -> None:

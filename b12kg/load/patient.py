@@ -23,3 +23,5 @@ class LoadedPatient:
     """Fact node -> why the loader set it aside (moved to the ignored graph by scope)."""
     quality: list[tuple] = field(default_factory=list)
     """(fact node, code, detail) data quality notes found by the loader (contract section 6)."""
+    record_dates: frozenset[str] = frozenset()
+    """Dates (YYYY-MM-DD) on the record's clinical resources, read or not: record.newest_fact (contract section 6)."""

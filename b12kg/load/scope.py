@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 import rdflib
-from rdflib import RDF, Literal, URIRef
+from rdflib import RDF, XSD, Literal, URIRef
 
 from ..knowledge import Knowledge
 from ..namespaces import GM, PT
@@ -40,9 +40,9 @@ def _fact_date(graph: rdflib.Graph, fact) -> date | None:
     return None
 
 
-def _read_by_guideline(graph: rdflib.Graph, fact, read: frozenset) -> bool:
+def _read_by_guideline(graph: rdflib.Graph, fact, knowledge: Knowledge) -> bool:
     codes = set(graph.objects(fact, PT.code)) | set(graph.objects(fact, PT.valueCode))
-    return (fact, PT.measures, None) in graph or bool(codes & read)
+    return (fact, PT.measures, None) in graph or knowledge.reads_any(codes)
 
 
 def _counting(knowledge: Knowledge) -> dict[URIRef, tuple[frozenset, frozenset]]:
@@ -78,9 +78,9 @@ def _medication_reason(graph: rdflib.Graph, fact, knowledge: Knowledge) -> str |
 
 
 def scope(loaded: LoadedPatient, as_of: date, knowledge: Knowledge) -> None:
-    """Set aside, and report, the facts not assessed (see the module)."""
-    read = knowledge.value_set_members
+    """Set aside, and report, the facts not assessed (see the module); first, date the record."""
     graph = loaded.graph
+    _newest_fact(loaded, as_of)
     for fact in sorted(set(graph.subjects(PT.subject, None))):
         reason = loaded.set_aside.get(fact)
         statuses = {str(s) for s in graph.objects(fact, PT.status)} | {str(s) for s in graph.objects(fact, PT.verificationStatus)}
@@ -93,11 +93,11 @@ def scope(loaded: LoadedPatient, as_of: date, knowledge: Knowledge) -> None:
             reason = f"status {excluded[0]!r}: {EXCLUDED_STATUSES[excluded[0]]}"
         elif medication is not None:
             reason = medication
-            if "start" in medication and set(graph.objects(fact, PT.code)) & read:
+            if "start" in medication and knowledge.reads_any(graph.objects(fact, PT.code)):
                 loaded.quality.append((fact, "start-absent", f"a medication the guideline reads with {medication}: set aside"))
         elif fact_date is not None and fact_date > as_of:
             reason = f"dated {fact_date.isoformat()}, after the as-of date {as_of.isoformat()}"
-        elif fact_date is None and (fact, RDF.type, PT.Observation) in graph and not _read_by_guideline(graph, fact, read):
+        elif fact_date is None and (fact, RDF.type, PT.Observation) in graph and not _read_by_guideline(graph, fact, knowledge):
             reason = "no effective date, and not an observation this guideline reads"
         if reason is None:
             continue
@@ -112,6 +112,20 @@ def scope(loaded: LoadedPatient, as_of: date, knowledge: Knowledge) -> None:
                 loaded.ignored_graph.add(triple)
                 graph.remove(triple)
         loaded.ignored_graph.add((fact, GM.ignoredBecause, Literal(reason)))
+
+
+RECORD_DATE_PROPERTIES = (PT.effectiveDate, PT.startDate, PT.endDate, PT.latestDate)
+
+
+def _newest_fact(loaded: LoadedPatient, as_of: date) -> None:
+    """pt:newestFactDate on the patient: the newest date on or before the as-of date on any
+    clinical resource of the record, read or not (record.newest_fact, contract section 6)."""
+    dates = set(loaded.record_dates)
+    for prop in RECORD_DATE_PROPERTIES:
+        dates.update(str(value)[:10] for value in loaded.graph.objects(None, prop))
+    newest = max((d for d in dates if d <= as_of.isoformat()), default=None)
+    if newest is not None:
+        loaded.graph.add((loaded.patient, PT.newestFactDate, Literal(newest, datatype=XSD.date)))
 
 
 def add_quality_notes(loaded: LoadedPatient) -> None:

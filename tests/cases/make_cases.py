@@ -194,16 +194,22 @@ def pernicious_anaemia(rid="cond-pa"):
 CASES = []
 
 
+V3_KEYS = ("safety_actions", "population_reason", "b12_therapy_current", "follow_up_overdue", "follow_up_results_facts",
+           "data_quality_codes", "no_data_quality_codes", "risk_factors_exclude")
+"""The optional keys check-contract reads from version 3 of the contract (shared/bin/check-contract)."""
+
+
 def case(name, description, facts, status, must=(), risk=(), due=None, as_of=AS_OF,
-         based_on=None, population=None, quality=(), args=(), patient=None, bundle_type="collection"):
+         based_on=None, population=None, quality=(), args=(), patient=None, bundle_type="collection", **v3):
     """population: expected population.in (contract 5), when the case checks it; quality: fact
     ids data_quality must name (contract 6); args: extra command-line arguments; patient:
-    fields added to the Patient resource; bundle_type: Bundle.type."""
+    fields added to the Patient resource; bundle_type: Bundle.type; v3: any of V3_KEYS."""
+    assert set(v3) <= set(V3_KEYS), f"{name}: unknown keys {set(v3) - set(V3_KEYS)}"
     CASES.append({"name": name, "description": description, "facts": facts,
                   "status": status, "must": list(must), "risk": list(risk), "due": due,
                   "as_of": as_of, "based_on": based_on or {}, "population": population,
                   "quality": list(quality), "args": list(args), "patient": patient or {},
-                  "bundle_type": bundle_type})
+                  "bundle_type": bundle_type, "v3": v3})
 
 
 def rejected(name, description, facts=None):
@@ -373,12 +379,15 @@ case("status-confirmed-on-therapy-baseline-low-latest-normal",
      based_on={"b12_status": ["obs-b12-1"], FOLLOW_UP: ["med-b12"]})
 
 case("status-unknown-b12-on-therapy-start-day",
-     "The only B12 (150 pg/mL) was taken on 2026-06-01, the day oral B12 started: the "
-     "baseline must be strictly before therapy, so `unknown` and order-serum-b12; therapy "
-     "under way, follow-up due 2026-09-01.",
+     "The only B12 (150 pg/mL) was taken on 2026-06-01, the day oral B12 (2000 ug daily) started: "
+     "with no times of day it is taken during therapy, not a baseline, so `unknown`. On therapy "
+     "with no baseline (contract 3, v3): no order-serum-b12 (a level off treatment can no longer "
+     "be obtained), follow-up due 2026-09-01 (episode start + 3 months) reading the 150 as its "
+     "on-treatment result, and no-baseline reported.",
      [PN, b12("obs-b12-1", "2026-06-01", 150), b12_oral("2026-06-01")],
-     "unknown", [ORDER_B12, FOLLOW_UP], due="2026-09-01",
-     based_on={ORDER_B12: [], FOLLOW_UP: ["med-b12"]})
+     "unknown", [FOLLOW_UP], due="2026-09-01",
+     based_on={FOLLOW_UP: ["med-b12"]}, b12_therapy_current=True, follow_up_results_facts=["obs-b12-1"],
+     data_quality_codes=["no-baseline"], follow_up_overdue=True)
 
 case("status-indeterminate-mma-after-therapy-start-not-counted",
      "B12 300 pg/mL on 2026-05-20 (baseline), oral B12 from 2026-06-01, MMA 0.6 on 2026-06-15: "
@@ -389,16 +398,19 @@ case("status-indeterminate-mma-after-therapy-start-not-counted",
      "indeterminate", [ORDER_MMA, FOLLOW_UP], due="2026-09-01",
      based_on=bo(order_mma=["obs-b12-1"]))
 
-case("status-confirmed-baseline-before-earliest-therapy-including-stopped",
+case("status-confirmed-baseline-parenteral-course-covers-3-months-after-its-end",
      "B12 150 on 2026-02-01; IM hydroxocobalamin 2026-03-01 to 04-01 (stopped); B12 600 on "
-     "2026-05-01; oral cyanocobalamin active since 2026-07-01. Baseline ends at the earliest "
-     "therapy of any status (03-01), so the 150 decides: `confirmed`; follow-up due "
-     "2026-10-01 (earliest active start + 3 months).",
+     "2026-05-01; oral cyanocobalamin 2000 ug daily since 2026-07-01. A parenteral dose covers 3 "
+     "months after it (contract 3 and 6, v3): the IM course covers to 2026-07-01 and joins the oral "
+     "therapy into one episode from 2026-03-01, so the 600 (taken a month after the last injection) "
+     "is on treatment and the 150 decides: `confirmed`; follow-up due 2026-06-01 (the episode's "
+     "start + 3 months), overdue (no serum B12 since), with the 600 as its result.",
      [PN, b12("obs-b12-1", "2026-02-01", 150),
       b12_im("2026-03-01", status="stopped", end="2026-04-01"),
       b12("obs-b12-2", "2026-05-01", 600), b12_oral("2026-07-01")],
-     "confirmed", [FOLLOW_UP], due="2026-10-01",
-     based_on={"b12_status": ["obs-b12-1"], FOLLOW_UP: ["med-b12"]})
+     "confirmed", [FOLLOW_UP], due="2026-06-01",
+     based_on={"b12_status": ["obs-b12-1"], FOLLOW_UP: ["med-b12", "med-b12-im"]},
+     follow_up_overdue=True, follow_up_results_facts=["obs-b12-2"], b12_therapy_current=True)
 
 # ---- order-mma: the > 350 and <= 500 clause ------------------------------------------
 
@@ -454,14 +466,16 @@ case("order-serum-b12-fires-only-b12-after-as-of",
 
 # ---- oral-b12-high-dose / im-b12-loading ---------------------------------------------
 
-case("oral-b12-high-dose-not-b12-course-already-completed",
+case("oral-b12-high-dose-not-therapy-lapsed-after-course-b12-now-600",
      "Baseline B12 150 pg/mL (2026-01-10); IM hydroxocobalamin course 2026-02-01 to 05-01 "
-     "completed; B12 600 on 2026-10-01. `confirmed` on the baseline, but B12 therapy has "
-     "been given, so no new treatment, no urgent flag, and no follow-up (nothing active).",
+     "completed (covering to 2026-08-01, 3 months after its last dose); B12 600 on 2026-10-01, "
+     "after the episode: a baseline (contract 3, v3), the latest, so `unlikely`; no treatment, "
+     "no follow-up; the therapy is reported as lapsed.",
      [PN, b12("obs-b12-1", "2026-01-10", 150),
       b12_im("2026-02-01", status="completed", end="2026-05-01"),
       b12("obs-b12-2", "2026-10-01", 600)],
-     "confirmed", [], based_on={"b12_status": ["obs-b12-1"]})
+     "unlikely", [], based_on={"b12_status": ["obs-b12-2"]}, b12_therapy_current=False,
+     data_quality_codes=["therapy-lapsed"])
 
 case("im-b12-loading-fires-subacute-combined-degeneration",
      "Serum B12 150 pg/mL with subacute combined degeneration, no B12 therapy: a severe "
@@ -574,32 +588,41 @@ case("urgent-untreated-deficiency-fires-b12-2026-02-27-as-of-2026-05-31",
 # ---- avoid-folic-acid-alone ----------------------------------------------------------
 
 NORMAL_B12 = b12("obs-b12-1", "2026-11-01", 600)
+BORDERLINE_B12 = b12("obs-b12-1", "2026-11-01", 250)
+"""Serum B12 250 pg/mL and no MMA: `indeterminate` and order-mma, a status for which the folate
+warning applies (contract 3, v3: in the population and not unlikely)."""
 
 case("avoid-folic-acid-alone-fires-0_4-mg-daily-rxnorm",
-     "Folic acid (RxNorm 4511) 0.4 mg once daily, no B12 therapy, B12 600 pg/mL: "
-     "0.4 mg/day > 0.1 mg/day, so warn against folic acid alone.",
-     [PN, NORMAL_B12, folic("2026-09-01", 0.4)],
-     "unlikely", [FOLIC], based_on=bo(avoid_folic_acid_alone=["med-folic"]))
+     "Folic acid (RxNorm 4511) 0.4 mg once daily, no B12 therapy, B12 250 pg/mL (indeterminate): "
+     "0.4 mg/day > 0.1 mg/day, so warn against folic acid alone (a safety warning).",
+     [PN, BORDERLINE_B12, folic("2026-09-01", 0.4)],
+     "indeterminate", [ORDER_MMA, FOLIC], based_on=bo(avoid_folic_acid_alone=["med-folic"]))
 
 case("avoid-folic-acid-alone-fires-1-mg-weekly-atc",
      "Folic acid (ATC B03BB01) 1 mg once a week = 0.143 mg/day > 0.1, no B12 therapy: warn.",
-     [PN, NORMAL_B12, folic("2026-09-01", 1, period_unit="wk", atc=True)],
-     "unlikely", [FOLIC], based_on=bo(avoid_folic_acid_alone=["med-folic"]))
+     [PN, BORDERLINE_B12, folic("2026-09-01", 1, period_unit="wk", atc=True)],
+     "indeterminate", [ORDER_MMA, FOLIC], based_on=bo(avoid_folic_acid_alone=["med-folic"]))
 
 case("avoid-folic-acid-alone-fires-50-ug-every-8-hours",
      "Folic acid 50 ug every 8 hours = 150 ug = 0.15 mg per day > 0.1: warn (dose in ug, "
      "period in hours).",
-     [PN, NORMAL_B12, folic("2026-09-01", 50, "ug", period=8, period_unit="h")],
-     "unlikely", [FOLIC], based_on=bo(avoid_folic_acid_alone=["med-folic"]))
+     [PN, BORDERLINE_B12, folic("2026-09-01", 50, "ug", period=8, period_unit="h")],
+     "indeterminate", [ORDER_MMA, FOLIC], based_on=bo(avoid_folic_acid_alone=["med-folic"]))
 
 case("avoid-folic-acid-alone-not-exactly-0_1-mg-daily",
      "Folic acid exactly 0.1 mg daily: not *more* than 0.1 mg/day, so no warning.",
-     [PN, NORMAL_B12, folic("2026-09-01", 0.1)],
-     "unlikely", [])
+     [PN, BORDERLINE_B12, folic("2026-09-01", 0.1)],
+     "indeterminate", [ORDER_MMA])
 
 case("avoid-folic-acid-alone-not-100-ug-daily",
      "Folic acid 100 ug daily = 0.1 mg/day, not more than 0.1: no warning (ug converted).",
-     [PN, NORMAL_B12, folic("2026-09-01", 100, "ug")],
+     [PN, BORDERLINE_B12, folic("2026-09-01", 100, "ug")],
+     "indeterminate", [ORDER_MMA])
+
+case("avoid-folic-acid-alone-not-status-unlikely-in-population",
+     "Folic acid 5 mg daily, no B12 therapy, serum B12 600 pg/mL: deficiency is unlikely, so "
+     "folic acid masks nothing: no warning (contract 3: in the population, status not unlikely).",
+     [PN, NORMAL_B12, folic("2026-09-01", 5)],
      "unlikely", [])
 
 case("avoid-folic-acid-alone-not-with-active-b12-therapy",
@@ -610,13 +633,15 @@ case("avoid-folic-acid-alone-not-with-active-b12-therapy",
      "confirmed", [FOLLOW_UP], due="2026-09-01", based_on={FOLLOW_UP: ["med-b12"]})
 
 case("avoid-folic-acid-alone-fires-b12-course-completed",
-     "Folic acid 5 mg daily active; the only B12 therapy (IM course Feb-May 2026) is "
-     "completed, so no active B12: warn. Baseline B12 150 (`confirmed`) was treated, so no "
-     "new treatment and no follow-up.",
+     "Folic acid 5 mg daily active; the only B12 therapy (IM course Feb-May 2026, covering to "
+     "2026-08-01) has lapsed, so no B12 now: warn. Baseline B12 150 (`confirmed`): the lapsed "
+     "therapy is restarted (contract 3, v3: oral high-dose, follow-up from the as-of date); it "
+     "was treated since the deficient result, so not urgent.",
      [PN, b12("obs-b12-1", "2026-01-10", 150),
       b12_im("2026-02-01", status="completed", end="2026-05-01"),
       folic("2026-06-01", 5)],
-     "confirmed", [FOLIC], based_on=bo(avoid_folic_acid_alone=["med-folic"]))
+     "confirmed", [ORAL, FOLLOW_UP, FOLIC], due=NEW_DUE, based_on=bo(avoid_folic_acid_alone=["med-folic"]),
+     data_quality_codes=["therapy-lapsed"], b12_therapy_current=False)
 
 # ---- risk factors and enhanced-monitoring --------------------------------------------
 
@@ -852,11 +877,14 @@ case("escalate-to-parenteral-not-response-before-therapy-start",
 
 case("escalate-to-parenteral-not-oral-stopped-im-running",
      "Oral B12 2026-06-10 to 08-10 (stopped), IM hydroxocobalamin since 2026-08-10, neuropathy "
-     "worsened 2026-10-01: no active oral therapy, no escalation; follow-up due 2026-11-10 "
-     "(active IM start + 3 months).",
+     "worsened 2026-10-01: parenteral B12 is already under way, no escalation. The oral and IM "
+     "records are one therapy episode from 2026-06-10 (contract 6, v3), so the follow-up is due "
+     "2026-09-10 (the episode's start + 3 months, never the latest change), with the response as "
+     "its result.",
      [PN, BASE_LOW, b12_oral("2026-06-10", status="stopped", end="2026-08-10"),
       b12_im("2026-08-10"), response("obs-resp-1", "2026-10-01", "worsened")],
-     "confirmed", [FOLLOW_UP], due="2026-11-10", based_on={FOLLOW_UP: ["med-b12-im"]})
+     "confirmed", [FOLLOW_UP], due="2026-09-10", based_on={FOLLOW_UP: ["med-b12-im"]},
+     follow_up_results_facts=["obs-resp-1"])
 
 case("escalate-to-parenteral-fires-as-of-month-end-start-2026-02-28",
      "Assessed 2026-05-31: oral B12 since 2026-02-28 (on 2026-05-31 minus 3 months), "
@@ -960,9 +988,10 @@ def med_request(rid, system, code, text, authored, status="active", intent="orde
 METFORMIN_860975 = (RXNORM, "860975", "24 HR Metformin hydrochloride 500 MG Extended Release Oral Tablet")
 
 case("risk-metformin-over-4-months-fires-medication-request-product-code",
-     "Metformin as an active MedicationRequest (intent order) authored 2025-01-15, coded by the "
-     "RxNorm product 860975 (an extended-release tablet): metformin for more than 4 months.",
-     [PN, NORMAL_B12, med_request("med-metformin", *METFORMIN_860975, "2025-01-15")],
+     "Metformin as an active MedicationRequest (intent order) authored 2026-01-15 (within the "
+     "12-month open-ended limit, so current up to the as-of date), coded by the RxNorm product "
+     "860975 (an extended-release tablet): metformin for more than 4 months.",
+     [PN, NORMAL_B12, med_request("med-metformin", *METFORMIN_860975, "2026-01-15")],
      "unlikely", [MONITOR], [METFORMIN_RF], based_on=bo(metformin_over_4_months=["med-metformin"]))
 
 case("risk-metformin-over-4-months-fires-request-bounds-period-start",
@@ -994,7 +1023,7 @@ case("risk-metformin-over-4-months-fires-medication-reference-in-bundle",
       {"resourceType": "Medication", "id": "metformin-product",
        "code": {"coding": [_coding(RXNORM, "6809", "metformin")]}},
       {"resourceType": "MedicationRequest", "id": "med-metformin", "status": "active", "intent": "order",
-       "medicationReference": {"reference": "Medication/metformin-product"}, "authoredOn": "2025-01-15"}],
+       "medicationReference": {"reference": "Medication/metformin-product"}, "authoredOn": "2026-01-15"}],
      "unlikely", [MONITOR], [METFORMIN_RF])
 
 case("risk-ppi-over-12-months-fires-contained-medication-ingredient",
@@ -1022,12 +1051,28 @@ case("follow-up-3-months-due-from-recent-b12-administration",
      [PN, LOW_B12, administration("med-b12-im", "2026-11-10")],
      "confirmed", [FOLLOW_UP], due="2027-02-10")
 
-case("follow-up-3-months-not-b12-administration-older-than-31-days",
-     "Serum B12 150 pg/mL on 2026-08-01, one IM hydroxocobalamin administered 2026-09-01: therapy "
-     "was given (no new oral course), but the administration is not current (over 31 days), so "
-     "no follow-up is derived from it.",
+case("follow-up-3-months-fires-parenteral-dose-covers-3-months",
+     "Serum B12 150 pg/mL on 2026-08-01, one IM hydroxocobalamin administered 2026-09-01 (84 days "
+     "before the as-of date): a parenteral dose covers 3 months after it (contract 6, v3), so B12 "
+     "therapy is under way: no new treatment, follow-up due 2026-12-01.",
      [PN, b12("obs-b12-1", "2026-08-01", 150), administration("med-b12-im", "2026-09-01")],
-     "confirmed", [])
+     "confirmed", [FOLLOW_UP], due="2026-12-01", b12_therapy_current=True)
+
+case("follow-up-3-months-fires-parenteral-dose-exactly-3-months-ago",
+     "Serum B12 150 pg/mL on 2026-08-01, one IM hydroxocobalamin administered 2026-08-24, exactly "
+     "3 months before the as-of date: the dose covers up to the day the next one is due "
+     "(2026-11-24), so therapy is current; follow-up due 2026-11-24 (not overdue: due on the as-of "
+     "date).",
+     [PN, b12("obs-b12-1", "2026-08-01", 150), administration("med-b12-im", "2026-08-24")],
+     "confirmed", [FOLLOW_UP], due="2026-11-24", b12_therapy_current=True, follow_up_overdue=False)
+
+case("oral-b12-high-dose-fires-parenteral-dose-3-months-and-1-day-ago",
+     "Serum B12 150 pg/mL on 2026-08-01, one IM hydroxocobalamin administered 2026-08-23, 3 months "
+     "and 1 day before the as-of date: its cover ended 2026-11-23, the therapy has lapsed (contract "
+     "3, v3), so treatment is recommended again (oral high-dose, follow-up from the as-of date).",
+     [PN, b12("obs-b12-1", "2026-08-01", 150), administration("med-b12-im", "2026-08-23")],
+     "confirmed", [ORAL, FOLLOW_UP], due=NEW_DUE, b12_therapy_current=False,
+     data_quality_codes=["therapy-lapsed"])
 
 case("im-b12-loading-not-administration-not-done",
      "A B12 administration with status not-done is set aside: with ataxia and B12 150 pg/mL, IM "
@@ -1050,17 +1095,17 @@ def dispense(rid, handed, days, dose=5, unit="mg", medication=None):
 case("avoid-folic-acid-alone-fires-dispense-within-days-supply",
      "Folic acid 5 mg daily dispensed 2026-11-01 for 30 days: current on 2026-11-24 (contract 6), "
      "above 0.1 mg daily with no B12: avoid folic acid alone.",
-     [PN, NORMAL_B12, dispense("med-folic", "2026-11-01", 30)], "unlikely", [FOLIC])
+     [PN, BORDERLINE_B12, dispense("med-folic", "2026-11-01", 30)], "indeterminate", [ORDER_MMA, FOLIC])
 
 case("avoid-folic-acid-alone-not-dispense-supply-ended",
-     "Folic acid 5 mg daily dispensed 2026-09-01 for 30 days: the supply ended before the as-of "
-     "date, not current: no warning.",
-     [PN, NORMAL_B12, dispense("med-folic", "2026-09-01", 30)], "unlikely", [])
+     "Folic acid 5 mg daily dispensed 2026-09-01 for 30 days (covering 09-01 to 09-30): the supply "
+     "ended before the as-of date, not current: no warning.",
+     [PN, BORDERLINE_B12, dispense("med-folic", "2026-09-01", 30)], "indeterminate", [ORDER_MMA])
 
 case("avoid-folic-acid-alone-fires-tablets-with-medication-strength",
      "Folic acid 1 tablet daily, the contained Medication's strength 1 mg per tablet: 1 mg daily, "
      "above 0.1 mg (contract 6: tablets converted with the strength).",
-     [PN, NORMAL_B12,
+     [PN, BORDERLINE_B12,
       {"resourceType": "MedicationRequest", "id": "med-folic", "status": "active", "intent": "order",
        "contained": [{"resourceType": "Medication", "id": "folic-1mg",
                       "code": {"coding": [_coding(RXNORM, "4511", "folic acid")]},
@@ -1071,7 +1116,7 @@ case("avoid-folic-acid-alone-fires-tablets-with-medication-strength",
        "medicationReference": {"reference": "#folic-1mg"}, "authoredOn": "2026-10-01",
        "dosageInstruction": [{"timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
                               "doseAndRate": [{"doseQuantity": {"value": 1, "unit": "TAB"}}]}]}],
-     "unlikely", [FOLIC])
+     "indeterminate", [ORDER_MMA, FOLIC])
 
 case("avoid-folic-acid-alone-not-tablets-without-strength-dose-unknown",
      "Folic acid 1 tablet daily with no strength given: the daily dose is unknown (data_quality "
@@ -1287,19 +1332,24 @@ case("oral-b12-high-dose-fires-b12-therapy-only-intended",
 case("escalate-to-parenteral-fires-completed-3-month-course",
      "Serum B12 150 pg/mL on 2026-04-01; oral cyanocobalamin 2026-05-01 to 2026-08-01 "
      "(completed: 3 months of oral therapy); neuropathy unchanged on 2026-08-10: escalate to "
-     "parenteral therapy. No therapy under way and none newly recommended: no follow-up date.",
+     "parenteral therapy. The oral therapy has lapsed, so the contract (3, v3) also restarts it "
+     "(oral high-dose, follow-up from the as-of date): a contradiction a clinician resolves for "
+     "parenteral therapy (see the issue note).",
      [PN, b12("obs-b12-1", "2026-04-01", 150),
       b12_oral("2026-05-01", status="completed", end="2026-08-01"),
       response("obs-resp-1", "2026-08-10", "unchanged")],
-     "confirmed", [ESCALATE], based_on=bo(escalate_to_parenteral=["med-b12", "obs-resp-1"]))
+     "confirmed", [ESCALATE, ORAL, FOLLOW_UP], due=NEW_DUE,
+     based_on=bo(escalate_to_parenteral=["med-b12", "obs-resp-1"]),
+     data_quality_codes=["therapy-lapsed"], b12_therapy_current=False)
 
 case("escalate-to-parenteral-not-completed-course-under-3-months",
      "Oral cyanocobalamin 2026-05-01 to 2026-07-31 (completed one day short of 3 months), "
-     "neuropathy unchanged on 2026-08-10: not 3 months of oral therapy, no escalation.",
+     "neuropathy unchanged on 2026-08-10: not 3 months of oral therapy, no escalation. The "
+     "therapy has lapsed: restarted (oral high-dose, follow-up from the as-of date).",
      [PN, b12("obs-b12-1", "2026-04-01", 150),
       b12_oral("2026-05-01", status="completed", end="2026-07-31"),
       response("obs-resp-1", "2026-08-10", "unchanged")],
-     "confirmed", [])
+     "confirmed", [ORAL, FOLLOW_UP], due=NEW_DUE, data_quality_codes=["therapy-lapsed"])
 
 case("escalate-to-parenteral-not-im-already-running",
      "Oral B12 since 2026-05-01 and intramuscular B12 under way since 2026-10-01, neuropathy "
@@ -1410,6 +1460,9 @@ def expected(c):
         result["data_quality_facts"] = c["quality"]
     if c.get("args"):
         result["args"] = c["args"]
+    safety = {URGENT, FOLIC} & set(c["must"])
+    result["safety_actions"] = sorted(safety)  # (v3) the safety warnings present are marked "safety": true
+    result.update(c.get("v3", {}))
     return result
 
 
