@@ -1401,6 +1401,449 @@ case("risk-malabsorption-fires-coeliac-onset-year-only",
      [PN, b12("obs-b12-1", D, 600, "ng/L"), local_condition("cond-coeliac", "coeliac-disease", onset="2015")],
      "unlikely", [MONITOR], risk=[MALABS_RF], based_on=B)
 
+# ---- contract version 3: safety warnings outside the population -------------------------
+
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+ICD10 = "http://hl7.org/fhir/sid/icd-10"
+VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+
+
+def verified(resource, status):
+    """A Condition with a verificationStatus."""
+    return {**resource, "verificationStatus": {"coding": [_coding(VERIFICATION, status)]}}
+
+
+case("urgent-untreated-deficiency-fires-outside-population",
+     "Serum B12 150 ng/L taken 2026-01-24 (10 months before), folic acid 5 mg daily, no neuropathy "
+     "coded: outside the population (no-peripheral-neuropathy), but safety warnings reach every "
+     "living patient with a deficiency (contract 5, v3): urgent-untreated-deficiency and "
+     "avoid-folic-acid-alone, each \"safety\": true; no treatment, no follow-up.",
+     [b12("obs-b12-1", "2026-01-24", 150, "ng/L"), folic("2026-03-01", 5)],
+     "confirmed", [URGENT, FOLIC], population=False, population_reason="no-peripheral-neuropathy",
+     based_on=bo(urgent_untreated_deficiency=["obs-b12-1"], avoid_folic_acid_alone=["med-folic"]))
+
+case("avoid-folic-acid-alone-fires-outside-population-indeterminate",
+     "Serum B12 250 pg/mL (indeterminate), folic acid 1 mg daily, no neuropathy: outside the "
+     "population; the status is indeterminate, so the folate warning reaches the patient (contract "
+     "3, v3); order-mma is not advice outside the population.",
+     [b12("obs-b12-1", D, 250), folic("2026-09-01", 1)],
+     "indeterminate", [FOLIC], population=False)
+
+case("avoid-folic-acid-alone-not-outside-population-status-unknown",
+     "Folic acid 5 mg daily (pregnancy planning, say), no serum B12 and no neuropathy: outside the "
+     "population an untested patient on folic acid gets no warning (contract 3, v3).",
+     [folic("2026-09-01", 5)],
+     "unknown", [], population=False)
+
+case("avoid-folic-acid-alone-fires-folinic-acid",
+     "Folinic acid (leucovorin, RxNorm 6313) 15 mg daily, serum B12 250 pg/mL, neuropathy: every "
+     "folate masks the haematological signs the same way (contract 3, v3): warn.",
+     [PN, BORDERLINE_B12, med("med-folic", RXNORM, "6313", "leucovorin", "2026-09-01", 15, "mg", route="oral")],
+     "indeterminate", [ORDER_MMA, FOLIC], based_on=bo(avoid_folic_acid_alone=["med-folic"]))
+
+case("avoid-folic-acid-alone-fires-folate-dose-unknown",
+     "Folic acid with no dose recorded, serum B12 250 pg/mL, neuropathy: a folate with no readable "
+     "dose gives the warning, with dose-unknown (contract 3, v3).",
+     [PN, BORDERLINE_B12,
+      {"resourceType": "MedicationStatement", "id": "med-folic", "status": "active",
+       "medicationCodeableConcept": {"coding": [_coding(RXNORM, "4511", "folic acid")], "text": "folic acid"},
+       "effectivePeriod": {"start": "2026-09-01"}}],
+     "indeterminate", [ORDER_MMA, FOLIC], quality=["med-folic"], data_quality_codes=["dose-unknown"])
+
+case("urgent-untreated-deficiency-not-deceased",
+     "Serum B12 150 pg/mL from 2026-01-10, folic acid 5 mg daily, died 2026-10-01: a deceased "
+     "patient gets no recommendations and no risk factors, even safety warnings; the status is "
+     "still reported (contract 5, v3).",
+     [b12("obs-b12-1", "2026-01-10", 150), folic("2026-03-01", 5), metformin("2024-01-01")],
+     "confirmed", [], population=False, population_reason="deceased", patient={"deceasedDateTime": "2026-10-01"},
+     risk_factors_exclude=[METFORMIN_RF])
+
+case("risk-metformin-fires-outside-population",
+     "Metformin since 2024-01-01, serum B12 600 pg/mL, no neuropathy: risk factors are findings, "
+     "reported for every living patient (contract 5, v3); enhanced monitoring is advice, not given "
+     "outside the population.",
+     [NORMAL_B12, metformin("2024-01-01")],
+     "unlikely", [], [METFORMIN_RF], population=False)
+
+# ---- contract version 3: the population (ICD-10, verification status, age) --------------
+
+case("population-in-icd-10-cm-e11-42",
+     "Type 2 diabetes with diabetic polyneuropathy coded in ICD-10-CM (E11.42) and serum B12 150 "
+     "pg/mL: peripheral neuropathy in ICD-10-CM (contract 5, v3), in the population: oral B12.",
+     [condition("cond-pn", "E11.42", ICD10CM, display="Type 2 diabetes mellitus with diabetic polyneuropathy"), LOW_B12],
+     "confirmed", [ORAL, FOLLOW_UP], due=NEW_DUE, population=True, population_reason="peripheral-neuropathy",
+     based_on=B)
+
+case("population-in-icd-10-cm-g62-9",
+     "Polyneuropathy, unspecified, coded in ICD-10-CM (G62.9, under G62): in the population.",
+     [condition("cond-pn", "G62.9", ICD10CM, display="Polyneuropathy, unspecified"), LOW_B12],
+     "confirmed", [ORAL, FOLLOW_UP], due=NEW_DUE, population=True, population_reason="peripheral-neuropathy")
+
+case("population-in-icd-10-who-g63-2",
+     "Diabetic polyneuropathy coded in ICD-10 (WHO) G63.2: in the population.",
+     [condition("cond-pn", "G63.2", ICD10, display="Diabetic polyneuropathy"), LOW_B12],
+     "confirmed", [ORAL, FOLLOW_UP], due=NEW_DUE, population=True, population_reason="peripheral-neuropathy")
+
+case("population-in-icd-10-who-e11-4",
+     "Type 2 diabetes with neurological complications coded in ICD-10 (WHO) E11.4: in the population.",
+     [condition("cond-pn", "E11.4", ICD10, display="Type 2 diabetes mellitus with neurological complications"), LOW_B12],
+     "confirmed", [ORAL, FOLLOW_UP], due=NEW_DUE, population=True)
+
+case("population-out-icd-10-cm-e11-9-not-neuropathy",
+     "Type 2 diabetes without complications (ICD-10-CM E11.9) is not a neuropathy: outside the "
+     "population; serum B12 150 pg/mL recent: no safety warning yet (not 3 months untreated).",
+     [condition("cond-dm", "E11.9", ICD10CM, display="Type 2 diabetes mellitus without complications"), LOW_B12],
+     "confirmed", [], population=False, population_reason="no-peripheral-neuropathy")
+
+case("population-out-condition-unrecognised-code-neuropathy-text",
+     "A Condition coded in a local system (code 12345) whose text reads 'Peripheral neuropathy': "
+     "not read, but reported (condition-unrecognised-code, contract 5, v3); outside the population.",
+     [{"resourceType": "Condition", "id": "cond-local", "clinicalStatus": {"coding": [_coding(CLINICAL, "active")]},
+       "code": {"coding": [_coding("http://example.org/local-codes", "12345", "Peripheral neuropathy")],
+                "text": "Peripheral neuropathy"}, "onsetDateTime": "2025-06-01"}, LOW_B12],
+     "confirmed", [], population=False, quality=["cond-local"], data_quality_codes=["condition-unrecognised-code"])
+
+for status in ("provisional", "differential", "unconfirmed"):
+    case(f"population-in-suspected-{status}-neuropathy",
+         f"Peripheral neuropathy with verificationStatus {status}: in the population as suspected "
+         "(contract 5, v3: the work-up and treatment of a measured deficiency do not wait for the "
+         "neuropathy to be confirmed), with unconfirmed-diagnosis; serum B12 150: oral B12.",
+         [verified(PN, status), LOW_B12],
+         "confirmed", [ORAL, FOLLOW_UP], due=NEW_DUE, population=True,
+         population_reason="suspected-peripheral-neuropathy", quality=["cond-pn"],
+         data_quality_codes=["unconfirmed-diagnosis"])
+
+case("population-in-confirmed-decides-over-provisional",
+     "Two neuropathy Conditions, one confirmed and one provisional: the confirmed one decides "
+     "(reason peripheral-neuropathy), no unconfirmed-diagnosis note.",
+     [verified(PN, "confirmed"), verified(condition("cond-pn-2", "302226006", display="peripheral neuropathy"), "provisional"),
+      LOW_B12],
+     "confirmed", [ORAL, FOLLOW_UP], due=NEW_DUE, population_reason="peripheral-neuropathy",
+     no_data_quality_codes=["unconfirmed-diagnosis"])
+
+case("population-out-refuted-neuropathy",
+     "Peripheral neuropathy with verificationStatus refuted: set aside (contract 5); outside the "
+     "population.",
+     [verified(PN, "refuted"), LOW_B12],
+     "confirmed", [], population=False, population_reason="no-peripheral-neuropathy")
+
+case("b12-for-neuropathic-pain-not-provisional-painful-neuropathy",
+     "Painful peripheral neuropathy recorded as provisional: in the population as suspected, but "
+     "b12-for-neuropathic-pain needs a confirmed (or unstated) diagnosis (contract 5, v3).",
+     [verified(local_condition("cond-pn", "painful-peripheral-neuropathy"), "provisional"), NORMAL_B12],
+     "unlikely", [], population_reason="suspected-peripheral-neuropathy")
+
+case("population-in-18th-birthday-on-as-of-date",
+     "Born 2008-11-24, assessed 2026-11-24: 18 on the as-of date, an adult (contract 5, v3): in "
+     "the population; serum B12 150: oral B12.",
+     [PN, LOW_B12], "confirmed", [ORAL, FOLLOW_UP], due=NEW_DUE, population=True,
+     patient={"birthDate": "2008-11-24"})
+
+case("population-out-outside-age-range-one-day-before-18th-birthday",
+     "Born 2008-11-25, assessed 2026-11-24: 17 on the as-of date, outside the population "
+     "(outside-age-range, contract 5, v3): no adult regimen; the status is reported, and folic acid "
+     "5 mg gets the safety warning.",
+     [PN, LOW_B12, folic("2026-09-01", 5)], "confirmed", [FOLIC], population=False,
+     population_reason="outside-age-range", patient={"birthDate": "2008-11-25"})
+
+case("population-out-child-10-years-asserted",
+     "A 10-year-old asserted into the population (--in-population) with serum B12 150: the age "
+     "limit applies to an asserted population too (outside-age-range).",
+     [LOW_B12], "confirmed", [], population=False, population_reason="outside-age-range",
+     patient={"birthDate": "2016-05-01"}, args=["--in-population"])
+
+case("population-out-deceased-before-age",
+     "A 10-year-old who died in 2026-06: deceased comes first among the reasons (contract 5, v3).",
+     [PN, LOW_B12], "confirmed", [], population=False, population_reason="deceased",
+     patient={"birthDate": "2016-05-01", "deceasedDateTime": "2026-06-01"})
+
+case("population-in-age-unknown",
+     "No birth date recorded: counted as an adult, with age-unknown (contract 5, v3).",
+     [PN, LOW_B12], "confirmed", [ORAL, FOLLOW_UP], due=NEW_DUE, population=True,
+     patient={"birthDate": None}, data_quality_codes=["age-unknown"])
+
+# ---- contract version 3: B12 therapy by route and dose -----------------------------------
+
+case("oral-b12-high-dose-fires-multivitamin-10-ug-not-therapy",
+     "Oral cyanocobalamin 10 ug daily (a multivitamin) since 2026-06-01 and serum B12 150 pg/mL on "
+     "2026-05-20 with neuropathy: below 1000 ug daily is not guideline therapy (contract 3, v3), so "
+     "it suppresses nothing: oral high-dose B12, follow-up from the as-of date, and "
+     "b12-dose-below-guideline; the 150 is a baseline, and untreated for more than 3 months: urgent.",
+     [PN, b12("obs-b12-1", "2026-05-20", 150),
+      med("med-b12", ATC, "B03BA01", "cyanocobalamin", "2026-06-01", 10, "ug", route="oral")],
+     "confirmed", [ORAL, FOLLOW_UP, URGENT], due=NEW_DUE, quality=["med-b12"],
+     data_quality_codes=["b12-dose-below-guideline"], b12_therapy_current=False)
+
+case("oral-b12-high-dose-fires-999-ug-daily-not-therapy",
+     "Oral cyanocobalamin 999 ug daily since 2026-10-01, serum B12 150 pg/mL on 2026-09-20: one "
+     "microgram below the guideline's 1000: not therapy, oral high-dose B12 recommended.",
+     [PN, b12("obs-b12-1", "2026-09-20", 150),
+      med("med-b12", ATC, "B03BA01", "cyanocobalamin", "2026-10-01", 999, "ug", route="oral")],
+     "confirmed", [ORAL, FOLLOW_UP], due=NEW_DUE, data_quality_codes=["b12-dose-below-guideline"],
+     b12_therapy_current=False)
+
+case("follow-up-3-months-fires-1000-ug-daily-is-therapy",
+     "Oral cyanocobalamin 1000 ug daily since 2026-10-01, serum B12 150 pg/mL on 2026-09-20: "
+     "1000 ug daily is guideline therapy (the lowest maintenance dose): under way, follow-up due "
+     "2027-01-01.",
+     [PN, b12("obs-b12-1", "2026-09-20", 150),
+      med("med-b12", ATC, "B03BA01", "cyanocobalamin", "2026-10-01", 1000, "ug", route="oral")],
+     "confirmed", [FOLLOW_UP], due="2027-01-01", b12_therapy_current=True,
+     no_data_quality_codes=["b12-dose-below-guideline"])
+
+case("follow-up-3-months-fires-sublingual-1000-ug",
+     "Sublingual cyanocobalamin 1000 ug daily since 2026-10-01: oral, sublingual or nasal at 1000 "
+     "ug daily is therapy (contract 3, v3).",
+     [PN, b12("obs-b12-1", "2026-09-20", 150),
+      {**med("med-b12", ATC, "B03BA01", "cyanocobalamin", "2026-10-01", 1000, "ug"),
+       "dosage": [{"timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
+                   "doseAndRate": [{"doseQuantity": _quantity(1000, "ug")}],
+                   "route": {"coding": [_coding(SCT, "37839007", "Sublingual route")]}}]}],
+     "confirmed", [FOLLOW_UP], due="2027-01-01", b12_therapy_current=True)
+
+case("follow-up-3-months-fires-subcutaneous-b12-any-dose",
+     "Subcutaneous cyanocobalamin 100 ug monthly since 2026-10-01: parenteral B12 at any dose is "
+     "therapy (contract 3, v3).",
+     [PN, b12("obs-b12-1", "2026-09-20", 150),
+      {**med("med-b12", ATC, "B03BA01", "cyanocobalamin", "2026-10-01", 100, "ug", period_unit="mo"),
+       "dosage": [{"timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "mo"}},
+                   "doseAndRate": [{"doseQuantity": _quantity(100, "ug")}],
+                   "route": {"coding": [_coding(SCT, "34206005", "Subcutaneous route")]}}]}],
+     "confirmed", [FOLLOW_UP], due="2027-01-01", b12_therapy_current=True, no_data_quality_codes=["dose-unknown"])
+
+case("follow-up-3-months-fires-injectable-product-no-route-no-dose",
+     "A B12 injection product (RxNorm 2001499, 'Vitamin B 12 5 MG/ML Injectable Solution') ordered "
+     "2026-10-01 with no route and no dose: its dose form is injectable, so parenteral therapy; a "
+     "parenteral cobalamin needs no dose and gets no dose-unknown (contract 3 and 6, v3).",
+     [PN, b12("obs-b12-1", "2026-09-20", 150),
+      med_request("med-b12", RXNORM, "2001499", "Vitamin B 12 5 MG/ML Injectable Solution", "2026-10-01")],
+     "confirmed", [FOLLOW_UP], due="2027-01-01", b12_therapy_current=True, no_data_quality_codes=["dose-unknown"])
+
+case("oral-b12-high-dose-fires-oral-b12-dose-unknown",
+     "Oral cyanocobalamin with no dose since 2026-10-01 and serum B12 150 on 2026-09-20: an oral "
+     "cobalamin with no readable dose is not therapy (dose-unknown: check the dose before starting "
+     "high-dose B12, contract 3, v3).",
+     [PN, b12("obs-b12-1", "2026-09-20", 150),
+      {"resourceType": "MedicationStatement", "id": "med-b12", "status": "active",
+       "medicationCodeableConcept": {"coding": [_coding(ATC, "B03BA01", "cyanocobalamin")], "text": "cyanocobalamin"},
+       "effectivePeriod": {"start": "2026-10-01"}}],
+     "confirmed", [ORAL, FOLLOW_UP], due=NEW_DUE, quality=["med-b12"], data_quality_codes=["dose-unknown"],
+     b12_therapy_current=False)
+
+case("follow-up-3-months-due-from-episode-start-not-latest-dose",
+     "Monthly IM hydroxocobalamin administered 2026-07-01, 08-01, 09-01, 10-01 and 11-10 (each "
+     "covering 3 months): one episode from 2026-07-01; the follow-up is due 2026-10-01 (the "
+     "episode's start + 3 months, never the latest dose); the B12 of 2026-10-20 was taken after "
+     "the due date, so not overdue; it is the follow-up's result (contract 2 and 3, v3).",
+     [PN, b12("obs-b12-1", "2026-06-20", 150)]
+     + [administration(f"med-b12-im-{i}", day) for i, day in
+        enumerate(["2026-07-01", "2026-08-01", "2026-09-01", "2026-10-01", "2026-11-10"])]
+     + [b12("obs-b12-2", "2026-10-20", 450)],
+     "confirmed", [FOLLOW_UP], due="2026-10-01", follow_up_overdue=False, follow_up_results_facts=["obs-b12-2"],
+     b12_therapy_current=True, based_on={"b12_status": ["obs-b12-1"]})
+
+case("follow-up-3-months-overdue-no-b12-since-due",
+     "Oral cyanocobalamin 2000 ug daily since 2026-06-01, baseline B12 150 on 2026-05-20, no "
+     "serum B12 since: follow-up due 2026-09-01, overdue on 2026-11-24.",
+     [PN, b12("obs-b12-1", "2026-05-20", 150), b12_oral("2026-06-01")],
+     "confirmed", [FOLLOW_UP], due="2026-09-01", follow_up_overdue=True)
+
+case("order-serum-b12-not-on-therapy-without-baseline",
+     "IM hydroxocobalamin since 2026-07-01 (a MedicationStatement), no serum B12 before it, B12 410 "
+     "ng/L on 2026-10-20 during it: status unknown, but no order-serum-b12 (a level off treatment "
+     "can no longer be obtained); follow-up due 2026-10-01 reading the 410, not overdue (taken after "
+     "the due date); no-baseline (contract 3, v3; the shape of public example ex10).",
+     [PN, {**b12_im("2026-07-01"), "dosage": [{"timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "mo"}},
+                                              "doseAndRate": [{"doseQuantity": _quantity(1000, "ug")}],
+                                              "route": {"coding": [_coding(SCT, ROUTES["im"])]}}]},
+      b12("obs-b12-3", "2026-10-20", 410, "ng/L")],
+     "unknown", [FOLLOW_UP], due="2026-10-01", follow_up_overdue=False, follow_up_results_facts=["obs-b12-3"],
+     b12_therapy_current=True, data_quality_codes=["no-baseline"])
+
+case("urgent-untreated-deficiency-not-treated-since-then-lapsed",
+     "Serum B12 150 on 2026-03-01; oral B12 2000 ug daily 2026-04-01 to 2026-06-01 (completed), "
+     "nothing since: the deficiency was treated after it was found, so not 'untreated' (contract 3, "
+     "v3); the therapy has lapsed: restarted (oral high-dose, follow-up from the as-of date).",
+     [PN, b12("obs-b12-1", "2026-03-01", 150), b12_oral("2026-04-01", status="completed", end="2026-06-01")],
+     "confirmed", [ORAL, FOLLOW_UP], due=NEW_DUE, data_quality_codes=["therapy-lapsed"], b12_therapy_current=False)
+
+case("urgent-untreated-deficiency-fires-therapy-before-deficient-result",
+     "Oral B12 2000 ug daily 2025-01-01 to 2025-03-01 (completed), then serum B12 150 on "
+     "2026-03-01: no therapy since the deficient result, which is more than 3 months old: urgent; "
+     "oral B12 restarted.",
+     [PN, b12_oral("2025-01-01", status="completed", end="2025-03-01"), b12("obs-b12-1", "2026-03-01", 150)],
+     "confirmed", [ORAL, FOLLOW_UP, URGENT], due=NEW_DUE)
+
+case("status-unknown-lapsed-on-treatment-result-reported",
+     "IM hydroxocobalamin administered 2026-03-01 (covering to 2026-06-01) and a serum B12 of 150 "
+     "taken 2026-04-01 during it: an on-treatment result, never a baseline; the therapy has lapsed, "
+     "so status unknown, order-serum-b12, and the 150 is reported (on-treatment-result), never "
+     "silent (contract 6, v3).",
+     [PN, administration("med-b12-im", "2026-03-01"), b12("obs-b12-1", "2026-04-01", 150)],
+     "unknown", [ORDER_B12], quality=["obs-b12-1"], data_quality_codes=["on-treatment-result", "therapy-lapsed"])
+
+# ---- contract version 3: exposure episodes --------------------------------------------------
+
+
+def metformin_dispense(rid, handed, days=30):
+    return {"resourceType": "MedicationDispense", "id": rid, "status": "completed",
+            "medicationCodeableConcept": {"coding": [_coding(RXNORM, "6809", "metformin")]},
+            "whenHandedOver": handed, "daysSupply": {"value": days, "unit": "days", "system": UCUM, "code": "d"}}
+
+
+def every(first, count, days):
+    """`count` dates `days` apart from `first` (YYYY-MM-DD)."""
+    from datetime import date, timedelta
+    start = date.fromisoformat(first)
+    return [(start + timedelta(days=days * k)).isoformat() for k in range(count)]
+
+
+case("risk-metformin-fires-18-monthly-dispenses-one-episode",
+     "Eighteen metformin dispenses of 30 days, every 30 days from 2025-06-18 to 2026-11-10 (each "
+     "covering 30 days counted inclusively): one episode (contract 6, v3: refills join), current on "
+     "2026-11-24 (the last supply covers to 2026-12-09), started 2025-06-18: more than 4 months, so "
+     "the risk factor, based on the episode's records.",
+     [PN, NORMAL_B12] + [metformin_dispense(f"disp-{i}", day) for i, day in enumerate(every("2025-06-18", 18, 30))],
+     "unlikely", [MONITOR], [METFORMIN_RF], based_on={METFORMIN_RF: ["disp-0", "disp-17"]})
+
+case("risk-metformin-not-single-dispense-ended-2-days-before",
+     "One metformin dispense of 30 days on 2026-10-24 (covering 10-24 to 11-22), a long course "
+     "before it ended in 2025: on 2026-11-24 the as-of date falls outside the episode (contract 6, "
+     "v3: an episode is current when the as-of date falls within it), so no risk factor.",
+     [PN, NORMAL_B12, metformin("2024-01-01", status="completed", end="2025-06-30"),
+      metformin_dispense("disp-1", "2026-10-24")],
+     "unlikely", [])
+
+case("risk-metformin-fires-refill-gap-30-days-joined",
+     "Metformin dispensed 2026-06-01 for 30 days (covering to 06-30), again 2026-07-31 (30 uncovered "
+     "days: 07-01 to 07-30, no more than the grace gap), then an active order authored 2026-08-01: "
+     "one episode from 2026-06-01, more than 4 months before 2026-11-24: risk factor.",
+     [PN, NORMAL_B12, metformin_dispense("disp-1", "2026-06-01"), metformin_dispense("disp-2", "2026-07-31"),
+      med_request("med-metformin", RXNORM, "6809", "metformin", "2026-08-01")],
+     "unlikely", [MONITOR], [METFORMIN_RF])
+
+case("risk-metformin-not-refill-gap-31-days-new-episode",
+     "Metformin dispensed 2026-06-01 for 30 days, again 2026-08-01 (31 uncovered days: more than the "
+     "grace gap), then an active order authored 2026-08-01: the current episode starts 2026-08-01, "
+     "less than 4 months before 2026-11-24: no risk factor.",
+     [PN, NORMAL_B12, metformin_dispense("disp-1", "2026-06-01"), metformin_dispense("disp-2", "2026-08-01"),
+      med_request("med-metformin", RXNORM, "6809", "metformin", "2026-08-01")],
+     "unlikely", [])
+
+case("risk-metformin-fires-17-completed-orders-and-one-active",
+     "Seventeen completed monthly metformin orders (each covering the default 30-day supply) from "
+     "2025-05-20 and an active one: one episode of 18 months (contract 6, v3), risk factor.",
+     [PN, NORMAL_B12] + [med_request(f"med-{i}", RXNORM, "6809", "metformin", day, status="completed")
+                         for i, day in enumerate(every("2025-05-20", 17, 30))]
+     + [med_request("med-active", RXNORM, "6809", "metformin", "2026-10-12")],
+     "unlikely", [MONITOR], [METFORMIN_RF])
+
+case("risk-metformin-fires-completed-order-with-repeats",
+     "A completed metformin order authored 2026-03-01 with an expected supply of 30 days and 11 "
+     "repeats covers 360 days (to 2027-02-24, contract 6, v3): current, started more than 4 months "
+     "before: risk factor.",
+     [PN, NORMAL_B12, med_request("med-metformin", RXNORM, "6809", "metformin", "2026-03-01", status="completed",
+                                  dispenseRequest={"numberOfRepeatsAllowed": 11,
+                                                   "expectedSupplyDuration": {"value": 30, "unit": "days",
+                                                                              "system": UCUM, "code": "d"}})],
+     "unlikely", [MONITOR], [METFORMIN_RF])
+
+case("risk-metformin-not-stale-active-order",
+     "An active metformin order authored 2024-06-01 and never renewed: more than 12 months (the "
+     "open-ended limit) before the as-of date, it no longer counts as current and is reported "
+     "(stale-record, contract 6, v3): no risk factor.",
+     [PN, NORMAL_B12, med_request("med-metformin", RXNORM, "6809", "metformin", "2024-06-01")],
+     "unlikely", [], quality=["med-metformin"], data_quality_codes=["stale-record"],
+     no_data_quality_codes=["dose-unknown"])
+
+case("risk-ppi-fires-statement-open-period-not-stale",
+     "Omeprazole recorded as an active MedicationStatement with effectivePeriod from 2024-01-01 and "
+     "no end: an open period states use up to now, so it is current (not stale) and started more "
+     "than 12 months before: risk factor (the reading of the contract's own example ex4).",
+     [PN, NORMAL_B12, ppi("2024-01-01")],
+     "unlikely", [MONITOR], [PPI_RF], no_data_quality_codes=["stale-record"])
+
+case("urgent-untreated-deficiency-fires-record-outdated",
+     "The newest fact of the record is a serum B12 of 150 pg/mL on 2025-01-10 (and a neuropathy "
+     "since 2024): more than 12 months before 2026-11-24, so record-outdated (once, contract 6, v3); "
+     "the deficiency is untreated for more than 3 months: urgent, and oral B12.",
+     [condition("cond-pn", "302226006", onset="2024-05-01", display="peripheral neuropathy"),
+      b12("obs-b12-1", "2025-01-10", 150)],
+     "confirmed", [ORAL, FOLLOW_UP, URGENT], due=NEW_DUE, data_quality_codes=["record-outdated"])
+
+# ---- contract version 3: laboratory reading ---------------------------------------------------
+
+
+def with_status(resource, status):
+    return {**resource, "status": status}
+
+
+case("status-confirmed-preliminary-result",
+     "A preliminary serum B12 of 150 pg/mL: a result, reported as preliminary-result (contract 6, v3).",
+     [PN, with_status(LOW_B12, "preliminary")], "confirmed", [ORAL, FOLLOW_UP], due=NEW_DUE,
+     quality=["obs-b12-1"], data_quality_codes=["preliminary-result"])
+
+for status in ("registered", "cancelled", "unknown", "bogus"):
+    case(f"status-unknown-observation-status-{status}-not-a-result",
+         f"A serum B12 of 150 pg/mL with Observation.status {status!r}: not a result, set aside "
+         "(status-not-a-result, contract 6, v3): status unknown, order-serum-b12.",
+         [PN, with_status(LOW_B12, status)], "unknown", [ORDER_B12], quality=["obs-b12-1"],
+         data_quality_codes=["status-not-a-result"])
+
+
+def censored_b12(rid, date, comparator, value, unit="pg/mL"):
+    resource = b12(rid, date, value, unit)
+    resource["valueQuantity"]["comparator"] = comparator
+    return resource
+
+
+case("status-unlikely-censored-above-300-with-normal-mma",
+     "Serum B12 '>300 pg/mL' with a normal MMA (0.2 umol/L) the same day: 300-350 with a normal MMA "
+     "and >350 are both unlikely, so the censored result decides `unlikely` (contract 3, v3); no MMA "
+     "ordered; censored-result reported.",
+     [PN, censored_b12("obs-b12-1", D, ">", 300), mma("obs-mma-1", D, 0.2)],
+     "unlikely", [], data_quality_codes=["censored-result"])
+
+case("status-indeterminate-censored-above-300-no-mma",
+     "Serum B12 '>300 pg/mL' and no MMA: the interval spans indeterminate and unlikely, so "
+     "`indeterminate` and order-mma (contract 6).",
+     [PN, censored_b12("obs-b12-1", D, ">", 300)], "indeterminate", [ORDER_MMA], data_quality_codes=["censored-result"])
+
+case("order-mma-not-censored-below-200-normal-mma-qualifies",
+     "Serum B12 '<200 pg/mL' with a normal MMA (0.2): below 180 is confirmed, 180-200 with a normal "
+     "MMA unlikely: the interval decides nothing, `indeterminate`; but an MMA already qualifies, so "
+     "no other MMA is ordered (contract 3, v3).",
+     [PN, censored_b12("obs-b12-1", D, "<", 200), mma("obs-mma-1", D, 0.2)],
+     "indeterminate", [], data_quality_codes=["censored-result"])
+
+case("order-mma-not-censored-mma-spanning-cut-off-qualifies",
+     "Serum B12 250 pg/mL with an MMA reported '<0.5 umol/L' (spanning the 0.4 cut-off): the MMA "
+     "decides nothing, so `indeterminate`; but an MMA result qualifies, so none is ordered "
+     "(contract 3, v3).",
+     [PN, b12("obs-b12-1", D, 250),
+      {**mma("obs-mma-1", D, 0.5), "valueQuantity": {**_quantity(0.5, "umol/L"), "comparator": "<"}}],
+     "indeterminate", [])
+
+case("order-mma-fires-b12-420-suspected-neuropathy",
+     "Serum B12 420 pg/mL and a provisional peripheral neuropathy: the 350-500 clause applies in a "
+     "suspected population too (contract 3, v3).",
+     [verified(PN, "provisional"), b12("obs-b12-1", D, 420)], "unlikely", [ORDER_MMA],
+     population_reason="suspected-peripheral-neuropathy")
+
+case("order-mma-fires-b12-420-asserted-population",
+     "Serum B12 420 pg/mL, no neuropathy coded, and the caller asserts the population "
+     "(--in-population): the 350-500 clause applies (contract 3, v3).",
+     [b12("obs-b12-1", D, 420)], "unlikely", [ORDER_MMA], population_reason="asserted", args=["--in-population"])
+
+case("risk-metformin-no-dose-unknown-for-exposure-drug",
+     "Metformin with no dose (read by exposure alone) since 2025-01-01 as an open statement: the "
+     "risk factor, and no dose-unknown (contract 6, v3: only drugs whose dose a rule reads).",
+     [PN, NORMAL_B12,
+      {"resourceType": "MedicationStatement", "id": "med-metformin", "status": "active",
+       "medicationCodeableConcept": {"coding": [_coding(RXNORM, "6809", "metformin")], "text": "metformin"},
+       "effectivePeriod": {"start": "2025-01-01"}}],
+     "unlikely", [MONITOR], [METFORMIN_RF], no_data_quality_codes=["dose-unknown"])
+
 SUBJECT_AFTER = {"Observation": "code", "Condition": "id", "Procedure": "code",
                  "MedicationStatement": "medicationCodeableConcept"}
 
@@ -1425,8 +1868,8 @@ def with_subject(resource, pid):
 
 def build_bundle(name, facts, patient=None, bundle_type="collection"):
     pid = patient_id(name)
-    resources = [{"resourceType": "Patient", "id": pid, "gender": "female",
-                  "birthDate": "1956-03-02", **(patient or {})}]
+    resources = [{key: value for key, value in {"resourceType": "Patient", "id": pid, "gender": "female",
+                                                "birthDate": "1956-03-02", **(patient or {})}.items() if value is not None}]
     resources += [with_subject(f, pid) for f in facts]
     ids = [r["id"] for r in resources]
     assert len(ids) == len(set(ids)), f"{name}: duplicate resource id"
@@ -1445,7 +1888,8 @@ def expected(c):
     unknown = set(c["must"]) - set(ALL_ACTIONS)
     assert not unknown, f"{c['name']}: unknown action {unknown}"
     assert (FOLLOW_UP in c["must"]) == (c["due"] is not None), f"{c['name']}: due vs follow-up"
-    assert (MONITOR in c["must"]) == bool(c["risk"]), f"{c['name']}: monitoring vs risk"
+    in_population = c.get("population") is not False
+    assert (MONITOR in c["must"]) == (bool(c["risk"]) and in_population), f"{c['name']}: monitoring vs risk"
     ids = {f["id"] for f in c["facts"]}
     for key, used in c["based_on"].items():
         assert set(used) <= ids, f"{c['name']}: based_on {key} names an unknown id"
