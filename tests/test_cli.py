@@ -35,7 +35,8 @@ def test_assess_prints_contract_json(b12kg_command):
     document = json.loads(result.stdout)
     jsonschema.Draft202012Validator(SCHEMA).validate(document)
     assert document["patient"] == "ex1" and document["b12_status"]["value"] == "confirmed"
-    assert document["follow_up"] == {"due": "2027-02-24", "overdue": False, "measure": ["serum-b12", "mma", "homocysteine", "neurological-symptoms"]}
+    assert document["follow_up"] == {"due": "2027-02-24", "overdue": False, "measure": ["serum-b12", "mma", "homocysteine", "neurological-symptoms"],
+                                     "results": []}  # a new treatment: no on-treatment result yet (contract 2, v3)
 
 
 def test_native_turtle_example_matches_fhir_example(b12kg_command):

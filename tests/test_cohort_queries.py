@@ -68,7 +68,9 @@ def test_untreated_folic_acid_and_awaiting_mma(store, cohort):
     assert all(r["status"] in ("confirmed", "functional") and r["deficientSince"] < r["asOf"] for r in untreated)
     folic = named.rows(store, "folic-acid-without-b12")
     assert {r["patientId"] for r in folic} == with_action(docs, "avoid-folic-acid-alone")
-    assert all(float(r["dailyDoseMg"]) > 0.1 for r in folic)
+    assert all(float(r["dailyDoseMg"]) > 0.1 for r in folic if "dailyDoseMg" in r)  # no dose: the warning with dose-unknown (contract 3, v3)
+    unknown_dose = {r["patientId"] for r in folic if "dailyDoseMg" not in r}
+    assert unknown_dose and all(any(n["code"] == "dose-unknown" for n in latest(docs)[p]["data_quality"]) for p in unknown_dose)
     waiting = named.rows(store, "awaiting-mma")
     assert {r["patientId"] for r in waiting} == {p for p, d in latest(docs).items() if d["b12_status"]["value"] == "indeterminate"}
     assert all(180 <= float(r["serumB12"]) <= 350 for r in waiting if "serumB12" in r)
@@ -100,6 +102,11 @@ def test_overdue_follow_ups(store, cohort):
     assert {r["month"]: int(r["due"]) for r in months} == Counter(d["follow_up"]["due"][:7] for d in docs.values() if d["follow_up"])
     assert sum(int(r["overdue"]) for r in months) == len(rows)
     assert named.rows(store, "overdue-follow-ups", {"date": "1990-01-01"}) == []
+    # contract 2 (v3): the query asked on a patient's as-of date finds exactly the follow-ups the JSON marks overdue
+    for as_of in {d["as_of"] for d in docs.values()}:
+        patients = {p for p, d in docs.items() if d["as_of"] == as_of}
+        flagged = {r["patientId"] for r in named.rows(store, "overdue-follow-ups", {"date": as_of})} & patients
+        assert flagged == {p for p in patients if (docs[p]["follow_up"] or {}).get("overdue")}, as_of
 
 
 def test_data_quality_and_serum_b12(store, cohort):

@@ -213,6 +213,7 @@ def test_explanation_discloses_the_guideline_source_attributes(assessor):
     result = assessor.assess(example, _date(2026, 11, 24))
     text = render(result, assessor.knowledge, "text")
     assert "Funding source: unknown" in text
-    assert "Demographic inputs used: none" in text and "sex" in text.split("Demographic inputs not used:")[1]
+    # contract 5 (v3): the population is adults, so the birth date is read; sex is not
+    assert "Demographic inputs used: date of birth / age" in text and "sex" in text.split("Demographic inputs not used:")[1]
     page = render(result, assessor.knowledge, "html")
     assert 'id="section-source"' in page and 'href="#section-source"' in page

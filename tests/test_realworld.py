@@ -57,6 +57,9 @@ def test_real_record(expected_file: Path, assessor):
     named = {(q["fact"], q["code"]) for q in doc["data_quality"]}
     for note in expected.get("data_quality", []):
         assert (note["fact"], note["code"]) in named, doc["data_quality"]
+    codes = {q["code"] for q in doc["data_quality"]}
+    assert set(expected.get("data_quality_codes", [])) <= codes, doc["data_quality"]
+    assert not set(expected.get("no_data_quality_codes", [])) & codes, doc["data_quality"]
     by_code = {"b12_status": doc["b12_status"]} | {r["action"]: r for r in doc["recommendations"]} | {r["code"]: r for r in doc["risk_factors"]}
     for code, ids in expected.get("based_on", {}).items():
         assert set(ids) <= set(by_code[code]["based_on"]), (code, by_code[code]["based_on"])

@@ -101,11 +101,13 @@ def cases() -> list[tuple[str, dict, dict]]:
     out.append((name, collection(name, patient, neuropathy("pat1"), order), expected(
         "MedicationRequest-medrx0302.json (active order, dispenseRequest.validityPeriod from 2015-01-15, authoredOn "
         "2015-01-15, no dosage bounds) with its contained Medication recoded as RxNorm 860975 (metformin ER 500 mg, a "
-        "product code), plus an active peripheral neuropathy Condition. Metformin started 2015-01-15 (validityPeriod.start) "
-        "and the order is active: metformin for more than 4 months, enhanced monitoring; no serum B12: order one.",
+        "product code), plus an active peripheral neuropathy Condition. The order's validity ends 2016-01-15, its explicit "
+        "end (contract 6, v3: a record covers up to validityPeriod.end): the metformin exposure ended in 2016, so it is not "
+        "current on 2026-11-24 and no risk factor follows, 'active' status notwithstanding. No serum B12: order one. The "
+        "newest fact (the neuropathy's onset, 2024-03-01) is more than 12 months old: record-outdated.",
         source=ORIGIN + "MedicationRequest-medrx0302.json (Medication recoded, Condition added)",
-        must=("order-serum-b12", "enhanced-monitoring"), risk_factors=("metformin-over-4-months",),
-        population=in_population(), based_on={"metformin-over-4-months": ["medrx0302"]})))
+        must=("order-serum-b12",), population=in_population(), data_quality_codes=("record-outdated",),
+        no_data_quality_codes=("stale-record", "dose-unknown"))))
 
     statement = as_drug(read("MedicationStatement-example001.json"), "198051", "omeprazole 20 MG Delayed Release Oral Capsule")
     name = "medicationstatement-example001-as-omeprazole-with-neuropathy"

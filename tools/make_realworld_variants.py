@@ -110,17 +110,25 @@ def dirk_metformin(bundle: dict) -> list[str]:
     return medication_request_ids(bundle, METFORMIN_ER_500, "active")
 
 
+STALE_METFORMIN = ("His metformin order (RxNorm 860975, authored 2019-03-05, never renewed) is stale on 2026-11-24 "
+                   "(contract 6, v3): not current, no metformin risk factor, reported as stale-record.")
+
+
+def dirk_stale(bundle: dict) -> tuple[tuple[str, str], ...]:
+    return tuple((i, "stale-record") for i in dirk_metformin(bundle))
+
+
 def dirk_confirmed(description: str, quality: str | None = None) -> Callable[[dict, str], dict]:
     def spec(bundle: dict, fact: str) -> dict:
         return {
-            "description": description,
+            "description": description + " " + STALE_METFORMIN,
             "b12_status": "confirmed",
-            "must": ("oral-b12-high-dose", "follow-up-3-months", "enhanced-monitoring"),
-            "risk_factors": ("metformin-over-4-months",),
+            "must": ("oral-b12-high-dose", "follow-up-3-months"),
             "follow_up_due": "2027-02-24",
             "population": in_population(bundle),
-            "data_quality": ((fact, quality),) if quality else (),
-            "based_on": {"b12_status": [fact], "metformin-over-4-months": dirk_metformin(bundle)},
+            "data_quality": (((fact, quality),) if quality else ()) + dirk_stale(bundle),
+            "based_on": {"b12_status": [fact]},
+            "no_data_quality_codes": ("record-outdated",),  # the added result, 2026-10-01, is recent
         }
     return spec
 
@@ -130,12 +138,11 @@ def dirk_censored_200(bundle: dict, fact: str) -> dict:
         "description": "Dirk Kuhlman's record (neuropathy due to type 2 diabetes, metformin since 2019) with one serum B12 "
                        "added: '<200 pg/mL' (valueQuantity.comparator '<'), 2026-10-01. The result stands for an interval "
                        "below 200 that spans the 180 ng/L cut-off: it decides nothing by itself, status indeterminate, "
-                       "order MMA, reported as censored-result. Not read as exactly 200, not as confirmed.",
+                       "order MMA, reported as censored-result. Not read as exactly 200, not as confirmed. " + STALE_METFORMIN,
         "b12_status": "indeterminate",
-        "must": ("order-mma", "enhanced-monitoring"),
-        "risk_factors": ("metformin-over-4-months",),
+        "must": ("order-mma",),
         "population": in_population(bundle),
-        "data_quality": ((fact, "censored-result"),),
+        "data_quality": ((fact, "censored-result"),) + dirk_stale(bundle),
         "based_on": {"b12_status": [fact], "order-mma": [fact]},
     }
 
@@ -144,22 +151,20 @@ def dirk_absent(bundle: dict, fact: str) -> dict:
     return {
         "description": "Dirk Kuhlman's record with one serum B12 Observation added that carries a dataAbsentReason "
                        "('error') and no value: it is never a result. Set aside and reported (value-absent); the status "
-                       "stays unknown and a serum B12 is still to be ordered; metformin risk factor as in the original.",
+                       "stays unknown and a serum B12 is still to be ordered. " + STALE_METFORMIN,
         "b12_status": "unknown",
-        "must": ("order-serum-b12", "enhanced-monitoring"),
-        "risk_factors": ("metformin-over-4-months",),
+        "must": ("order-serum-b12",),
         "population": in_population(bundle),
-        "data_quality": ((fact, "value-absent"),),
-        "based_on": {"metformin-over-4-months": dirk_metformin(bundle)},
+        "data_quality": ((fact, "value-absent"),) + dirk_stale(bundle),
     }
 
 
 def dirk_reference(bundle: dict, fact: str) -> dict:
     return {
         "description": "Dirk Kuhlman's record with the metformin MedicationRequest rewritten to name its drug through "
-                       "medicationReference to a contained Medication coded RxNorm 860975: the same drug, so the same "
-                       "conclusions as the original (in the population, unknown status, order serum B12, metformin for "
-                       "more than 4 months, enhanced monitoring).",
+                       "medicationReference to a contained Medication coded RxNorm 860975, and renewed (authoredOn "
+                       "2026-03-01, so current by contract 6, v3): in the population, unknown status, order serum B12, "
+                       "metformin for more than 4 months (the drug read through the reference), enhanced monitoring.",
         "must": ("order-serum-b12", "enhanced-monitoring"),
         "risk_factors": ("metformin-over-4-months",),
         "population": in_population(bundle),
@@ -198,15 +203,18 @@ def leonor_unrecognised(bundle: dict, fact: str) -> dict:
 def twyla_b12(bundle: dict, fact: str) -> dict:
     return {
         "description": "Twyla Moen's record (neuropathy due to type 2 diabetes, no B12 result) with an active order for "
-                       "RxNorm 2001499 'Vitamin B 12 5 MG/ML Injectable Solution' (a product code) authored 2026-06-01, no "
-                       "dose: B12 therapy is under way, so follow-up is due 3 months after its start (2026-09-01); there is "
-                       "no pre-treatment serum B12, so the status is unknown and a serum B12 is ordered; no new treatment. "
-                       "The daily dose is unknown and reported.",
-        "must": ("order-serum-b12", "follow-up-3-months"),
+                       "RxNorm 2001499 'Vitamin B 12 5 MG/ML Injectable Solution' (a product code, parenteral by its dose "
+                       "form) authored 2026-06-01, no dose: parenteral B12 therapy at any dose is under way (contract 3, "
+                       "v3), so follow-up is due 3 months after its start (2026-09-01), past due with no serum B12 since; "
+                       "there is no baseline serum B12, so the status is unknown but no serum B12 is ordered (a level off "
+                       "treatment can no longer be obtained) and no-baseline is reported; no new treatment. A parenteral "
+                       "cobalamin needs no dose: no dose-unknown.",
+        "must": ("follow-up-3-months",),
         "follow_up_due": "2026-09-01",
         "population": in_population(bundle),
-        "data_quality": ((fact, "dose-unknown"),),
+        "data_quality": ((fact, "no-baseline"),),
         "based_on": {"follow-up-3-months": [fact]},
+        "no_data_quality_codes": ("dose-unknown",),
     }
 
 
@@ -223,6 +231,7 @@ def to_contained_reference(variant: str, bundle: dict) -> str:
     concept = resource.pop("medicationCodeableConcept")
     resource["contained"] = [{"resourceType": "Medication", "id": "metformin", "code": concept}]
     resource["medicationReference"] = {"reference": "#metformin"}
+    resource["authoredOn"] = "2026-03-01T09:00:00+00:00"  # renewed: an order not renewed for 12 months is stale (contract 6, v3)
     return request_id
 
 
@@ -253,7 +262,7 @@ VARIANTS = (
      dirk_confirmed("Dirk Kuhlman's record with one serum B12 of 150 pg/mL added that has no effective[x], only issued "
                     "2026-10-01: the issued date is used and reported (date-from-issued); confirmed, oral B12, follow-up "
                     "2027-02-24.", "date-from-issued")),
-    ("dirk-kuhlman-metformin-medication-reference-contained", DIRK, to_contained_reference, dirk_reference),
+    ("dirk-kuhlman-metformin-renewed-medication-reference-contained", DIRK, to_contained_reference, dirk_reference),
     ("leonor-trujillo-omeprazole-product-code-198051-unrecognised-reported", LEONOR,
      change_add(lambda v, b: medication_request(v, b, rxnorm("198051", "omeprazole 20 MG Delayed Release Oral Capsule"),
                                                 "2020-01-09T10:00:00+00:00")),

@@ -2,8 +2,9 @@
 look-ups that find a record's fact ids by code (so no id is typed by hand).
 
 The format is that of tests/cases/*.expected.json (shared/bin/check-contract), plus the
-contract v2 fields: `population` {in, reason, based_on} with `population_in` for
-check-contract, and `data_quality` [{fact, code}] with `data_quality_facts`.
+contract fields: `population` {in, reason, based_on} with `population_in` for check-contract,
+`data_quality` [{fact, code}] with `data_quality_facts`, and the version 3 keys
+`data_quality_codes` / `no_data_quality_codes`.
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ def expected(
     data_quality: tuple[tuple[str | None, str], ...] = (),
     based_on: dict[str, list[str]] | None = None,
     exit_code: int = 0,
+    data_quality_codes: tuple[str, ...] = (),
+    no_data_quality_codes: tuple[str, ...] = (),
 ) -> dict:
     """One expected-conclusions document."""
     unknown = set(must) - set(ACTIONS)
@@ -78,6 +81,10 @@ def expected(
     doc["data_quality"] = [{"fact": fact, "code": code} for fact, code in data_quality]
     doc["data_quality_facts"] = sorted({fact for fact, _ in data_quality if fact})
     doc["based_on"] = based_on or {}
+    if data_quality_codes:
+        doc["data_quality_codes"] = sorted(data_quality_codes)  # (v3) codes that must appear, about any fact or none
+    if no_data_quality_codes:
+        doc["no_data_quality_codes"] = sorted(no_data_quality_codes)  # (v3) codes that must not appear
     return doc
 
 

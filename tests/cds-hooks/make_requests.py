@@ -125,7 +125,8 @@ PATIENT_VIEW = {
     "in-untreated-deficiency": ("combo-untreated-since-june-vegan-metformin", [
         card("oral-b12-high-dose", "info", "MedicationRequest"), card("follow-up-3-months", "info"),
         card("urgent-untreated-deficiency", "critical"), card("enhanced-monitoring", "info")]),
-    "in-folic-acid-alone": ("avoid-folic-acid-alone-fires-0_4-mg-daily-rxnorm", [card("avoid-folic-acid-alone", "warning")]),
+    "in-folic-acid-alone": ("avoid-folic-acid-alone-fires-0_4-mg-daily-rxnorm", [
+        card("order-mma", "info", "ServiceRequest"), card("avoid-folic-acid-alone", "warning")]),
     "in-no-serum-b12": ("status-unknown-no-b12", [card("order-serum-b12", "info", "ServiceRequest")]),
     "in-indeterminate": ("status-indeterminate-b12-exactly-350-ng-per-l", [card("order-mma", "info", "ServiceRequest")]),
     "in-severe-case-im": ("im-b12-loading-fires-clinician-asserted-severe-case", [

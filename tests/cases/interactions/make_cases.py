@@ -52,45 +52,52 @@ def b12_unlikely(pid):
     return [lab(pid, "obs-b12", "2132-9", 420, "pg/mL"), lab(pid, "obs-mma", "13964-2", 0.2, "umol/L")]
 
 
+def b12_untested(pid):
+    """No serum B12 yet (status unknown, the B12 guideline orders one) and an MMA recorded (the AAN
+    screening complete): a status for which the folic acid warning applies in the population
+    (contract 3, v3: not `unlikely`)."""
+    return [lab(pid, "obs-mma", "13964-2", 0.2, "umol/L")]
+
+
 def pn(pid):
     return condition(pid, "cond-pn", "302226006")
 
 
 CASES = {
     "contradiction-fires-could-become-pregnant-folic-acid-0_4-mg": dict(
-        description="Row 1. A woman of 30 with neuropathy takes folic acid 0.4 mg daily and no B12: USPSTF recommends 0.4-0.8 mg daily "
+        description="Row 1. A woman of 30 with neuropathy takes folic acid 0.4 mg daily, no B12 therapy and no serum B12 yet: USPSTF recommends 0.4-0.8 mg daily "
                     "(she could become pregnant), the B12 guideline advises against folic acid above 0.1 mg alone: contradiction, "
                     "repaired by adding B12 or knowing the B12 status.",
-        patient=("female", "1996-05-01"), facts=lambda p: [pn(p), *b12_unlikely(p), med(p, "med-folic", RX, "4511", "2026-01-01", 0.4)],
-        b12_status="unlikely", actions={"must": ["avoid-folic-acid-alone"]},
+        patient=("female", "1996-05-01"), facts=lambda p: [pn(p), *b12_untested(p), med(p, "med-folic", RX, "4511", "2026-01-01", 0.4)],
+        b12_status="unknown", actions={"must": ["avoid-folic-acid-alone"]},
         companions={"must": ["could-become-pregnant", "uspstf-folic-acid-0.4-0.8-mg-daily"]},
         interactions=[{"type": "contradiction", "guidelines": [B12, USPSTF], "based_on": ["med-folic", "p"]}]),
     "contradiction-not-man-on-folic-acid": dict(
         description="Negative of row 1: a man of 30 on folic acid 0.4 mg daily: the B12 guideline still warns against folic acid "
                     "alone, USPSTF does not apply (he cannot become pregnant): no contradiction.",
-        patient=("male", "1996-05-01"), facts=lambda p: [pn(p), *b12_unlikely(p), med(p, "med-folic", RX, "4511", "2026-01-01", 0.4)],
-        b12_status="unlikely", actions={"must": ["avoid-folic-acid-alone"]},
+        patient=("male", "1996-05-01"), facts=lambda p: [pn(p), *b12_untested(p), med(p, "med-folic", RX, "4511", "2026-01-01", 0.4)],
+        b12_status="unknown", actions={"must": ["avoid-folic-acid-alone"]},
         companions={"must_not": ["could-become-pregnant", "uspstf-folic-acid-0.4-0.8-mg-daily"]}, interactions=[]),
     "contradiction-not-folic-acid-with-b12-therapy": dict(
         description="Negative of row 1: a woman of 30 on folic acid 0.4 mg daily with active oral B12: USPSTF applies, the B12 "
                     "guideline's warning does not (folic acid is not alone): no contradiction.",
         patient=("female", "1996-05-01"),
-        facts=lambda p: [pn(p), *b12_unlikely(p), med(p, "med-folic", RX, "4511", "2026-01-01", 0.4),
+        facts=lambda p: [pn(p), *b12_untested(p), med(p, "med-folic", RX, "4511", "2026-01-01", 0.4),
                          med(p, "med-b12", ATC, "B03BA01", "2026-11-10", 1.0)],
-        b12_status="unlikely", actions={"must_not": ["avoid-folic-acid-alone"]},
+        b12_status="unknown", actions={"must_not": ["avoid-folic-acid-alone"]},
         companions={"must": ["uspstf-folic-acid-0.4-0.8-mg-daily"]}, interactions=[]),
     "contradiction-not-after-menopause-age": dict(
         description="Negative of row 1: a woman of 60 on folic acid 0.4 mg daily, no B12: the B12 warning fires, USPSTF does not "
                     "(age 51 or over is read as not able to become pregnant): no contradiction.",
-        patient=("female", "1966-05-01"), facts=lambda p: [pn(p), *b12_unlikely(p), med(p, "med-folic", RX, "4511", "2026-01-01", 0.4)],
-        b12_status="unlikely", actions={"must": ["avoid-folic-acid-alone"]},
+        patient=("female", "1966-05-01"), facts=lambda p: [pn(p), *b12_untested(p), med(p, "med-folic", RX, "4511", "2026-01-01", 0.4)],
+        b12_status="unknown", actions={"must": ["avoid-folic-acid-alone"]},
         companions={"must_not": ["could-become-pregnant"]}, interactions=[]),
     "contradiction-not-after-hysterectomy": dict(
         description="Negative of row 1: a woman of 35 after a hysterectomy, on folic acid 0.4 mg daily: she cannot become pregnant, "
                     "USPSTF does not apply: no contradiction.",
         patient=("female", "1991-05-01"),
-        facts=lambda p: [pn(p), *b12_unlikely(p), med(p, "med-folic", RX, "4511", "2026-01-01", 0.4), procedure(p, "proc-hyst", "236886002")],
-        b12_status="unlikely", actions={"must": ["avoid-folic-acid-alone"]},
+        facts=lambda p: [pn(p), *b12_untested(p), med(p, "med-folic", RX, "4511", "2026-01-01", 0.4), procedure(p, "proc-hyst", "236886002")],
+        b12_status="unknown", actions={"must": ["avoid-folic-acid-alone"]},
         companions={"must_not": ["could-become-pregnant"]}, interactions=[]),
     "repairable-transition-fires-type-2-diabetes-metformin-over-4-months": dict(
         description="Row 2 (and row 3). A woman of 60 with type 2 diabetes and neuropathy on metformin since 2024: ADA recommends "
