@@ -106,7 +106,7 @@ def test_treatment_conclusions_name_each_fact_with_its_value_and_date(explained,
 def test_no_baseline_says_a_serum_b12_is_missing_and_lists_the_ignored_fact(explained, fmt):
     out, _ = explained(NO_BASELINE, fmt)
     status = _section(out, "B12 status: unknown")
-    assert "serum B12 result (LOINC 2132-9 or 14685-2) dated before any B12 therapy" in status
+    assert "serum B12 result (LOINC 2132-9 or 14685-2) taken off B12 therapy" in status
     ignored = _section(out, "Ignored facts")
     assert "obs-b12-1" in ignored and "dated 2026-12-01, after the as-of date 2026-11-24" in ignored
     assert "150 pg/mL" in ignored

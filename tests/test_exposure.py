@@ -103,12 +103,12 @@ def test_refills_of_every_resource_type_join_into_one_episode(api: Api):
 @pytest.mark.parametrize(("second", "risk"), [("2026-07-31", ["metformin-over-4-months"]), ("2026-08-01", [])],
                          ids=["30-uncovered-days-joined", "31-uncovered-days-new-episode"])
 def test_the_grace_gap_boundary(api: Api, second: str, risk: list[str]):
-    """A completed order of 2026-06-01 covers its default 30 days, 06-01 to 06-30 ('a 30-day supply
-    handed over on 1 January covers 1-30 January'). A dispense on 07-31 leaves 30 uncovered days
-    (07-01 to 07-30): 'a next start on or before the previous end + 1 day + 30 days' joins it, and
-    the active order of 08-20 with it: one episode from 06-01, more than 4 months before 11-24.
-    On 08-01 the gap is 31 days: the current episode starts 08-01, less than 4 months."""
-    document = api.assess(bundle(DIABETIC_NEUROPATHY, B12_600, request("med-1", "2026-06-01", status="completed"),
+    """A 30-day dispense of 2026-06-01 covers 06-01 to 06-30 ('a 30-day supply handed over on 1
+    January covers 1-30 January'). A dispense on 07-31 leaves 30 uncovered days (07-01 to 07-30): 'a
+    next start on or before the previous end + 1 day + 30 days' joins it, and the active order of
+    08-20 with it: one episode from 06-01, more than 4 months before 11-24. On 08-01 the gap is 31
+    days: the current episode starts 08-01, less than 4 months."""
+    document = api.assess(bundle(DIABETIC_NEUROPATHY, B12_600, dispense("med-1", "2026-06-01"),
                                  dispense("med-2", second), request("med-3", "2026-08-20")), AS_OF).document
     assert [r["code"] for r in document["risk_factors"]] == risk
 
@@ -148,3 +148,17 @@ def test_b12_therapy_in_the_record_names_the_episode_the_conclusions_assumed(api
     assert document["record"]["b12_therapy"] == {"current": True, "route": "parenteral", "since": "2026-09-01",
                                                  "based_on": ["adm-0", "adm-1"]}
     assert document["follow_up"]["due"] == "2026-12-01"
+
+
+@pytest.mark.parametrize(("renewal", "risk"), [("2026-08-01", ["metformin-over-4-months"]), ("2026-08-02", [])],
+                         ids=["renewed-12-months-later", "renewed-12-months-and-1-day-later"])
+def test_an_order_stopped_by_its_renewal_covers_up_to_it(api: Api, renewal: str, risk: list[str]):
+    """EHRs stop an order when they renew it (Synthea's yearly metformin renewals; the SMART Bulk
+    patient with 192 orders). An order stopped with no end of its own and renewed within the
+    open-ended limit (12 months) covers up to its renewal: one exposure from 2025-08-01, more than 4
+    months before 2026-11-24 (the reading that keeps 'exposure over time, not single records' true
+    for renewals; see the issue note). Renewed 12 months and 1 day later, the stopped order keeps its
+    default 30 days and the current episode starts with the renewal: less than 4 months."""
+    document = api.assess(bundle(DIABETIC_NEUROPATHY, B12_600, request("med-1", "2025-08-01", status="stopped"),
+                                 request("med-2", renewal)), AS_OF).document
+    assert [r["code"] for r in document["risk_factors"]] == risk

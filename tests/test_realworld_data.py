@@ -20,7 +20,8 @@ ACTIONS = {
     "maintenance-may-stop", "escalate-to-parenteral", "b12-for-neuropathic-pain",
 }
 RISK_FACTORS = {"metformin-over-4-months", "ppi-over-12-months", "vegan-or-vegetarian-diet", "malabsorption", "gastric-or-intestinal-resection"}
-REASONS = {True: {"peripheral-neuropathy", "asserted"}, False: {"no-peripheral-neuropathy", "deceased"}}
+REASONS = {True: {"peripheral-neuropathy", "suspected-peripheral-neuropathy", "asserted"},
+           False: {"no-peripheral-neuropathy", "outside-age-range", "deceased"}}  # contract 5 (v3)
 
 
 def records() -> list[Path]:

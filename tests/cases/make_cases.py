@@ -1816,6 +1816,20 @@ case("order-mma-not-censored-below-200-normal-mma-qualifies",
      [PN, censored_b12("obs-b12-1", D, "<", 200), mma("obs-mma-1", D, 0.2)],
      "indeterminate", [], data_quality_codes=["censored-result"])
 
+case("status-indeterminate-censored-below-200-elevated-mma",
+     "Serum B12 '<200 pg/mL' with an elevated MMA (0.8 umol/L): below 180 is confirmed, 180-200 with an "
+     "elevated MMA functional: two statuses, so `indeterminate` by the letter of contract 3 (v3, 'Censored "
+     "results'), and no MMA is ordered since one qualifies. Clinically both readings are a deficiency "
+     "(see the issue note: the contract should call this functional).",
+     [PN, censored_b12("obs-b12-1", D, "<", 200), mma("obs-mma-1", D, 0.8)],
+     "indeterminate", [], data_quality_codes=["censored-result"])
+
+case("status-functional-censored-above-300-elevated-mma",
+     "Serum B12 '>300 pg/mL' with an elevated MMA (0.8 umol/L): every value of the interval is at least "
+     "180 with an elevated metabolite, so `functional` (contract 3, v3): oral B12.",
+     [PN, censored_b12("obs-b12-1", D, ">", 300), mma("obs-mma-1", D, 0.8)],
+     "functional", [ORAL, FOLLOW_UP], due=NEW_DUE, data_quality_codes=["censored-result"])
+
 case("order-mma-not-censored-mma-spanning-cut-off-qualifies",
      "Serum B12 250 pg/mL with an MMA reported '<0.5 umol/L' (spanning the 0.4 cut-off): the MMA "
      "decides nothing, so `indeterminate`; but an MMA result qualifies, so none is ordered "
