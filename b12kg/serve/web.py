@@ -1,0 +1,134 @@
+"""What both HTTP services (`b12kg serve`, `b12kg cds-hooks`) share: the refusals made
+before a route runs.
+
+- **Host**: only the configured host names are served (loopback names by default), so a
+  web page cannot reach a service on 127.0.0.1 through a name it rebinds (DNS rebinding).
+- **Origin**: a browser's cross-origin request is answered only for allow-listed origins
+  (CORS, echoed, never `*` unless the service authenticates its callers); any other
+  origin, `null` included, is refused with 403 before the route runs, preflight or not.
+  Chrome's private-network preflight (`Access-Control-Request-Private-Network`) is
+  granted only to an origin listed by name.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+
+
+class HttpError(Exception):
+    """An answer other than 200, with the message the caller reads."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.message, self.headers = int(status), message, headers or {}
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def host_names(bind: str, extra: list[str] | tuple[str, ...] = ()) -> frozenset[str]:
+    """The Host names served: the loopback names, the bound address when it is a single one,
+    and the names configured."""
+    names = {*LOOPBACK_NAMES, *(n.lower().strip("[]") for n in extra)}
+    if bind not in ("0.0.0.0", "::", ""):
+        names.add(bind.lower().strip("[]"))
+    return frozenset(names)
+
+
+def _hostname(header: str) -> str:
+    """The name of a Host header value, without its port ('[::1]:80' -> '::1')."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:header.find("]")] if "]" in header else header
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+@dataclass(frozen=True)
+class Site:
+    """Who may call: Host names served, and the origins allowed cross-origin."""
+
+    hosts: frozenset[str] = field(default_factory=lambda: frozenset(LOOPBACK_NAMES))
+    origins: tuple[str, ...] = ()
+    """Origins allowed cross-origin ('https://sandbox.cds-hooks.org'); '*' only with authentication."""
+    authenticated: bool = False
+    methods: tuple[str, ...] = ("GET", "HEAD", "POST", "OPTIONS")
+    request_headers: tuple[str, ...] = ("authorization", "content-type")
+    expose_headers: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if "*" in self.origins and not self.authenticated:
+            raise ValueError("allowing every origin ('*') needs authentication (--jwt-issuer): any web page could use the service")
+        for origin in self.origins:
+            if origin != "*" and (origin.rstrip("/") != origin or "://" not in origin or origin.lower() == "null"):
+                raise ValueError(f"{origin!r} is not an origin (scheme://host[:port], no path)")
+
+    def allows(self, origin: str) -> bool:
+        return origin.lower() in {o.lower() for o in self.origins} or ("*" in self.origins and origin != "null")
+
+
+class Guard:
+    """ASGI middleware: the Host and Origin refusals of `Site` (see the module)."""
+
+    def __init__(self, app: ASGIApp, site: Site, error: Callable[[HttpError], Response]):
+        self.app, self.site, self.error = app, site, error
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        host = headers.get("host", "")
+        if _hostname(host) not in self.site.hosts:
+            refusal = HttpError(421, f"this server answers to {', '.join(sorted(self.site.hosts))} only, not to the Host {host[:100]!r}")
+            await self.error(refusal)(scope, receive, send)
+            return
+        origin = headers.get("origin")
+        if origin is None or origin.lower() == f"{scope.get('scheme', 'http')}://{host}".lower():
+            await self.app(scope, receive, send)
+            return
+        if not self.site.allows(origin):
+            await self.error(HttpError(403, f"cross-origin requests from {origin[:100]!r} are not allowed"))(scope, receive, send)
+            return
+        allowed = origin if origin.lower() in {o.lower() for o in self.site.origins} else "*"
+        if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
+            await self._preflight(headers, origin, allowed)(scope, receive, send)
+            return
+
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                out = MutableHeaders(scope=message)
+                out["Access-Control-Allow-Origin"] = allowed
+                out.add_vary_header("Origin")
+                if self.site.expose_headers:
+                    out["Access-Control-Expose-Headers"] = ", ".join(self.site.expose_headers)
+            await send(message)
+
+        await self.app(scope, receive, send_with_cors)
+
+    def _preflight(self, headers: Headers, origin: str, allowed: str) -> Response:
+        method = headers["access-control-request-method"].upper()
+        asked = [h.strip().lower() for h in headers.get("access-control-request-headers", "").split(",") if h.strip()]
+        refused = [h for h in asked if h not in self.site.request_headers]
+        if method not in self.site.methods or refused:
+            return self.error(HttpError(403, f"preflight refused: method {method[:20]!r} or headers {', '.join(refused)[:100]!r} "
+                                             "are not allowed"))
+        out = {"Access-Control-Allow-Origin": allowed, "Access-Control-Allow-Methods": ", ".join(self.site.methods),
+               "Access-Control-Allow-Headers": ", ".join(self.site.request_headers), "Access-Control-Max-Age": "600",
+               "Vary": "Origin"}
+        if headers.get("access-control-request-private-network", "").lower() == "true" and allowed != "*":
+            out["Access-Control-Allow-Private-Network"] = "true"
+        return Response(status_code=204, headers=out)

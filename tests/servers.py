@@ -1,0 +1,78 @@
+"""Servers the HTTP tests run on loopback: an ASGI app under uvicorn in a thread, and a
+small recording HTTP listener (what a FHIR server, or anything else on a port, answers)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+class LiveService:
+    """An ASGI app served by uvicorn in a thread, on a loopback port."""
+
+    def __init__(self, app, protocol=None, **options):
+        import uvicorn
+
+        self.sock = free_socket()
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, log_level="warning", lifespan="on", http=protocol or "h11", **options)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            assert time.monotonic() < deadline, "the service did not start"
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.sock.close()
+
+
+class Listener:
+    """An HTTP listener on loopback that records every request (path and headers) and
+    answers each with `answer(path) -> (status, body bytes, content type)`."""
+
+    def __init__(self, answer=None):
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        seen = self.requests
+        reply = answer or (lambda path: (200, b"<html>not FHIR</html>", "text/html"))
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                seen.append((self.path, dict(self.headers)))
+                status, body, media = reply(self.path)
+                self.send_response(status)
+                self.send_header("Content-Type", media)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def fhir_json(body: dict, status: int = 200) -> tuple[int, bytes, str]:
+    return status, json.dumps(body).encode(), "application/fhir+json"
