@@ -153,20 +153,23 @@ def report_command(directory: Path, html_file: Path, as_of: str | None) -> None:
 @click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(0.1, 3600), help="Seconds a user query may run.")
 @click.option("--max-rows", default=10_000, show_default=True, type=click.IntRange(1, 10_000_000),
               help="Rows (or triples) a user query may return.")
+@click.option("--max-answer-bytes", default=64 * 1024 * 1024, show_default=True, type=click.IntRange(1024, 2**40),
+              help="Bytes one answer may have (serialised in the query's sandbox; a larger one is refused).")
 @click.option("--verbose", is_flag=True, help="Log every request to stderr.")
-def serve_command(directory: Path, host: str, port: int, timeout: float, max_rows: int, verbose: bool) -> None:
+def serve_command(directory: Path, host: str, port: int, timeout: float, max_rows: int, max_answer_bytes: int, verbose: bool) -> None:
     """Serve the cohort store DIR read-only over the SPARQL 1.1 Protocol at /sparql
     (GET, POST form, POST application/sparql-query; SPARQL JSON, XML, CSV, TSV, and
     Turtle, N-Triples, JSON-LD by content negotiation), the named queries at
     /queries/NAME, and a page listing them at /. Updates, SERVICE, LOAD and FROM are
-    refused; a query past --timeout is stopped and answered with an error."""
+    refused; a query past --timeout (its answer's writing included) is stopped and
+    answered with an error, or cut off."""
     import signal
 
     from ..query import QueryLimits
     from .publish import _loopback
     from .server import CohortServer, Endpoint
 
-    endpoint = Endpoint(directory, QueryLimits(timeout=timeout, max_rows=max_rows))
+    endpoint = Endpoint(directory, QueryLimits(timeout=timeout, max_rows=max_rows, max_answer_bytes=max_answer_bytes))
     server = _guard(lambda: CohortServer((host, port), endpoint, verbose))
     if not _loopback(host):
         click.echo(f"b12kg: warning: serving patient data on {host}, reachable from other machines, without "

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass
 from html import escape
 from http import HTTPStatus
@@ -33,7 +34,7 @@ from urllib.parse import parse_qs, urlsplit
 import pyoxigraph as ox
 
 from ..errors import InputRejected
-from ..query import QueryLimitExceeded, QueryLimits, prepare_user_query, run_user_query, serialize_result
+from ..query import QueryLimitExceeded, QueryLimits, answer_user_query, prepare_user_query
 from . import named
 from .dataset import MAX_DATASET_GRAPHS, SelectedStoreSource
 
@@ -271,19 +272,40 @@ class Handler(BaseHTTPRequestHandler):
         except InputRejected as exc:
             raise HttpError(HTTPStatus.BAD_REQUEST, str(exc)) from None
         fmt = negotiate(self.headers.get("Accept"), "tabular" if query.form in ("SELECT", "ASK") else "graph", explicit)
+        deadline = time.monotonic() + limits.timeout  # the whole request, writing the answer included
         if not self.server.queries.acquire(timeout=1.0):
             raise HttpError(HTTPStatus.SERVICE_UNAVAILABLE, "too many queries at once: try again", {"Retry-After": "1"})
-        try:
-            result = run_user_query(query, SelectedStoreSource(self.endpoint.store_path, default, named_graphs), limits)
-        except QueryLimitExceeded as exc:
-            timed_out = any(p.rule == "query time limit" for p in exc.problems)
-            raise HttpError(HTTPStatus.SERVICE_UNAVAILABLE if timed_out else HTTPStatus.BAD_REQUEST, str(exc)) from None
-        except InputRejected as exc:
-            raise HttpError(HTTPStatus.BAD_REQUEST, str(exc)) from None
+        try:  # the slot is held until the answer is written
+            try:
+                answer = answer_user_query(query, SelectedStoreSource(self.endpoint.store_path, default, named_graphs), fmt,
+                                           limits, deadline)
+            except QueryLimitExceeded as exc:
+                timed_out = any(p.rule == "query time limit" for p in exc.problems)
+                raise HttpError(HTTPStatus.SERVICE_UNAVAILABLE if timed_out else HTTPStatus.BAD_REQUEST, str(exc)) from None
+            except InputRejected as exc:
+                raise HttpError(HTTPStatus.BAD_REQUEST, str(exc)) from None
+            with answer:
+                self._stream(answer, f"{MEDIA_OF[fmt]}; charset=utf-8", deadline)
         finally:
             self.server.queries.release()
-        body = serialize_result(result, fmt).encode("utf-8")
-        self._send(HTTPStatus.OK, body, f"{MEDIA_OF[fmt]}; charset=utf-8")
+
+    def _stream(self, answer, media: str, deadline: float) -> None:
+        """Write an answer chunk by chunk, each write bounded by the deadline; past it, the
+        connection is closed mid-answer (its Content-Length tells the client it was cut)."""
+        self.send_response(HTTPStatus.OK)
+        for key, value in (("Content-Type", media), ("Content-Length", str(answer.size)), ("Cache-Control", "no-store"),
+                           ("X-Content-Type-Options", "nosniff")):
+            self.send_header(key, value)
+        self.end_headers()
+        try:
+            for chunk in answer:
+                self.connection.settimeout(max(0.01, deadline - time.monotonic()))
+                if self.command != "HEAD":
+                    self.wfile.write(chunk)
+        except (OSError, InputRejected):  # the deadline passed while writing or reading the answer
+            self.close_connection = True
+        finally:
+            self.connection.settimeout(self.timeout)
 
     def _named(self, name: str, params: dict[str, list[str]]) -> None:
         explicit = _single(params, "format")
