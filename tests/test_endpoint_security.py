@@ -1,6 +1,7 @@
 """`b12kg serve` under hostile clients (issue 18): an answer amplified by rows sharing one
-large literal, a client that does not read, with the server's memory measured from
-/proc. Every loop is bounded in count and time."""
+large literal and a client that does not read (the server's memory measured from /proc),
+loose HTTP framing, foreign Host names and origins, slowloris, slow queries starving the
+named ones. Every loop is bounded in count and time."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 
 TIMEOUT = 3.0
 CAP = 16 * 1024 * 1024
+HEAD_TIMEOUT = 1.0
 
 # A 1 MiB literal built once in a subquery (16 characters doubled 16 times) and joined with
 # ?s ?p ?o: every row shares the same literal, so it is computed once and written per row.
@@ -36,7 +38,8 @@ def rss(pid: int) -> dict[str, int]:
 def server(cohort, start_server):
     if not Path("/proc/self/status").exists():
         pytest.skip("needs /proc to measure the server's memory")
-    url = start_server(cohort[0], "--timeout", str(TIMEOUT), "--max-rows", "500", "--max-answer-bytes", str(CAP))
+    url = start_server(cohort[0], "--timeout", str(TIMEOUT), "--max-rows", "500", "--max-answer-bytes", str(CAP),
+                       "--head-timeout", str(HEAD_TIMEOUT))
     process = start_server.processes[url]
     with httpx.Client(base_url=url, timeout=60) as client:
         assert client.get("/sparql", params={"query": amplified(1)}).status_code == 200  # warm: every import done
@@ -98,3 +101,144 @@ def test_a_client_that_does_not_read_is_cut_off_at_the_deadline(server):
         for sock in sockets:
             sock.close()
     assert rss(pid)["VmHWM"] - before["VmRSS"] < 48 * 1024 * 1024
+
+
+# --- framing, Host, Origin (defects 10, 12) ------------------------------------------------------
+
+def _exchange(url: str, raw: bytes, seconds: float = 5.0) -> bytes:
+    """Send raw bytes, read until the server closes (bounded in time)."""
+    parts = urlsplit(url)
+    received = b""
+    with socket.create_connection((parts.hostname, parts.port), timeout=seconds) as sock:
+        sock.sendall(raw)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                data = sock.recv(65536)
+            except TimeoutError:
+                break
+            if not data:
+                return received
+            received += data
+    raise AssertionError(f"the server did not close the connection: {received[:300]!r}")
+
+
+FORM = b"Content-Type: application/x-www-form-urlencoded\r\n"
+ASK = b"query=ASK%7B%7D"
+
+
+@pytest.mark.parametrize("raw", [
+    b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\n" + FORM + b"Content-Length: 15\r\nContent-Length: 20\r\n\r\n" + ASK,
+    b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\n" + FORM + b"Content-Length: +15\r\n\r\n" + ASK,
+    b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\n" + FORM + b"Content-Length: 1_5\r\n\r\n" + ASK,
+    b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\n" + FORM + b"Content-Length: 15\r\nTransfer-Encoding: chunked\r\n\r\nf\r\n" + ASK
+    + b"\r\n0\r\n\r\n",
+    b"GET /queries HTTP/1.1\r\n\r\n",
+], ids=["conflicting-lengths", "plus-sign", "underscore", "length-and-chunked", "no-host"])
+def test_loose_framing_is_refused_and_the_connection_closed(server, raw):
+    answer = _exchange(server[0], raw)
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+    assert answer.count(b"HTTP/1.1 ") == 1
+
+
+def test_a_get_body_is_a_body_not_a_second_request(server):
+    second = b"GET /queries HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    raw = (b"GET /sparql?query=ASK%7B%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: "
+           + str(len(second)).encode() + b"\r\n\r\n" + second)
+    parts = urlsplit(server[0])
+    received = b""
+    with socket.create_connection((parts.hostname, parts.port), timeout=0.2) as sock:
+        sock.sendall(raw)
+        deadline = time.monotonic() + HEAD_TIMEOUT * 0.8  # listen for a second answer, before the head deadline closes
+        while time.monotonic() < deadline:
+            try:
+                data = sock.recv(65536)
+            except TimeoutError:
+                continue
+            if not data:
+                break
+            received += data
+    assert received.startswith(b"HTTP/1.1 200 ") and received.count(b"HTTP/1.1 ") == 1, received[:300]
+    assert b"counts-by-status" not in received  # /queries was never answered
+
+
+def test_only_loopback_host_names_are_served(server):
+    """DNS rebinding: a page on rebind.attacker.example, whose name now points at 127.0.0.1."""
+    url = server[0]
+    port = urlsplit(url).port
+    query = {"query": "SELECT ?a WHERE { ?a a <https://w3id.org/b12kg/model#Assessment> }"}
+    for host in ("rebind.attacker.example", f"rebind.attacker.example:{port}", "127.0.0.1.example"):
+        response = httpx.get(f"{url}/sparql", params=query, headers={"Host": host}, timeout=30)
+        assert response.status_code == 421 and "assessment" not in response.text, host
+        assert httpx.get(f"{url}/queries/counts-by-status", headers={"Host": host}, timeout=30).status_code == 421
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}"):
+        assert httpx.get(f"{url}/sparql", params=query, headers={"Host": host}, timeout=30).status_code == 200
+
+
+def test_cross_origin_requests_are_refused_and_same_origin_forms_work(server):
+    url = server[0]
+    for origin in ("https://evil.example", "null"):
+        response = httpx.post(f"{url}/sparql", data={"query": "ASK {}"}, headers={"Origin": origin}, timeout=30)
+        assert response.status_code == 403 and "access-control-allow-origin" not in response.headers
+        preflight = httpx.options(f"{url}/sparql", headers={"Origin": origin, "Access-Control-Request-Method": "POST",
+                                                            "Access-Control-Request-Private-Network": "true"}, timeout=30)
+        assert preflight.status_code == 403 and "access-control-allow-private-network" not in preflight.headers
+    same = httpx.post(f"{url}/sparql", data={"query": "ASK {}"}, headers={"Origin": url}, timeout=30)  # the page's own form
+    assert same.status_code == 200
+
+
+# --- slowloris, query slots (defects 5, 13) ------------------------------------------------------
+
+def test_slowloris_cannot_hold_the_connection_slots(server):
+    """40 connections (over the 32 allowed) each send one header line every 0.3 s and never
+    finish their head: each is closed at the head deadline (1 s here, --head-timeout), and
+    a normal request is answered while they keep trying."""
+    parts = urlsplit(server[0])
+    attackers = []
+    for _ in range(40):
+        sock = socket.create_connection((parts.hostname, parts.port), timeout=2)
+        sock.sendall(b"GET /queries HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        attackers.append(sock)
+    started, closed, answered = time.monotonic(), {}, None
+    try:
+        for step in range(20):  # at most 20 rounds of 0.3 s
+            time.sleep(0.3)
+            for index, sock in enumerate(attackers):
+                if index in closed:
+                    continue
+                try:
+                    sock.sendall(f"X-Slow-{step}: 1\r\n".encode())
+                except OSError:
+                    closed[index] = time.monotonic() - started
+            if answered is None and time.monotonic() - started > HEAD_TIMEOUT + 0.5:
+                answered = httpx.get(f"{server[0]}/queries", timeout=5).status_code
+            if len(closed) == len(attackers) and answered is not None:
+                break
+    finally:
+        for sock in attackers:
+            sock.close()
+    assert answered == 200
+    assert len(closed) == len(attackers), f"{len(attackers) - len(closed)} slow heads still open"
+    assert max(closed.values()) < HEAD_TIMEOUT + 2.0, closed
+
+
+def test_named_queries_keep_their_slots_while_user_queries_are_slow(server):
+    """Four slow user queries take every user-query slot; the packaged named queries still answer."""
+    import threading
+
+    slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    statuses = []
+    threads = [threading.Thread(target=lambda: statuses.append(httpx.post(f"{server[0]}/sparql", data={"query": slow},
+                                                                          timeout=30).status_code)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    try:
+        time.sleep(0.5)
+        busy = httpx.post(f"{server[0]}/sparql", data={"query": "ASK {}"}, timeout=30)
+        named = httpx.get(f"{server[0]}/queries/counts-by-status", headers={"Accept": "text/csv"}, timeout=30)
+    finally:
+        for thread in threads:
+            thread.join(30)
+    assert busy.status_code == 503 and "Retry-After" in busy.headers
+    assert named.status_code == 200 and named.text.startswith("status")
+    assert statuses == [503] * 4  # each stopped at its time limit

@@ -150,43 +150,47 @@ def report_command(directory: Path, html_file: Path, as_of: str | None) -> None:
 @store_argument
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (loopback by default).")
 @click.option("--port", default=7878, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free port).")
-@click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(0.1, 3600), help="Seconds a user query may run.")
+@click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(0.1, 3600),
+              help="Seconds a user query may take, writing its answer included.")
 @click.option("--max-rows", default=10_000, show_default=True, type=click.IntRange(1, 10_000_000),
               help="Rows (or triples) a user query may return.")
 @click.option("--max-answer-bytes", default=64 * 1024 * 1024, show_default=True, type=click.IntRange(1024, 2**40),
               help="Bytes one answer may have (serialised in the query's sandbox; a larger one is refused).")
+@click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="NAME",
+              help="Answer to this Host name besides the loopback names and the --host address (repeatable).")
+@click.option("--allow-origin", "allowed_origins", multiple=True, metavar="ORIGIN",
+              help="Allow cross-origin requests from this browser origin (repeatable; none by default).")
+@click.option("--head-timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 600),
+              help="Seconds a client may take to send a request's head (request line and headers).")
 @click.option("--verbose", is_flag=True, help="Log every request to stderr.")
-def serve_command(directory: Path, host: str, port: int, timeout: float, max_rows: int, max_answer_bytes: int, verbose: bool) -> None:
+def serve_command(directory: Path, host: str, port: int, timeout: float, max_rows: int, max_answer_bytes: int,
+                  allowed_hosts: tuple[str, ...], allowed_origins: tuple[str, ...], head_timeout: float, verbose: bool) -> None:
     """Serve the cohort store DIR read-only over the SPARQL 1.1 Protocol at /sparql
     (GET, POST form, POST application/sparql-query; SPARQL JSON, XML, CSV, TSV, and
     Turtle, N-Triples, JSON-LD by content negotiation), the named queries at
     /queries/NAME, and a page listing them at /. Updates, SERVICE, LOAD and FROM are
     refused; a query past --timeout (its answer's writing included) is stopped and
-    answered with an error, or cut off."""
-    import signal
-
+    answered with an error, or cut off. Only the loopback names (and --allowed-host
+    names) are answered; cross-origin requests only from --allow-origin origins."""
     from ..query import QueryLimits
+    from ..serve.sparql import Endpoint, create_app, serve
     from .publish import _loopback
-    from .server import CohortServer, Endpoint
 
-    endpoint = Endpoint(directory, QueryLimits(timeout=timeout, max_rows=max_rows, max_answer_bytes=max_answer_bytes))
-    server = _guard(lambda: CohortServer((host, port), endpoint, verbose))
+    endpoint = Endpoint(directory, QueryLimits(timeout=timeout, max_rows=max_rows, max_answer_bytes=max_answer_bytes), host=host,
+                        allowed_hosts=allowed_hosts, allowed_origins=allowed_origins)
+    try:
+        app = _guard(lambda: create_app(endpoint))  # the store opens and the configuration holds before binding
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
     if not _loopback(host):
         click.echo(f"b12kg: warning: serving patient data on {host}, reachable from other machines, without "
                    "authentication or encryption: put it behind an authenticating TLS proxy", err=True)
-    bound_host, bound_port = server.server_address[:2]
-    click.echo(f"b12kg: serving {directory} at http://{bound_host}:{bound_port}/sparql (Ctrl-C stops)", err=True)
 
-    def stop(signum, frame):
-        raise KeyboardInterrupt
+    def listening(bound_host: str, bound_port: int) -> None:
+        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+        click.echo(f"b12kg: serving {directory} at http://{shown}:{bound_port}/sparql (Ctrl-C stops)", err=True)
 
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    serve(app, endpoint.host, port, head_seconds=head_timeout, verbose=verbose, on_listening=listening)
 
 
 COMMANDS = [load_command, cohort_command, publish_command, report_command, serve_command]

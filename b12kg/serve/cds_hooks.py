@@ -45,10 +45,14 @@ from .cds_feedback import FeedbackError, FeedbackStore, default_path
 from .cds_orders import BadDraftOrders, as_if_signed, draft_medications, issues
 from .cds_prefetch import BadPrefetch, PrefetchMissing, Source, assemble, templates
 from .fhir_client import FetchRefused, FhirClient
-from .web import Guard, HttpError, Site, host_names
+from .runner import HEAD_SECONDS
+from .web import Guard, HttpError, Site, host_names, read_body
 
 MAX_REQUEST_BYTES = 12 * 1024 * 1024
 """Largest request body (a patient's prefetch is read up to the loader's 10 MiB)."""
+
+MAX_CONNECTIONS = 64
+"""Connections served at once (more get 503)."""
 
 REQUEST_TIMEOUT_SECONDS = 60.0
 """Longest a service call may take, fetching included (the assessment itself has its own 30 s budget)."""
@@ -99,6 +103,8 @@ class Config:
     cache_size: int = ASSESSMENTS_CACHED
     max_request_bytes: int = MAX_REQUEST_BYTES
     request_timeout: float = REQUEST_TIMEOUT_SECONDS
+    head_seconds: float = HEAD_SECONDS
+    """Longest a client may take to send a request head (slowloris)."""
 
 
 class Explanations:
@@ -126,23 +132,16 @@ class Explanations:
             return found[1]
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message, "status": status}, status_code=status)
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message, "status": status}, status_code=status, headers=headers)
 
 
 async def _read_json(request: Request, limit: int):
-    """The request body as JSON, refusing wrong media types, oversized bodies and bad JSON."""
+    """The request body as JSON, refusing wrong media types, oversized or slow bodies and bad JSON."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in ("application/json", "application/fhir+json"):
         raise HttpError(415, f"expected Content-Type application/json, found {media or 'none'!r}")
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise HttpError(413, f"the request body is over the limit of {limit} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise HttpError(413, f"the request body is over the limit of {limit} bytes")
+    body = await read_body(request, limit)
     try:
         return json.loads(body)
     except (ValueError, RecursionError) as exc:
@@ -331,7 +330,7 @@ def create_app(config: Config | None = None, api: Api | None = None, fhir: FhirC
                                            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
 
     async def http_error(request: Request, exc: HttpError) -> Response:
-        return _error(exc.status, exc.message)
+        return _error(exc.status, exc.message, exc.headers)
 
     async def internal_error(request: Request, exc: Exception) -> Response:
         return _error(500, f"internal error: {type(exc).__name__}")
@@ -349,7 +348,7 @@ def create_app(config: Config | None = None, api: Api | None = None, fhir: FhirC
         Route("/cds-services/{service}/feedback", get_feedback, methods=["GET"]),
         Route("/explanations/{token}", explanation, methods=["GET"]),
     ]
-    middleware = [Middleware(Guard, site=site, error=lambda e: _error(e.status, e.message))]
+    middleware = [Middleware(Guard, site=site, error=lambda e: _error(e.status, e.message, e.headers))]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
                     exception_handlers={HttpError: http_error, Exception: internal_error})
     app.state.api, app.state.feedback = api, store
@@ -357,8 +356,8 @@ def create_app(config: Config | None = None, api: Api | None = None, fhir: FhirC
 
 
 def serve(config: Config) -> None:
-    """Run the service with uvicorn until interrupted."""
-    import uvicorn
+    """Run the service with uvicorn (runner.py: request-head deadline) until interrupted."""
+    from .runner import run
 
-    uvicorn.run(create_app(config), host=config.host, port=config.port, log_level="info", limit_concurrency=64,
-                timeout_keep_alive=5, timeout_graceful_shutdown=5)
+    app = create_app(config)
+    run(app, config.host, config.port, max_connections=MAX_CONNECTIONS, head_seconds=config.head_seconds, verbose=True)

@@ -1,6 +1,8 @@
 """What both HTTP services (`b12kg serve`, `b12kg cds-hooks`) share: the refusals made
 before a route runs.
 
+- **Framing**: a request with both Content-Length and Transfer-Encoding is refused (h11,
+  under uvicorn, refuses the other malformed framings).
 - **Host**: only the configured host names are served (loopback names by default), so a
   web page cannot reach a service on 127.0.0.1 through a name it rebinds (DNS rebinding).
 - **Origin**: a browser's cross-origin request is answered only for allow-listed origins
@@ -8,19 +10,24 @@ before a route runs.
   origin, `null` included, is refused with 403 before the route runs, preflight or not.
   Chrome's private-network preflight (`Access-Control-Request-Private-Network`) is
   granted only to an origin listed by name.
+- **Bodies**: read up to a byte limit (413) within a time limit (408).
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+BODY_SECONDS = 10.0
+"""Longest a client may take to send a request body."""
 
 
 class HttpError(Exception):
@@ -91,6 +98,10 @@ class Guard:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
+        if "content-length" in headers and "transfer-encoding" in headers:  # two framings: a smuggling vector
+            await self.error(HttpError(400, "Content-Length and Transfer-Encoding together: send one", {"Connection": "close"}))(
+                scope, receive, send)
+            return
         host = headers.get("host", "")
         if _hostname(host) not in self.site.hosts:
             refusal = HttpError(421, f"this server answers to {', '.join(sorted(self.site.hosts))} only, not to the Host {host[:100]!r}")
@@ -132,3 +143,23 @@ class Guard:
         if headers.get("access-control-request-private-network", "").lower() == "true" and allowed != "*":
             out["Access-Control-Allow-Private-Network"] = "true"
         return Response(status_code=204, headers=out)
+
+
+async def read_body(request: Request, limit: int, seconds: float = BODY_SECONDS) -> bytes:
+    """The request body, at most `limit` bytes (413) and sent within `seconds` (408)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise HttpError(413, f"the request body is over the limit of {limit} bytes", {"Connection": "close"})
+    body = bytearray()
+
+    async def collect() -> None:
+        async for chunk in request.stream():
+            body.extend(chunk)
+            if len(body) > limit:
+                raise HttpError(413, f"the request body is over the limit of {limit} bytes", {"Connection": "close"})
+
+    try:
+        await asyncio.wait_for(collect(), seconds)
+    except TimeoutError:
+        raise HttpError(408, f"the request body was not sent within {seconds:g} s", {"Connection": "close"}) from None
+    return bytes(body)
