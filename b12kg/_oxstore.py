@@ -38,6 +38,8 @@ class ReadOnlyOxigraphStore(Store):
 
     def triples(self, pattern, context=None) -> Iterator:
         s, p, o = (None if t is None or isinstance(t, rdflib.Variable) else to_ox(t) for t in pattern)
+        if isinstance(s, ox.Literal) or (p is not None and not isinstance(p, ox.NamedNode)):
+            return  # no triple has a literal subject or a non-IRI predicate (path closures ask from every node)
         graph = self._graph(context)
         if graph is not None:
             ctx = context if isinstance(context, rdflib.Graph) else None

@@ -42,6 +42,8 @@ from pathlib import Path
 from typing import Any
 
 import rdflib
+from rdflib.paths import NegatedPath
+from rdflib.paths import Path as RdflibPath
 from rdflib.plugins.sparql import CUSTOM_EVALS
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.query import Result
@@ -131,6 +133,8 @@ def _walk(node: Any) -> Iterator[Any]:
         yield item
         if isinstance(item, dict):  # CompValue is an OrderedDict
             stack.extend(item.values())
+        elif isinstance(item, RdflibPath):  # property paths nest (MulPath, InvPath, sequences, negations)
+            stack.extend(vars(item).values())
         elif isinstance(item, (list, tuple, set, frozenset)):
             stack.extend(item)
 
@@ -176,10 +180,18 @@ def prepare_user_query(text: str, file: str = "<query>", limits: QueryLimits | N
         if isinstance(node, CompValue) and node.name == "ServiceGraphPattern":
             raise QueryRefused.one(file, "SERVICE would call a remote endpoint: b12kg never goes on the network",
                                    field="SERVICE", rule="no network")
+        if isinstance(node, NegatedPath) and any(isinstance(a, CompValue) for a in node.args):
+            raise QueryRefused.one(file, "an inverse IRI in a negated property set (!^p) is not supported by the query engine "
+                                         "(rdflib drops the IRI); write the inverse as a path from ?o to ?s instead",
+                                   field="property path", rule="SPARQL 1.1 grammar")
         if isinstance(node, CompValue) and node.name == "Load":
             raise QueryRefused.one(file, "LOAD would fetch data: b12kg never goes on the network", field="LOAD", rule="no network")
     if query.algebra.get("datasetClause"):
         raise QueryRefused.one(file, "FROM / FROM NAMED would load graphs from elsewhere", field="FROM", rule="no network")
+    if query.algebra.name == "ConstructQuery" and not query.algebra.get("template"):
+        # CONSTRUCT WHERE { triples }: the template is the pattern; rdflib finds it only when no
+        # solution modifier (LIMIT, ORDER BY ...) wraps the pattern, so it is set here
+        query.algebra["template"] = next(n["triples"] for n in _walk(query.algebra) if isinstance(n, CompValue) and n.name == "BGP")
     form = {"SelectQuery": "SELECT", "AskQuery": "ASK", "ConstructQuery": "CONSTRUCT", "DescribeQuery": "DESCRIBE"}
     return UserQuery(text=text, file=file, form=form.get(query.algebra.name, query.algebra.name), algebra=query)
 
