@@ -409,6 +409,9 @@ def export_plandefinition(output: Path | None) -> None:
               help="Answer to this Host name besides the loopback names and the --host address (repeatable).")
 @click.option("--head-timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 600),
               help="Seconds a client may take to send a request's head (request line and headers).")
+@click.option("--public-url", "--jwt-audience", "public_url", metavar="URL",
+              help="The service's URL as clients call it, e.g. https://cds.example.org: the JWT audience and the base of the "
+                   "cards' links (default http://HOST:PORT). Never taken from a request.")
 @click.option("--as-of", "as_of", callback=lambda c, p, v: None if v is None else _as_of(c, p, v), metavar="YYYY-MM-DD",
               help="Assess as of this date instead of today (demonstrations, tests).")
 @click.option("--feedback-db", type=click.Path(path_type=Path, dir_okay=False),
@@ -420,7 +423,8 @@ def export_plandefinition(output: Path | None) -> None:
 @click.option("--jwks", "jwks_file", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="JWKS file with the issuers' public keys (needed with --jwt-issuer; never fetched).")
 def cds_hooks(host: str, port: int, fhir_servers: tuple[str, ...], fhir_allow_private: bool, allowed_origins: tuple[str, ...],
-              allowed_hosts: tuple[str, ...], head_timeout: float, as_of: date | None, feedback_db: Path | None, cache_size: int,
+              allowed_hosts: tuple[str, ...], head_timeout: float, public_url: str | None, as_of: date | None,
+              feedback_db: Path | None, cache_size: int,
               jwt_issuers: tuple[str, ...], jwks_file: Path | None) -> None:
     """Run the CDS Hooks 2.0 service: discovery at /cds-services, the services
     b12-patient-view and b12-order-sign, feedback at /cds-services/{id}/feedback, and
@@ -437,7 +441,8 @@ def cds_hooks(host: str, port: int, fhir_servers: tuple[str, ...], fhir_allow_pr
                    f"{'' if jwt_issuers else ' and requires no authentication (see --jwt-issuer)'}", err=True)
     config = Config(host=host, port=port, fhir_servers=list(fhir_servers), allow_private_fhir=fhir_allow_private,
                     allowed_origins=list(allowed_origins), allowed_hosts=list(allowed_hosts), as_of=as_of,
-                    jwt_issuers=list(jwt_issuers), jwks_file=jwks_file, cache_size=cache_size, head_seconds=head_timeout)
+                    jwt_issuers=list(jwt_issuers), jwks_file=jwks_file, cache_size=cache_size, head_seconds=head_timeout,
+                    public_url=public_url)
     if feedback_db:
         config.feedback_db = feedback_db
     try:

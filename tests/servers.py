@@ -21,12 +21,12 @@ class LiveService:
     """An ASGI app served by uvicorn in a thread, on a loopback port, with b12kg's protocol
     (the request-head deadline, `head_seconds`)."""
 
-    def __init__(self, app, head_seconds: float | None = None, **options):
+    def __init__(self, app, head_seconds: float | None = None, sock=None, **options):
         import uvicorn
 
         from b12kg.serve.runner import HEAD_SECONDS, protocol_class
 
-        self.sock = free_socket()
+        self.sock = sock or free_socket()
         self.port = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(app, log_level="warning", lifespan="on", http=protocol_class(head_seconds or HEAD_SECONDS), **options)

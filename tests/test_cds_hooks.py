@@ -44,9 +44,11 @@ SANDBOX = "https://sandbox.cds-hooks.org"
 def service(assessor, tmp_path_factory, fhir_server):
     """The service as a test deployment runs it: the loopback FHIR server below allow-listed
     (with the test-only option for loopback addresses), the public sandbox an allowed origin."""
+    sock = free_socket()
     config = Config(as_of=date.fromisoformat(make_requests.AS_OF), feedback_db=tmp_path_factory.mktemp("cds") / "feedback.sqlite3",
-                    fhir_servers=[fhir_server.url], allow_private_fhir=True, allowed_origins=[SANDBOX])
-    live = LiveService(create_app(config, Api(assessor)))
+                    fhir_servers=[fhir_server.url], allow_private_fhir=True, allowed_origins=[SANDBOX],
+                    public_url=f"http://127.0.0.1:{sock.getsockname()[1]}")
+    live = LiveService(create_app(config, Api(assessor)), sock=sock)
     yield live
     live.stop()
 
@@ -391,8 +393,10 @@ def test_jwt_verification(assessor, tmp_path):
     jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
     jwks = tmp_path / "jwks.json"
     jwks.write_text(json.dumps({"keys": [jwk | {"kid": "k1", "alg": "ES384", "use": "sig"}]}))
-    config = Config(as_of=date(2026, 11, 24), feedback_db=tmp_path / "fb.sqlite3", jwt_issuers=["https://ehr.example"], jwks_file=jwks)
-    live = LiveService(create_app(config, Api(assessor)))
+    sock = free_socket()
+    config = Config(as_of=date(2026, 11, 24), feedback_db=tmp_path / "fb.sqlite3", jwt_issuers=["https://ehr.example"], jwks_file=jwks,
+                    public_url=f"http://127.0.0.1:{sock.getsockname()[1]}")
+    live = LiveService(create_app(config, Api(assessor)), sock=sock)
     try:
         url = f"{live.url}/cds-services/b12-patient-view"
 

@@ -31,6 +31,8 @@ FIXTURES = Path(__file__).resolve().parent / "cds-hooks"
 TOKEN = "secret-ehr-token"
 EVIL = "https://evil.example"
 SANDBOX = "https://sandbox.cds-hooks.org"
+ALL = ("patient", "observations", "conditions", "procedures", "medicationStatements", "medicationRequests",
+       "medicationAdministrations", "medicationDispenses")
 
 
 def _body(fhir_server: str | None = None, keys=("patient",), patient: str = "ex1") -> dict:
@@ -372,3 +374,77 @@ def test_slow_request_heads_are_closed_at_the_deadline(api, tmp_path):
         live.stop()
     assert answered == 200
     assert len(closed) == len(attackers) and max(closed.values()) < 3.0, closed
+
+
+# --- JWT: audience from configuration, lifetime, replay, scheme, key type (defects 4, 14, 11, 15) ------
+
+@pytest.fixture
+def jwt_service(api, tmp_path):
+    """A service requiring JWTs (an EC and an RSA key) whose public URL is its loopback address."""
+    jwt = pytest.importorskip("jwt")
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from servers import free_socket
+
+    ec_key, rsa_key = ec.generate_private_key(ec.SECP384R1()), rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    keys = [json.loads(jwt.algorithms.ECAlgorithm.to_jwk(ec_key.public_key())) | {"kid": "ec"},
+            json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(rsa_key.public_key())) | {"kid": "rsa"}]
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps({"keys": keys}))
+    sock = free_socket()
+    public = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    config = Config(as_of=date(2026, 11, 24), feedback_db=tmp_path / "fb.sqlite3", jwt_issuers=["https://ehr.example"],
+                    jwks_file=jwks, public_url=public)
+    live = LiveService(create_app(config, api), sock=sock)
+
+    def token(key=ec_key, algorithm="ES384", kid="ec", **claims):
+        import time
+        import uuid
+
+        now = int(time.time())
+        payload = {"iss": "https://ehr.example", "aud": f"{public}/cds-services/b12-patient-view", "exp": now + 120, "iat": now,
+                   "jti": str(uuid.uuid4())} | claims
+        return jwt.encode(payload, key, algorithm=algorithm, headers={"kid": kid})
+
+    token.rsa, token.ec = rsa_key, ec_key
+    yield live, token
+    live.stop()
+
+
+def test_the_jwt_audience_is_configuration_not_the_host_header(jwt_service):
+    """A token correctly signed for another CDS service is refused, whatever Host is sent."""
+    live, token = jwt_service
+    other = token(aud="http://other-cds.example/cds-services/b12-patient-view")
+    for host in ("other-cds.example", None):
+        headers = {"Authorization": f"Bearer {other}"} | ({"Host": host} if host else {})
+        response = _post(live.url, _body(keys=ALL), **headers)
+        assert response.status_code in (401, 421), (host, response.status_code)
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "other-cds.example"}
+    spoofed = _post(live.url, _body(keys=ALL), Authorization=f"Bearer {other}", **forwarded)
+    assert spoofed.status_code == 401
+    assert _post(live.url, _body(keys=ALL), Authorization=f"Bearer {token()}").status_code == 200
+
+
+def test_card_links_use_the_public_url(jwt_service):
+    live, token = jwt_service
+    response = _post(live.url, _body(keys=ALL),
+                     Authorization=f"Bearer {token()}", **{"X-Forwarded-Host": "evil.example"})
+    links = [link["url"] for card in response.json()["cards"] for link in card.get("links", [])]
+    assert links and all(url.startswith(f"{live.url}/explanations/") for url in links)
+
+
+def test_jwt_replay_lifetime_scheme_and_key_type(jwt_service):
+    import time
+
+    live, token = jwt_service
+    once = token()
+    assert _post(live.url, _body(keys=ALL), Authorization=f"Bearer {once}").status_code == 200
+    replay = _post(live.url, _body(keys=ALL), Authorization=f"Bearer {once}")
+    assert replay.status_code == 401 and "used before" in replay.json()["error"]
+    decade = token(exp=int(time.time()) + 10 * 365 * 86400)
+    assert _post(live.url, _body(keys=ALL), Authorization=f"Bearer {decade}").status_code == 401
+    assert _post(live.url, _body(keys=ALL), Authorization=f"bearer {token()}").status_code == 200  # the scheme in any case
+    assert _post(live.url, _body(keys=ALL), Authorization=f"BEARER {token()}").status_code == 200
+    mixed = token(key=token.ec, algorithm="ES384", kid="rsa")  # ES384 under an RSA key id: a 500 before
+    response = _post(live.url, _body(keys=ALL), Authorization=f"Bearer {mixed}")
+    assert response.status_code == 401 and "algorithm" in response.json()["error"]
+    assert _post(live.url, _body(keys=ALL), Authorization=f"Bearer {token(key=token.rsa, algorithm='RS384', kid='rsa')}").status_code == 200

@@ -28,6 +28,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -41,18 +42,26 @@ from ..errors import InputRejected
 from ..fhir_output import facts, vocabulary
 from .cds_auth import JwtVerifier, Unauthorized
 from .cds_cards import issue_cards, public, recommendation_cards, rejection_card
-from .cds_feedback import FeedbackError, FeedbackStore, default_path
+from .cds_feedback import MAX_PAGE, PAGE, FeedbackError, FeedbackStore, default_path
 from .cds_orders import BadDraftOrders, as_if_signed, draft_medications, issues
 from .cds_prefetch import BadPrefetch, PrefetchMissing, Source, assemble, templates
 from .fhir_client import FetchRefused, FhirClient
 from .runner import HEAD_SECONDS
-from .web import Guard, HttpError, Site, host_names, read_body
+from .web import Guard, HttpError, Rate, Site, host_names, read_body
 
 MAX_REQUEST_BYTES = 12 * 1024 * 1024
 """Largest request body (a patient's prefetch is read up to the loader's 10 MiB)."""
 
 MAX_CONNECTIONS = 64
 """Connections served at once (more get 503)."""
+
+MAX_CONCURRENT_CALLS = 4
+CALL_WAIT_SECONDS = 10.0
+"""Service calls handled at once (request, prefetch read, assessment); others wait this long, then 503."""
+
+MAX_FEEDBACK_BYTES = 64 * 1024
+FEEDBACK_PER_SECOND, FEEDBACK_BURST = 5.0, 20
+"""Feedback requests: body size, and rate (more get 429)."""
 
 REQUEST_TIMEOUT_SECONDS = 60.0
 """Longest a service call may take, fetching included (the assessment itself has its own 30 s budget)."""
@@ -96,6 +105,10 @@ class Config:
     """Origins of browser-based CDS clients allowed to call cross-origin; '*' only with JWT."""
     allowed_hosts: list[str] = field(default_factory=list)
     """Host names served besides the loopback names and the bound address."""
+    public_url: str | None = None
+    """The service's URL as its clients call it (JWT audience, card links); default http://host:port."""
+    max_calls: int = MAX_CONCURRENT_CALLS
+    call_wait: float = CALL_WAIT_SECONDS
     as_of: date | None = None
     feedback_db: Path = field(default_factory=default_path)
     jwt_issuers: list[str] = field(default_factory=list)
@@ -203,6 +216,17 @@ def _parse_call(body, service: str, fhir: FhirClient) -> Call:
     return Call(service, body["hookInstance"], patient_id, prefetch, Source(base, token), drafts)
 
 
+def _public_url(config: Config) -> str:
+    """The service's base URL as clients call it, from configuration only (never a request header)."""
+    if config.public_url is None:
+        host = f"[{config.host}]" if ":" in config.host else config.host
+        return f"http://{host}:{config.port}"
+    parts = urlsplit(config.public_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.query or parts.fragment:
+        raise ValueError(f"--public-url {config.public_url!r}: expected http(s)://host[:port][/path]")
+    return config.public_url.rstrip("/")
+
+
 def create_app(config: Config | None = None, api: Api | None = None, fhir: FhirClient | None = None) -> Starlette:
     """The ASGI application (one prepared Api, one feedback database, one FHIR client).
     `fhir` replaces the client built from the configuration (tests: a mock transport and resolver)."""
@@ -212,7 +236,10 @@ def create_app(config: Config | None = None, api: Api | None = None, fhir: FhirC
     site = Site(hosts=host_names(config.host, config.allowed_hosts), origins=tuple(config.allowed_origins),
                 authenticated=bool(config.jwt_issuers), methods=("GET", "POST", "OPTIONS"),
                 expose_headers=("Origin", "Accept", "Content-Location", "Location", "X-Requested-With"))
+    base_url = _public_url(config)
     fhir = fhir or FhirClient.from_urls(config.fhir_servers, allow_private=config.allow_private_fhir)
+    calls = asyncio.Semaphore(config.max_calls)
+    feedback_rate = Rate(FEEDBACK_PER_SECOND, FEEDBACK_BURST)
     api = api or Api(cache_size=config.cache_size)
     vocab = vocabulary(api.knowledge)
     store = FeedbackStore(config.feedback_db)
@@ -223,7 +250,7 @@ def create_app(config: Config | None = None, api: Api | None = None, fhir: FhirC
         if verifier is None:
             return
         try:
-            verifier.verify(request.headers.get("authorization"), str(request.url))
+            verifier.verify(request.headers.get("authorization"), base_url + request.url.path)  # the audience: configuration
         except Unauthorized as exc:
             raise HttpError(401, str(exc)) from None
 
@@ -245,7 +272,7 @@ def create_app(config: Config | None = None, api: Api | None = None, fhir: FhirC
                                           for sid, s in SERVICES.items()]})
 
     def link(request: Request, assessment) -> str:
-        return f"{str(request.base_url).rstrip('/')}/explanations/{explanations.put(assessment)}"
+        return f"{base_url}/explanations/{explanations.put(assessment)}"
 
     def patient_view(request: Request, call: Call, bundle: dict, as_of: date) -> list[dict]:
         try:
@@ -284,6 +311,16 @@ def create_app(config: Config | None = None, api: Api | None = None, fhir: FhirC
     async def call_service(request: Request) -> Response:
         service = service_of(request)
         authorize(request)
+        try:
+            await asyncio.wait_for(calls.acquire(), config.call_wait)
+        except TimeoutError:
+            raise HttpError(503, "too many calls at once: try again", {"Retry-After": "2"}) from None
+        try:
+            return await _call(request, service)
+        finally:
+            calls.release()
+
+    async def _call(request: Request, service: str) -> Response:
         call = _parse_call(await _read_json(request, config.max_request_bytes), service, fhir)
 
         async def work() -> list[dict]:
@@ -307,7 +344,9 @@ def create_app(config: Config | None = None, api: Api | None = None, fhir: FhirC
     async def post_feedback(request: Request) -> Response:
         service = service_of(request)
         authorize(request)
-        body = await _read_json(request, 1024 * 1024)
+        if not feedback_rate.take():
+            raise HttpError(429, "too much feedback at once: try again shortly", {"Retry-After": "1"})
+        body = await _read_json(request, MAX_FEEDBACK_BYTES)
         try:
             stored = await run_in_threadpool(store.record, service, body)
         except FeedbackError as exc:
@@ -315,9 +354,19 @@ def create_app(config: Config | None = None, api: Api | None = None, fhir: FhirC
         return JSONResponse({"stored": stored})
 
     async def get_feedback(request: Request) -> Response:
+        """Newest first, a page at a time: ?limit=N (at most 500) and ?before=ID (the page's `next`)."""
         service = service_of(request)
         authorize(request)
-        return JSONResponse({"feedback": await run_in_threadpool(store.read, service)})
+        try:
+            limit = int(request.query_params.get("limit", PAGE))
+            before = int(request.query_params["before"]) if "before" in request.query_params else None
+        except ValueError:
+            raise HttpError(400, "limit and before are integers") from None
+        items = await run_in_threadpool(store.read, service, limit, before)
+        page = {"feedback": items}
+        if items and len(items) == max(1, min(limit, MAX_PAGE)):
+            page["next"] = f"{request.url.path}?limit={limit}&before={items[-1]['id']}"
+        return JSONResponse(page)
 
     async def explanation(request: Request) -> Response:
         assessment = explanations.get(request.path_params["token"])

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -163,3 +165,22 @@ async def read_body(request: Request, limit: int, seconds: float = BODY_SECONDS)
     except TimeoutError:
         raise HttpError(408, f"the request body was not sent within {seconds:g} s", {"Connection": "close"}) from None
     return bytes(body)
+
+
+class Rate:
+    """A token bucket: at most `burst` at once, refilled at `per_second`."""
+
+    def __init__(self, per_second: float, burst: int):
+        self.per_second, self.burst = per_second, burst
+        self._tokens, self._at = float(burst), time.monotonic()
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self.burst, self._tokens + (now - self._at) * self.per_second)
+            self._at = now
+            if self._tokens < 1:
+                return False
+            self._tokens -= 1
+            return True
