@@ -320,17 +320,10 @@ def query(ctx: click.Context, path: Path, query_file: Path, as_of: date, input_f
       b12kg query examples/ex1-confirmed-oral.json queries/report/conclusions.rq --format table
     """
     from .pipeline import Assessor
-    from .query import QuadsSource, QueryLimits, prepare_user_query, run_user_query, serialize_result
+    from .query import QuadsSource, QueryLimits, prepare_user_query, read_query_file, run_user_query, serialize_result
 
     limits = QueryLimits(timeout=timeout, max_rows=max_rows)
-    data = query_file.read_bytes()[: limits.max_query_chars * 4 + 1]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        _reject(InputRejected.one(str(query_file), f"not UTF-8 text: byte {exc.start} (line {line}) is 0x{data[exc.start]:02x}",
-                                  rule="SPARQL 1.1 grammar"))
-    prepared = _run(ctx, lambda: prepare_user_query(text, str(query_file), limits))
+    prepared = _run(ctx, lambda: prepare_user_query(read_query_file(query_file, limits), str(query_file), limits))
     assessor = Assessor()
     assessment = _assess_one(ctx, assessor, path, as_of, input_format)
     result = _run(ctx, lambda: run_user_query(prepared, QuadsSource([*assessor.knowledge.quads, *assessment.quads]), limits))

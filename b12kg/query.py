@@ -104,6 +104,30 @@ class QueryLimitExceeded(InputRejected):
     """A user query stopped at one of its limits (time, rows, memory)."""
 
 
+def read_query_file(path: Path, limits: QueryLimits | None = None) -> str:
+    """A query file's text: a regular file only (a FIFO is never waited on), read up to the
+    query size limit, UTF-8; QueryRefused otherwise."""
+    import stat
+
+    limits = limits or QueryLimits()
+    file = str(path)
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise QueryRefused.one(file, f"cannot read the query file: {exc.strerror or exc}") from None
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise QueryRefused.one(file, "not a regular file (a FIFO, device or socket): a query is read from a file",
+                                   rule="regular file")
+        data = handle.read(limits.max_query_chars * 4 + 1)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise QueryRefused.one(file, f"not UTF-8 text: byte {exc.start} (line {line}) is 0x{data[exc.start]:02x}",
+                               rule="SPARQL 1.1 grammar") from None
+
+
 def _position(text: str, exc: Exception) -> str:
     line, col = getattr(exc, "lineno", None), getattr(exc, "col", None)
     if line is None:
