@@ -191,3 +191,20 @@ def test_record_values_are_code_spans_in_cards(api, tmp_path):
     details = "\n".join(card["detail"] for card in response.json()["cards"])
     assert "evil.example" in details
     assert "evil.example" not in _outside_code_spans(details), details
+
+
+@pytest.mark.parametrize("unit", ["Cel", "[degF]", "[degRe]"])
+def test_offset_units_get_a_refusal_card_not_a_500(api, tmp_path, unit):
+    """Issue 18, defect 11: temperature units made pint raise outside the unit check."""
+    body = json.loads((FIXTURES / "request-b12-patient-view-in-confirmed-oral.json").read_text())
+    for entry in body["prefetch"]["observations"]["entry"]:
+        if "valueQuantity" in entry["resource"]:
+            entry["resource"]["valueQuantity"] |= {"unit": unit, "code": unit}
+    live = LiveService(create_app(Config(as_of=date(2026, 11, 24), feedback_db=tmp_path / "fb.sqlite3"), api))
+    try:
+        response = httpx.post(f"{live.url}/cds-services/{SERVICE}", json=body, timeout=60)
+    finally:
+        live.stop()
+    assert response.status_code == 200
+    (card,) = response.json()["cards"]
+    assert "refused" in card["summary"] and unit in card["detail"]
