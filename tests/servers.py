@@ -79,3 +79,38 @@ class Listener:
 
 def fhir_json(body: dict, status: int = 200) -> tuple[int, bytes, str]:
     return status, json.dumps(body).encode(), "application/fhir+json"
+
+
+def slowloris(url: str, path: str, connections: int, head_seconds: float, rounds: int = 20) -> tuple[dict[int, float], int | None]:
+    """Open `connections` that each send a request line and then one header line every
+    0.3 s, never ending the head (at most `rounds` rounds); meanwhile, once the head
+    deadline has passed, make one normal GET of `path`. Returns when each connection was
+    found closed by the server (seconds from the start) and the normal request's status."""
+    import httpx
+
+    port = int(url.rsplit(":", 1)[1])
+    attackers = []
+    closed: dict[int, float] = {}
+    answered = None
+    try:
+        for _ in range(connections):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=2)
+            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode())
+            attackers.append(sock)
+        started = time.monotonic()
+        for step in range(rounds):
+            time.sleep(0.3)
+            for index, sock in enumerate(attackers):
+                if index not in closed:
+                    try:
+                        sock.sendall(f"X-Slow-{step}: 1\r\n".encode())
+                    except OSError:
+                        closed[index] = time.monotonic() - started
+            if answered is None and time.monotonic() - started > head_seconds + 0.5:
+                answered = httpx.get(f"{url}{path}", timeout=5).status_code
+            if len(closed) == len(attackers) and answered is not None:
+                break
+    finally:
+        for sock in attackers:
+            sock.close()
+    return closed, answered

@@ -20,7 +20,7 @@ httpx = pytest.importorskip("httpx")
 pytest.importorskip("uvicorn")
 pytest.importorskip("starlette")
 
-from servers import Listener, LiveService, fhir_json  # noqa: E402
+from servers import Listener, LiveService, fhir_json, slowloris  # noqa: E402
 
 from b12kg.api import Api  # noqa: E402
 from b12kg.serve.cds_hooks import Config, create_app  # noqa: E402
@@ -345,35 +345,13 @@ def test_only_the_service_host_names_are_served(run):
 def test_slow_request_heads_are_closed_at_the_deadline(api, tmp_path):
     """Slowloris (defect 5): 70 connections, over the 64 served, dribbling header lines;
     each is closed at the head deadline (1 s here) and a normal call is answered."""
-    import socket
-    import time
-
     live = LiveService(create_app(Config(feedback_db=tmp_path / "fb.sqlite3"), api), head_seconds=1.0, limit_concurrency=64)
-    attackers, closed, answered = [], {}, None
     try:
-        for _ in range(70):
-            sock = socket.create_connection(("127.0.0.1", live.port), timeout=2)
-            sock.sendall(b"GET /cds-services HTTP/1.1\r\nHost: 127.0.0.1\r\n")
-            attackers.append(sock)
-        started = time.monotonic()
-        for step in range(20):  # at most 20 rounds of 0.3 s
-            time.sleep(0.3)
-            for index, sock in enumerate(attackers):
-                if index not in closed:
-                    try:
-                        sock.sendall(f"X-Slow-{step}: 1\r\n".encode())
-                    except OSError:
-                        closed[index] = time.monotonic() - started
-            if answered is None and time.monotonic() - started > 1.5:
-                answered = httpx.get(f"{live.url}/cds-services", timeout=5).status_code
-            if len(closed) == len(attackers) and answered is not None:
-                break
+        closed, answered = slowloris(live.url, "/cds-services", 70, 1.0)
     finally:
-        for sock in attackers:
-            sock.close()
         live.stop()
     assert answered == 200
-    assert len(closed) == len(attackers) and max(closed.values()) < 3.0, closed
+    assert len(closed) == 70 and max(closed.values()) < 3.0, closed
 
 
 # --- JWT: audience from configuration, lifetime, replay, scheme, key type (defects 4, 14, 11, 15) ------

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from servers import slowloris
 
 TIMEOUT = 3.0
 CAP = 16 * 1024 * 1024
@@ -193,32 +194,9 @@ def test_slowloris_cannot_hold_the_connection_slots(server):
     """40 connections (over the 32 allowed) each send one header line every 0.3 s and never
     finish their head: each is closed at the head deadline (1 s here, --head-timeout), and
     a normal request is answered while they keep trying."""
-    parts = urlsplit(server[0])
-    attackers = []
-    for _ in range(40):
-        sock = socket.create_connection((parts.hostname, parts.port), timeout=2)
-        sock.sendall(b"GET /queries HTTP/1.1\r\nHost: 127.0.0.1\r\n")
-        attackers.append(sock)
-    started, closed, answered = time.monotonic(), {}, None
-    try:
-        for step in range(20):  # at most 20 rounds of 0.3 s
-            time.sleep(0.3)
-            for index, sock in enumerate(attackers):
-                if index in closed:
-                    continue
-                try:
-                    sock.sendall(f"X-Slow-{step}: 1\r\n".encode())
-                except OSError:
-                    closed[index] = time.monotonic() - started
-            if answered is None and time.monotonic() - started > HEAD_TIMEOUT + 0.5:
-                answered = httpx.get(f"{server[0]}/queries", timeout=5).status_code
-            if len(closed) == len(attackers) and answered is not None:
-                break
-    finally:
-        for sock in attackers:
-            sock.close()
+    closed, answered = slowloris(server[0], "/queries", 40, HEAD_TIMEOUT)
     assert answered == 200
-    assert len(closed) == len(attackers), f"{len(attackers) - len(closed)} slow heads still open"
+    assert len(closed) == 40, f"{40 - len(closed)} slow heads still open"
     assert max(closed.values()) < HEAD_TIMEOUT + 2.0, closed
 
 

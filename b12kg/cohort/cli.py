@@ -5,6 +5,9 @@ Heavy imports happen inside each command, so `b12kg --help` stays fast.
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 import sys
 from pathlib import Path
 
@@ -63,12 +66,43 @@ def _params(values: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def sheet_cell(value: str) -> str:
+    """A value safe in a spreadsheet: one that starts like a formula (= + - @, tab, return)
+    and is not a number gets a leading apostrophe, so it is shown, never run."""
+    return f"'{value}" if value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value) else value
+
+
+def render_rows(solutions, fmt: str) -> str:
+    """A named query's rows: `table` for a terminal (control characters shown as escapes, as
+    `explain` does), `csv`/`tsv` for spreadsheets (lexical values, formulas neutralised),
+    `json` the SPARQL 1.1 results JSON."""
+    from ..errors import printable
+    from . import named
+
+    if fmt == "json":
+        return named.render(solutions, fmt)
+    names = [v.value for v in solutions.variables]
+    rows = [["" if row[n] is None else row[n].value for n in names] for row in solutions]
+    if fmt == "table":
+        return named.table(names, [[printable(value, None) for value in row] for row in rows])
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter="," if fmt == "csv" else "\t", lineterminator="\r\n" if fmt == "csv" else "\n")
+    writer.writerow(names)
+    writer.writerows([sheet_cell(value) for value in row] for row in rows)
+    return out.getvalue()
+
+
 @click.command("cohort")
 @store_argument
 @click.argument("name", required=False)
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="A parameter of the query (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "tsv", "json"]), default="table", show_default=True,
-              help="json is the SPARQL 1.1 Query Results JSON format.")
+              help="json is the SPARQL 1.1 Query Results JSON format; csv and tsv hold the values, for spreadsheets "
+                   "(a value that would start a formula gets a leading ').")
 def cohort_command(directory: Path, name: str | None, params: tuple[str, ...], fmt: str) -> None:
     """Run a named population query (queries/cohort/NAME.rq) over the cohort store DIR;
     without NAME, list the queries with what each answers and its parameters.
@@ -93,7 +127,7 @@ def cohort_command(directory: Path, name: str | None, params: tuple[str, ...], f
 
         query = named.get(name)
         cohort = CohortStore(directory, read_only=True)
-        return named.render(named.run(cohort.store, query, given), fmt)
+        return render_rows(named.run(cohort.store, query, given), fmt)
 
     click.echo(_guard(work), nl=False)
 
@@ -111,7 +145,7 @@ def publish_command(directory: Path, url: str, allow_http: bool, user: str | Non
     not duplicate anything."""
     import os
 
-    from .publish import check_target, publish
+    from .publish import check_target, publish, shown
     from .store import CohortStore
 
     def work():
@@ -124,7 +158,7 @@ def publish_command(directory: Path, url: str, allow_http: bool, user: str | Non
         return publish(cohort.store, url, allow_http, user, os.environ.get("B12KG_PUBLISH_PASSWORD"))
 
     done = _guard(work)
-    click.echo(f"b12kg: published {done.graphs} graphs ({done.triples} triples) to {url}", err=True)
+    click.echo(f"b12kg: published {done.graphs} graphs ({done.triples} triples) to {shown(url)}", err=True)
 
 
 @click.command("report")
@@ -174,7 +208,7 @@ def serve_command(directory: Path, host: str, port: int, timeout: float, max_row
     names) are answered; cross-origin requests only from --allow-origin origins."""
     from ..query import QueryLimits
     from ..serve.sparql import Endpoint, create_app, serve
-    from .publish import _loopback
+    from ..serve.web import is_loopback
 
     endpoint = Endpoint(directory, QueryLimits(timeout=timeout, max_rows=max_rows, max_answer_bytes=max_answer_bytes), host=host,
                         allowed_hosts=allowed_hosts, allowed_origins=allowed_origins)
@@ -182,7 +216,7 @@ def serve_command(directory: Path, host: str, port: int, timeout: float, max_row
         app = _guard(lambda: create_app(endpoint))  # the store opens and the configuration holds before binding
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    if not _loopback(host):
+    if not is_loopback(host):
         click.echo(f"b12kg: warning: serving patient data on {host}, reachable from other machines, without "
                    "authentication or encryption: put it behind an authenticating TLS proxy", err=True)
 

@@ -35,6 +35,7 @@ import httpx
 
 from ..errors import InputRejected
 from ..load.strict_json import parse_json
+from .web import is_loopback
 
 log = logging.getLogger("b12kg.cds-hooks")
 
@@ -171,7 +172,7 @@ class FhirClient:
 
     def __post_init__(self) -> None:
         for base in self.servers:
-            if base.scheme == "http" and not (self.allow_private and _is_loopback_name(base.host)):
+            if base.scheme == "http" and not (self.allow_private and is_loopback(base.host)):
                 raise ValueError(f"{base}: plain http would send the EHR's token in clear; use https "
                                  "(http is accepted only to a loopback address, for tests)")
         self._client = httpx.AsyncClient(transport=self.transport, timeout=self.timeout, follow_redirects=False, trust_env=False)
@@ -263,11 +264,3 @@ class FhirClient:
                 return urljoin(current, following)
         return None
 
-
-def _is_loopback_name(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
