@@ -14,7 +14,9 @@ and serialised in a sandboxed child process that cannot reach the network, its a
 capped in bytes and streamed back; the time limit covers the whole request, writing
 included. Updates, SERVICE, LOAD and FROM are refused with 400. The packaged named
 queries are b12kg's own text, run on pyoxigraph with their parameters bound as RDF
-terms, in slots of their own (slow user queries cannot starve them). Results are
+terms, in slots of their own (slow user queries cannot starve them). Both routes open the
+store for each request and read the committed loads only (a load under way, or killed,
+is hidden: cohort.store.uncommitted), so they always agree. Results are
 negotiated from Accept (or a `format` parameter).
 
 Bounded: Host names and origins (web.py), request heads (runner.py), bodies, connections,
@@ -176,7 +178,8 @@ def create_app(endpoint: Endpoint) -> Starlette:
     """The ASGI application over one cohort store, opened read-only."""
     from ..cohort.store import CohortStore
 
-    store = CohortStore(endpoint.store_path, read_only=True).store
+    CohortStore(endpoint.store_path, read_only=True)  # a cohort store, or InputRejected now
+    store_path = str(endpoint.store_path)
     page = index_page()
     site = Site(hosts=host_names(endpoint.host, endpoint.allowed_hosts), origins=endpoint.allowed_origins,
                 methods=("GET", "HEAD", "POST"), request_headers=("content-type",))
@@ -287,7 +290,9 @@ def create_app(endpoint: Endpoint) -> Starlette:
             fmt = negotiate(request.headers.get("accept"), "tabular", explicit)
             await _take(named_slots, "named queries")
             try:
-                body = await run_in_threadpool(lambda: named.run(store, query, given).serialize(format=OX_RESULTS[fmt]))
+                # opened per request, as /sparql does: both routes read the same committed loads
+                body = await run_in_threadpool(
+                    lambda: named.run(ox.Store.read_only(store_path), query, given).serialize(format=OX_RESULTS[fmt]))
             finally:
                 named_slots.release()
         except InputRejected as exc:
