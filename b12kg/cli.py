@@ -400,7 +400,7 @@ def export_plandefinition(output: Path | None) -> None:
                    "None by default; '*' only with --jwt-issuer.")
 @click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="NAME",
               help="Answer to this Host name besides the loopback names and the --host address (repeatable).")
-@click.option("--head-timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 600),
+@click.option("--head-timeout", default=10.0, show_default=True, type=click.FloatRange(0.2, 600),
               help="Seconds a client may take to send a request's head (request line and headers).")
 @click.option("--public-url", "--jwt-audience", "public_url", metavar="URL",
               help="The service's URL as clients call it, e.g. https://cds.example.org: the JWT audience and the base of the "

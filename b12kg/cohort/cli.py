@@ -194,7 +194,7 @@ def report_command(directory: Path, html_file: Path, as_of: str | None) -> None:
               help="Answer to this Host name besides the loopback names and the --host address (repeatable).")
 @click.option("--allow-origin", "allowed_origins", multiple=True, metavar="ORIGIN",
               help="Allow cross-origin requests from this browser origin (repeatable; none by default).")
-@click.option("--head-timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 600),
+@click.option("--head-timeout", default=10.0, show_default=True, type=click.FloatRange(0.2, 600),
               help="Seconds a client may take to send a request's head (request line and headers).")
 @click.option("--verbose", is_flag=True, help="Log every request to stderr.")
 def serve_command(directory: Path, host: str, port: int, timeout: float, max_rows: int, max_answer_bytes: int,
