@@ -110,7 +110,7 @@ class Guard:
             await self.error(refusal)(scope, receive, send)
             return
         origin = headers.get("origin")
-        if origin is None or origin.lower() == f"{scope.get('scheme', 'http')}://{host}".lower():
+        if origin is None or origin.partition("://")[2].lower() == host.lower():  # same origin (a TLS proxy may change the scheme)
             await self.app(scope, receive, send)
             return
         if not self.site.allows(origin):
