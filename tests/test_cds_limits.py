@@ -172,21 +172,24 @@ def _outside_code_spans(markdown: str) -> str:
     return re.sub(r"(`+)(.+?)\1", "", markdown)
 
 
+def _call_with_serum_b12(api, tmp_path: Path, quantity: dict, new_id: str | None = None) -> httpx.Response:
+    """One patient-view call whose first quantity result is changed (`quantity` merged, the id replaced)."""
+    body = json.loads((FIXTURES / "request-b12-patient-view-in-confirmed-oral.json").read_text())
+    resource = next(e["resource"] for e in body["prefetch"]["observations"]["entry"] if "valueQuantity" in e["resource"])
+    resource["valueQuantity"] |= quantity
+    resource["id"] = new_id or resource["id"]
+    live = LiveService(create_app(Config(as_of=date(2026, 11, 24), feedback_db=tmp_path / "fb.sqlite3"), api))
+    try:
+        return httpx.post(f"{live.url}/cds-services/{SERVICE}", json=body, timeout=60)
+    finally:
+        live.stop()
+
+
 def test_record_values_are_code_spans_in_cards(api, tmp_path):
     """An invalid unit 'https://evil.example/phish' (and an id with Markdown) stays text:
     every record value is inside a code span, where no viewer makes a link of it."""
-    body = json.loads((FIXTURES / "request-b12-patient-view-in-confirmed-oral.json").read_text())
-    for entry in body["prefetch"]["observations"]["entry"]:
-        resource = entry["resource"]
-        if "valueQuantity" in resource:
-            resource["valueQuantity"] |= {"unit": "https://evil.example/phish", "code": "https://evil.example/phish"}
-            resource["id"] = "obs-[click](https://evil.example)"
-            break
-    live = LiveService(create_app(Config(as_of=date(2026, 11, 24), feedback_db=tmp_path / "fb.sqlite3"), api))
-    try:
-        response = httpx.post(f"{live.url}/cds-services/{SERVICE}", json=body, timeout=60)
-    finally:
-        live.stop()
+    response = _call_with_serum_b12(api, tmp_path, {"unit": "https://evil.example/phish", "code": "https://evil.example/phish"},
+                                    "obs-[click](https://evil.example)")
     assert response.status_code == 200
     details = "\n".join(card["detail"] for card in response.json()["cards"])
     assert "evil.example" in details
@@ -196,15 +199,7 @@ def test_record_values_are_code_spans_in_cards(api, tmp_path):
 @pytest.mark.parametrize("unit", ["Cel", "[degF]", "[degRe]"])
 def test_offset_units_get_a_refusal_card_not_a_500(api, tmp_path, unit):
     """Issue 18, defect 11: temperature units made pint raise outside the unit check."""
-    body = json.loads((FIXTURES / "request-b12-patient-view-in-confirmed-oral.json").read_text())
-    for entry in body["prefetch"]["observations"]["entry"]:
-        if "valueQuantity" in entry["resource"]:
-            entry["resource"]["valueQuantity"] |= {"unit": unit, "code": unit}
-    live = LiveService(create_app(Config(as_of=date(2026, 11, 24), feedback_db=tmp_path / "fb.sqlite3"), api))
-    try:
-        response = httpx.post(f"{live.url}/cds-services/{SERVICE}", json=body, timeout=60)
-    finally:
-        live.stop()
+    response = _call_with_serum_b12(api, tmp_path, {"unit": unit, "code": unit})
     assert response.status_code == 200
     (card,) = response.json()["cards"]
     assert "refused" in card["summary"] and unit in card["detail"]
