@@ -38,19 +38,26 @@ class ReadOnlyOxigraphStore(Store):
 
     def triples(self, pattern, context=None) -> Iterator:
         s, p, o = (None if t is None or isinstance(t, rdflib.Variable) else to_ox(t) for t in pattern)
+        if isinstance(s, ox.Literal) or (p is not None and not isinstance(p, ox.NamedNode)):
+            return  # no triple has a literal subject or a non-IRI predicate (path closures ask from every node)
         graph = self._graph(context)
         if graph is not None:
             ctx = context if isinstance(context, rdflib.Graph) else None
             for quad in self._store.quads_for_pattern(s, p, o, graph):
-                yield (to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)), iter([ctx])
+                if self._visible(quad):
+                    yield (to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)), iter([ctx])
             return
         seen = set()
         for quad in self._store.quads_for_pattern(s, p, o, None):
             key = (quad.subject, quad.predicate, quad.object)
-            if key in seen:
+            if key in seen or not self._visible(quad):
                 continue
             seen.add(key)
             yield (to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)), iter([None])
+
+    def _visible(self, quad: ox.Quad) -> bool:
+        """Whether a quad of the store is read (all are; a view may hide some)."""
+        return True
 
     def __len__(self, context=None) -> int:
         graph = self._graph(context)

@@ -19,21 +19,31 @@ The evaluation itself is made incapable of reaching out, whatever the algebra ho
 pyoxigraph, which *does* run SERVICE over the network and has no switch to turn it
 off, never sees user text: it only runs b12kg's own packaged queries.
 
-Limits (``QueryLimits``): query size, wall time, rows (or triples) returned. Each
-exceeded limit is reported as rejected input (exit 2) with a message.
+Limits (``QueryLimits``): query size, wall time, rows (or triples) returned, bytes of
+the answer. Each exceeded limit is reported as rejected input (exit 2) with a message.
+
+For a server (``answer_user_query``) the answer is serialised in the same sandboxed
+child, into a buffer capped at ``max_answer_bytes`` (refused at once when the literals
+alone would pass it), and streamed back in chunks under one deadline: rows sharing one
+large literal cannot make the server write more than the cap, and the server holds one
+chunk at a time, whatever the query.
 """
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 import os
 import sys
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import rdflib
+from rdflib.paths import NegatedPath
+from rdflib.paths import Path as RdflibPath
 from rdflib.plugins.sparql import CUSTOM_EVALS
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.query import Result
@@ -71,6 +81,8 @@ class QueryLimits:
     """Length of the query text at most."""
     max_memory_bytes: int = 4 * 1024**3
     """Address space of the query process at most (a backstop for huge intermediate results)."""
+    max_answer_bytes: int = 64 * 1024**2
+    """Bytes of the serialised answer at most (answer_user_query: the endpoint)."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +102,30 @@ class QueryRefused(InputRejected):
 
 class QueryLimitExceeded(InputRejected):
     """A user query stopped at one of its limits (time, rows, memory)."""
+
+
+def read_query_file(path: Path, limits: QueryLimits | None = None) -> str:
+    """A query file's text: a regular file only (a FIFO is never waited on), read up to the
+    query size limit, UTF-8; QueryRefused otherwise."""
+    import stat
+
+    limits = limits or QueryLimits()
+    file = str(path)
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise QueryRefused.one(file, f"cannot read the query file: {exc.strerror or exc}") from None
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise QueryRefused.one(file, "not a regular file (a FIFO, device or socket): a query is read from a file",
+                                   rule="regular file")
+        data = handle.read(limits.max_query_chars * 4 + 1)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise QueryRefused.one(file, f"not UTF-8 text: byte {exc.start} (line {line}) is 0x{data[exc.start]:02x}",
+                               rule="SPARQL 1.1 grammar") from None
 
 
 def _position(text: str, exc: Exception) -> str:
@@ -121,6 +157,8 @@ def _walk(node: Any) -> Iterator[Any]:
         yield item
         if isinstance(item, dict):  # CompValue is an OrderedDict
             stack.extend(item.values())
+        elif isinstance(item, RdflibPath):  # property paths nest (MulPath, InvPath, sequences, negations)
+            stack.extend(vars(item).values())
         elif isinstance(item, (list, tuple, set, frozenset)):
             stack.extend(item)
 
@@ -166,10 +204,18 @@ def prepare_user_query(text: str, file: str = "<query>", limits: QueryLimits | N
         if isinstance(node, CompValue) and node.name == "ServiceGraphPattern":
             raise QueryRefused.one(file, "SERVICE would call a remote endpoint: b12kg never goes on the network",
                                    field="SERVICE", rule="no network")
+        if isinstance(node, NegatedPath) and any(isinstance(a, CompValue) for a in node.args):
+            raise QueryRefused.one(file, "an inverse IRI in a negated property set (!^p) is not supported by the query engine "
+                                         "(rdflib drops the IRI); write the inverse as a path from ?o to ?s instead",
+                                   field="property path", rule="SPARQL 1.1 grammar")
         if isinstance(node, CompValue) and node.name == "Load":
             raise QueryRefused.one(file, "LOAD would fetch data: b12kg never goes on the network", field="LOAD", rule="no network")
     if query.algebra.get("datasetClause"):
         raise QueryRefused.one(file, "FROM / FROM NAMED would load graphs from elsewhere", field="FROM", rule="no network")
+    if query.algebra.name == "ConstructQuery" and not query.algebra.get("template"):
+        # CONSTRUCT WHERE { triples }: the template is the pattern; rdflib finds it only when no
+        # solution modifier (LIMIT, ORDER BY ...) wraps the pattern, so it is set here
+        query.algebra["template"] = next(n["triples"] for n in _walk(query.algebra) if isinstance(n, CompValue) and n.name == "BGP")
     form = {"SelectQuery": "SELECT", "AskQuery": "ASK", "ConstructQuery": "CONSTRUCT", "DescribeQuery": "DESCRIBE"}
     return UserQuery(text=text, file=file, form=form.get(query.algebra.name, query.algebra.name), algebra=query)
 
@@ -266,10 +312,62 @@ def _evaluate(query: UserQuery, source, limits: QueryLimits) -> tuple:
     return (kind, triples)
 
 
-def _child(conn, query: UserQuery, source, limits: QueryLimits) -> None:
+ANSWER_CHUNK = 1024 * 1024
+"""Bytes per message from the query process to the server."""
+
+
+class AnswerTooLarge(Exception):
+    """The serialised answer passed QueryLimits.max_answer_bytes."""
+
+
+class _Capped:
+    """A binary stream that refuses to grow past `cap` bytes."""
+
+    def __init__(self, cap: int):
+        self.cap, self.data = cap, bytearray()
+
+    def write(self, data) -> int:
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        if len(self.data) + len(data) > self.cap:
+            raise AnswerTooLarge
+        self.data += data
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def getvalue(self) -> bytes:
+        return bytes(self.data)
+
+
+def _literal_chars(outcome: tuple) -> int:
+    """Characters of the literals an answer writes, each time it writes them: a lower bound of its size."""
+    if outcome[0] == "SELECT":
+        values = (v for row in outcome[2] for v in row.values())
+    elif outcome[0] in ("CONSTRUCT", "DESCRIBE"):
+        values = (triple[2] for triple in outcome[1])
+    else:
+        return 0
+    return sum(len(v) for v in values if isinstance(v, rdflib.Literal))
+
+
+def _child(conn, query: UserQuery, source, limits: QueryLimits, fmt: str | None = None) -> None:
+    """The query process: evaluate, then send the outcome; with `fmt`, serialise the answer
+    here (capped) and send ("ANSWER", size) followed by the bytes in chunks."""
+    body = b""
     try:
         _sandbox(limits)
         outcome = _evaluate(query, source, limits)
+        if fmt is not None and outcome[0] in ("ASK", "SELECT", "CONSTRUCT", "DESCRIBE"):
+            if _literal_chars(outcome) > limits.max_answer_bytes:
+                raise AnswerTooLarge
+            stream = _Capped(limits.max_answer_bytes)
+            write_result(_result(query, outcome), fmt, stream)
+            body = stream.getvalue()
+            outcome = ("ANSWER", len(body))
+    except AnswerTooLarge:
+        outcome = ("TOO_LARGE",)
     except MemoryError:
         outcome = ("MEMORY",)
     except PermissionError as exc:
@@ -278,6 +376,8 @@ def _child(conn, query: UserQuery, source, limits: QueryLimits) -> None:
         outcome = ("ERROR", f"{type(exc).__name__}: {exc}")
     try:
         conn.send(outcome)
+        for start in range(0, len(body), ANSWER_CHUNK):
+            conn.send_bytes(body, start, min(ANSWER_CHUNK, len(body) - start))
     except Exception as exc:  # e.g. a result too large to send back
         conn.send(("ERROR", f"the result could not be returned: {type(exc).__name__}"))
     finally:
@@ -303,6 +403,54 @@ def _result(query: UserQuery, outcome: tuple) -> Result:
     return result
 
 
+class _Run:
+    """A query process started, and its pipe."""
+
+    def __init__(self, query: UserQuery, source, limits: QueryLimits, fmt: str | None = None):
+        context = multiprocessing.get_context("fork")
+        self.receive, send = context.Pipe(duplex=False)
+        self.process = context.Process(target=_child, args=(send, query, source, limits, fmt), daemon=True)
+        self.process.start()
+        send.close()
+        self.query, self.limits = query, limits
+
+    def wait(self, seconds: float):
+        """The first message, or QueryLimitExceeded when the time is up."""
+        if seconds <= 0 or not self.receive.poll(seconds):
+            raise self.timed_out()
+        try:
+            return self.receive.recv()
+        except EOFError:
+            return ("MEMORY",) if self.process.exitcode not in (0, None) else ("ERROR", "the query process ended without an answer")
+
+    def timed_out(self) -> QueryLimitExceeded:
+        return QueryLimitExceeded.one(self.query.file, f"the query ran longer than its limit of {self.limits.timeout:g} s "
+                                                       "and was stopped", rule="query time limit")
+
+    def close(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join()
+        self.receive.close()
+
+
+def _check(query: UserQuery, outcome: tuple, limits: QueryLimits) -> None:
+    """Raise the rejection an outcome stands for, if it stands for one."""
+    kind = outcome[0]
+    if kind == "LIMIT":
+        raise QueryLimitExceeded.one(query.file, f"the query returns more than {limits.max_rows} rows; add a LIMIT or narrow it",
+                                     rule="query row limit")
+    if kind == "TOO_LARGE":
+        raise QueryLimitExceeded.one(query.file, f"the answer would be over the limit of {limits.max_answer_bytes} bytes; "
+                                                 "add a LIMIT or select fewer or shorter values", rule="answer size limit")
+    if kind == "MEMORY":
+        raise QueryLimitExceeded.one(query.file, "the query needed more memory than its limit and was stopped", rule="query memory limit")
+    if kind == "REFUSED":
+        raise QueryRefused.one(query.file, outcome[1], rule="no network")
+    if kind == "ERROR":
+        raise QueryRefused.one(query.file, f"the query could not be evaluated: {printable(outcome[1], 200)}", rule="SPARQL 1.1")
+
+
 def run_user_query(query: UserQuery, source: QuadsSource | StoreSource, limits: QueryLimits | None = None) -> Result:
     """Run a prepared user query over a source in a sandboxed child process.
 
@@ -310,62 +458,98 @@ def run_user_query(query: UserQuery, source: QuadsSource | StoreSource, limits: 
     QueryLimitExceeded past a limit, QueryRefused when the engine refused an operation.
     """
     limits = limits or QueryLimits()
-    context = multiprocessing.get_context("fork")
-    receive, send = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(send, query, source, limits), daemon=True)
-    process.start()
-    send.close()
+    run = _Run(query, source, limits)
     try:
-        if not receive.poll(limits.timeout):
-            raise QueryLimitExceeded.one(query.file, f"the query ran longer than its limit of {limits.timeout:g} s and was stopped",
-                                         rule="query time limit")
-        try:
-            outcome = receive.recv()
-        except EOFError:
-            outcome = ("MEMORY",) if process.exitcode not in (0, None) else ("ERROR", "the query process ended without an answer")
+        outcome = run.wait(limits.timeout)
     finally:
-        if process.is_alive():
-            process.kill()
-        process.join()
-        receive.close()
-    kind = outcome[0]
-    if kind == "LIMIT":
-        raise QueryLimitExceeded.one(query.file, f"the query returns more than {limits.max_rows} rows; add a LIMIT or narrow it",
-                                     rule="query row limit")
-    if kind == "MEMORY":
-        raise QueryLimitExceeded.one(query.file, "the query needed more memory than its limit and was stopped", rule="query memory limit")
-    if kind == "REFUSED":
-        raise QueryRefused.one(query.file, outcome[1], rule="no network")
-    if kind == "ERROR":
-        raise QueryRefused.one(query.file, f"the query could not be evaluated: {printable(outcome[1], 200)}", rule="SPARQL 1.1")
+        run.close()
+    _check(query, outcome, limits)
     return _result(query, outcome)
 
 
-def serialize_result(result: Result, fmt: str) -> str:
-    """A result as text: SPARQL JSON/XML/CSV/TSV (SELECT, ASK) or an RDF format (CONSTRUCT, DESCRIBE);
-    `table` is an aligned plain-text table for reading."""
+class Answer:
+    """A user query's serialised answer: `size` bytes, read from the query process in chunks
+    before `deadline` (time.monotonic()). Close it (or use `with`) to stop the process."""
+
+    def __init__(self, run: _Run, size: int, deadline: float):
+        self._run, self.size, self.deadline = run, size, deadline
+
+    def __iter__(self) -> Iterator[bytes]:
+        sent = 0
+        while sent < self.size:
+            if not self._run.receive.poll(max(0.0, self.deadline - time.monotonic())):
+                raise self._run.timed_out()
+            try:
+                chunk = self._run.receive.recv_bytes()
+            except EOFError:
+                raise QueryRefused.one(self._run.query.file, "the query process ended before its answer was sent",
+                                       rule="SPARQL 1.1") from None
+            sent += len(chunk)
+            yield chunk
+
+    def close(self) -> None:
+        self._run.close()
+
+    def __enter__(self) -> Answer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def answer_user_query(query: UserQuery, source: QuadsSource | StoreSource, fmt: str, limits: QueryLimits | None = None,
+                      deadline: float | None = None) -> Answer:
+    """Run a prepared user query in a sandboxed child that also serialises its answer in
+    `fmt`, at most `limits.max_answer_bytes`; the answer is read in chunks, all before
+    `deadline` (default: the time limit from now). Raises as run_user_query does, and
+    QueryLimitExceeded (answer size limit) for an answer over the cap."""
+    limits = limits or QueryLimits()
+    deadline = time.monotonic() + limits.timeout if deadline is None else deadline
+    run = _Run(query, source, limits, fmt)
+    try:
+        outcome = run.wait(deadline - time.monotonic())
+        _check(query, outcome, limits)
+    except BaseException:
+        run.close()
+        raise
+    return Answer(run, outcome[1], deadline)
+
+
+def write_result(result: Result, fmt: str, stream) -> None:
+    """Write a result to a binary stream: SPARQL JSON/XML/CSV/TSV (SELECT, ASK) or an RDF
+    format (CONSTRUCT, DESCRIBE); `table` is an aligned plain-text table for reading."""
     if result.type in ("SELECT", "ASK") and fmt == "table":
-        return _table(result)
-    if result.type == "ASK" and fmt in ("csv", "tsv"):
-        return "true\n" if result.askAnswer else "false\n"
-    if result.type == "SELECT" and fmt == "tsv":
-        return _tsv(result)
-    if result.type in ("SELECT", "ASK"):
+        stream.write(_table(result).encode("utf-8"))
+    elif result.type == "ASK" and fmt in ("csv", "tsv"):
+        stream.write(b"true\n" if result.askAnswer else b"false\n")
+    elif result.type == "SELECT" and fmt == "tsv":
+        _tsv(result, stream)
+    elif result.type in ("SELECT", "ASK"):
         if fmt not in RESULT_FORMATS:
             raise ValueError(f"a {result.type} result is written as one of {', '.join([*RESULT_FORMATS, 'table'])}, not {fmt}")
-        return result.serialize(format=RESULT_FORMATS[fmt]).decode("utf-8")
-    if fmt not in GRAPH_FORMATS:
+        result.serialize(destination=stream, format=RESULT_FORMATS[fmt], encoding="utf-8")
+    elif fmt not in GRAPH_FORMATS:
         raise ValueError(f"a {result.type} result is written as one of {', '.join(GRAPH_FORMATS)}, not {fmt}")
-    text = result.graph.serialize(format=GRAPH_FORMATS[fmt])
-    return "".join(sorted(text.splitlines(keepends=True))) if fmt == "nt" else text
+    elif fmt == "nt":  # sorted, so that the same graph gives the same text
+        unsorted = _Capped(stream.cap) if isinstance(stream, _Capped) else io.BytesIO()
+        result.graph.serialize(destination=unsorted, format="nt", encoding="utf-8")
+        stream.write(b"".join(sorted(unsorted.getvalue().splitlines(keepends=True))))
+    else:
+        result.graph.serialize(destination=stream, format=GRAPH_FORMATS[fmt], encoding="utf-8")
 
 
-def _tsv(result: Result) -> str:
+def serialize_result(result: Result, fmt: str) -> str:
+    """A result as text (see write_result)."""
+    out = io.BytesIO()
+    write_result(result, fmt, out)
+    return out.getvalue().decode("utf-8")
+
+
+def _tsv(result: Result, stream) -> None:
     """SPARQL 1.1 TSV: a header of ?names, then each term in its Turtle form (rdflib has no TSV writer)."""
-    lines = ["\t".join(f"?{v}" for v in result.vars)]
+    stream.write(("\t".join(f"?{v}" for v in result.vars) + "\n").encode("utf-8"))
     for row in result.bindings:
-        lines.append("\t".join(row[v].n3() if row.get(v) is not None else "" for v in result.vars))
-    return "\n".join(lines) + "\n"
+        stream.write(("\t".join(row[v].n3() if row.get(v) is not None else "" for v in result.vars) + "\n").encode("utf-8"))
 
 
 def _table(result: Result) -> str:

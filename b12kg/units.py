@@ -87,12 +87,13 @@ def compute(from_unit: str, to_unit: str, mass_per_substance: Decimal | None) ->
         target = registry.from_ucum(to_unit)
     except Exception as exc:  # ucumvert raises its own parse errors
         raise UnitError(f"{from_unit!r} is not a valid UCUM unit") from exc
-    quantity = 1 * source
-    if mass_per_substance is not None and quantity.dimensionality != target.dimensionality:
-        quantity = quantity * float(mass_per_substance) * registry.from_ucum("g/mol")
     try:
+        # pint refuses arithmetic on offset units (Cel, [degF], [degRe]): they have no factor
+        quantity = 1 * source
+        if mass_per_substance is not None and quantity.dimensionality != target.dimensionality:
+            quantity = quantity * float(mass_per_substance) * registry.from_ucum("g/mol")
         magnitude = quantity.to(target).magnitude
-    except Exception as exc:  # pint's DimensionalityError
+    except Exception as exc:  # pint's DimensionalityError, OffsetUnitCalculusError
         raise UnitError(f"{from_unit!r} cannot be converted to {to_unit!r}") from exc
     return Decimal(f"{magnitude:.{_SIGNIFICANT}g}")
 

@@ -132,8 +132,9 @@ def cohort(assessor, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def start_server(b12kg_command):
-    """Start `b12kg serve DIR ARGS...` on a free loopback port; returns its base URL.
-    Every server started is stopped at the end of the session."""
+    """Start `b12kg serve DIR ARGS...` on a free loopback port; returns its base URL
+    (`start_server.processes[url]` is its process). Every server started is stopped at
+    the end of the session."""
     import subprocess
     import time
 
@@ -149,8 +150,11 @@ def start_server(b12kg_command):
             line = process.stderr.readline()
             if not line and (process.poll() is not None or time.monotonic() > deadline):
                 raise RuntimeError(f"b12kg serve did not start (exit {process.poll()})")
-        return line.split(" at ", 1)[1].split("/sparql", 1)[0]
+        url = line.split(" at ", 1)[1].split("/sparql", 1)[0]
+        start.processes[url] = process
+        return url
 
+    start.processes = {}
     yield start
     for process in started:
         process.terminate()

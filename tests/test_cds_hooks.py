@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import socket
 import threading
 import time
 import uuid
@@ -23,6 +22,7 @@ uvicorn = pytest.importorskip("uvicorn")
 pytest.importorskip("starlette")
 
 from cds_hooks_rules import check_response  # noqa: E402
+from servers import LiveService, free_socket  # noqa: E402
 
 from b12kg.api import Api  # noqa: E402
 from b12kg.serve.cds_hooks import Config, create_app  # noqa: E402
@@ -37,37 +37,18 @@ make_requests = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(make_requests)
 
 
-def _free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-class LiveService:
-    """The ASGI app served by uvicorn in a thread, on a loopback port."""
-
-    def __init__(self, app):
-        self.sock = _free_socket()
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            assert time.monotonic() < deadline, "the service did not start"
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-        self.sock.close()
+SANDBOX = "https://sandbox.cds-hooks.org"
 
 
 @pytest.fixture(scope="module")
-def service(assessor, tmp_path_factory):
-    config = Config(as_of=date.fromisoformat(make_requests.AS_OF), feedback_db=tmp_path_factory.mktemp("cds") / "feedback.sqlite3")
-    live = LiveService(create_app(config, Api(assessor)))
+def service(assessor, tmp_path_factory, fhir_server):
+    """The service as a test deployment runs it: the loopback FHIR server below allow-listed
+    (with the test-only option for loopback addresses), the public sandbox an allowed origin."""
+    sock = free_socket()
+    config = Config(as_of=date.fromisoformat(make_requests.AS_OF), feedback_db=tmp_path_factory.mktemp("cds") / "feedback.sqlite3",
+                    fhir_servers=[fhir_server.url], allow_private_fhir=True, allowed_origins=[SANDBOX],
+                    public_url=f"http://127.0.0.1:{sock.getsockname()[1]}")
+    live = LiveService(create_app(config, Api(assessor)), sock=sock)
     yield live
     live.stop()
 
@@ -132,7 +113,7 @@ class FhirServer:
         self.httpd.server_close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def fhir_server():
     bundles = [make_requests.bundle_of(case) for case in ("combo-untreated-since-june-vegan-metformin", "ex1-confirmed-oral")]
     server = FhirServer(bundles)
@@ -242,6 +223,7 @@ def test_partial_prefetch_is_completed_from_the_fhir_server(client, fhir_server)
     body["fhirServer"] = fhir_server.url
     body["fhirAuthorization"] = {"access_token": TOKEN, "token_type": "Bearer", "expires_in": 300, "scope": "patient/*.read",
                                  "subject": "b12kg"}
+    fhir_server.requests.clear()
     response = _call(client, "b12-patient-view", body)
     assert response.status_code == 200, response.text
     assert _shape(response.json()["cards"]) == _shape(full)
@@ -256,7 +238,7 @@ def test_fetch_without_the_token_is_refused_upstream_and_reported(client, fhir_s
     body["prefetch"] = make_requests.prefetch(bundle, ["patient"])
     body["fhirServer"] = fhir_server.url
     response = client.post("/cds-services/b12-patient-view", json=body)
-    assert response.status_code == 412 and "401" in response.json()["error"]
+    assert response.status_code == 412 and "the FHIR server gave no FHIR answer" in response.json()["error"]
 
 
 def test_null_prefetch_means_no_data(client):
@@ -267,13 +249,17 @@ def test_null_prefetch_means_no_data(client):
     assert _shape(cards) == [{"indicator": "info", "summary": make_requests.SUMMARY["order-serum-b12"], "suggestions": ["ServiceRequest"]}]
 
 
-def test_missing_prefetch_without_a_fhir_server_is_412(client):
+def test_missing_prefetch_in_prefetch_only_mode_is_412(assessor, tmp_path):
     bundle = make_requests.bundle_of("ex1-confirmed-oral")
     body = make_requests.request("patient-view", "missing", bundle)
     body["prefetch"] = make_requests.prefetch(bundle, ["patient"])
-    response = client.post("/cds-services/b12-patient-view", json=body)
+    live = LiveService(create_app(Config(feedback_db=tmp_path / "fb.sqlite3"), Api(assessor)))
+    try:
+        response = httpx.post(f"{live.url}/cds-services/b12-patient-view", json=body, timeout=60)
+    finally:
+        live.stop()
     assert response.status_code == 412
-    assert "observations" in response.json()["error"]
+    assert "observations" in response.json()["error"] and "prefetch-only" in response.json()["error"]
 
 
 # --- Feedback ---------------------------------------------------------------------------------
@@ -330,15 +316,16 @@ def test_bad_feedback(client, feedback, status):
 # --- CORS, bad requests -----------------------------------------------------------------------
 
 def test_cors_preflight_and_headers(client):
+    """An allowed origin (the sandbox, allow-listed by the fixture) is echoed, never `*`."""
     preflight = client.options("/cds-services/b12-patient-view", headers={
-        "Origin": "https://sandbox.cds-hooks.org", "Access-Control-Request-Method": "POST",
+        "Origin": SANDBOX, "Access-Control-Request-Method": "POST",
         "Access-Control-Request-Headers": "authorization, content-type"})
-    assert preflight.status_code == 200
-    assert preflight.headers["access-control-allow-origin"] in ("*", "https://sandbox.cds-hooks.org")
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == SANDBOX
     assert "POST" in preflight.headers["access-control-allow-methods"]
     assert {"authorization", "content-type"} <= {h.strip().lower() for h in preflight.headers["access-control-allow-headers"].split(",")}
-    discovery = client.get("/cds-services", headers={"Origin": "https://sandbox.cds-hooks.org"})
-    assert discovery.headers["access-control-allow-origin"] in ("*", "https://sandbox.cds-hooks.org")
+    discovery = client.get("/cds-services", headers={"Origin": SANDBOX})
+    assert discovery.headers["access-control-allow-origin"] == SANDBOX
     assert "location" in discovery.headers["access-control-expose-headers"].lower()
     assert "access-control-allow-credentials" not in discovery.headers
 
@@ -406,8 +393,10 @@ def test_jwt_verification(assessor, tmp_path):
     jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
     jwks = tmp_path / "jwks.json"
     jwks.write_text(json.dumps({"keys": [jwk | {"kid": "k1", "alg": "ES384", "use": "sig"}]}))
-    config = Config(as_of=date(2026, 11, 24), feedback_db=tmp_path / "fb.sqlite3", jwt_issuers=["https://ehr.example"], jwks_file=jwks)
-    live = LiveService(create_app(config, Api(assessor)))
+    sock = free_socket()
+    config = Config(as_of=date(2026, 11, 24), feedback_db=tmp_path / "fb.sqlite3", jwt_issuers=["https://ehr.example"], jwks_file=jwks,
+                    public_url=f"http://127.0.0.1:{sock.getsockname()[1]}")
+    live = LiveService(create_app(config, Api(assessor)), sock=sock)
     try:
         url = f"{live.url}/cds-services/b12-patient-view"
 
@@ -457,7 +446,7 @@ def test_cards_respect_the_population_flag(assessor):
 def test_cli_serves_on_loopback(b12kg_command, tmp_path):
     import subprocess
 
-    port = _free_socket()
+    port = free_socket()
     number = port.getsockname()[1]
     port.close()
     process = subprocess.Popen([*b12kg_command, "cds-hooks", "--port", str(number), "--feedback-db", str(tmp_path / "fb.sqlite3")],

@@ -201,3 +201,29 @@ def test_index_page_lists_the_named_queries(client):
     assert "<script" not in response.text
     for name in named.named_queries():
         assert f'href="/queries/{name}?format=csv"' in response.text
+
+
+@pytest.mark.parametrize("query", [
+    GM + "CONSTRUCT WHERE { ?a a gm:Assessment ; gm:asOf ?d }",
+    GM + "CONSTRUCT WHERE { ?a a gm:Assessment ; gm:asOf ?d } ORDER BY ?a LIMIT 2",
+    "CONSTRUCT WHERE { ?s ?p ?o } LIMIT 5",
+    GM + "SELECT ?s ?o WHERE { ?s (!gm:asOf)+ ?o } LIMIT 5",
+    "SELECT ?s ?o WHERE { ?s !(<urn:x:none>)* ?o } LIMIT 5",
+    "ASK { ?s (!rdf:type)* ?o }",
+], ids=["construct-where", "construct-where-limit", "construct-where-all", "negated-one-or-more", "negated-zero-or-more", "negated-ask"])
+def test_valid_sparql_short_forms_and_negated_closures_run(client, query):
+    """Issue 18: CONSTRUCT WHERE (the short form) and negated property-path closures are SPARQL 1.1."""
+    accept = "application/n-triples" if "CONSTRUCT" in query else "application/sparql-results+json"
+    response = client.post("/sparql", data={"query": query}, headers={"Accept": accept})
+    assert response.status_code == 200, response.text
+    if "CONSTRUCT" in query:
+        assert len(rdflib.Graph().parse(data=response.text, format="nt")) >= 2
+    elif query.startswith("ASK"):
+        assert response.json()["boolean"] is True
+    else:
+        assert len(_bindings(response)) == 5
+
+
+def test_negated_inverse_sets_are_refused_with_the_reason(client):
+    response = client.post("/sparql", data={"query": "SELECT * WHERE { ?s !^rdf:type ?o } LIMIT 1"})
+    assert response.status_code == 400 and "negated property set" in response.text

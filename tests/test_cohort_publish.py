@@ -93,3 +93,17 @@ def test_publish_refuses_unencrypted_remote_hosts_and_reports_failures(cohort):
         publish(local, "file:///etc/passwd")
     with pytest.raises(InputRejected, match="cannot reach"):
         publish(local, f"http://127.0.0.1:{free_port()}/store")
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("http://admin:s3cret@127.0.0.1:9/store", "no user or password"),
+    ("https://admin@fuseki.example/ds/data", "no user or password"),
+    ("http://127.0.0.1:9/store?graph=urn:x", "already names a graph"),
+    ("http://127.0.0.1:9/store?default", "already names a graph"),
+])
+def test_publish_refuses_userinfo_and_a_graph_in_the_url(cohort, b12kg_command, url, message):
+    """Issue 18, defect 17: userinfo was dropped silently (and printed); a graph= already in
+    --to was doubled in every PUT while the run reported success."""
+    done = subprocess.run([*b12kg_command, "publish", str(cohort[0]), "--to", url], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and message in done.stderr
+    assert "s3cret" not in done.stderr + done.stdout

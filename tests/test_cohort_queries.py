@@ -153,3 +153,23 @@ def test_cohort_command(cohort, b12kg_command):
     assert done.returncode == 2 and "not an xsd:date" in done.stderr
     done = subprocess.run([*b12kg_command, "cohort", str(cohort[0])], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "overdue-follow-ups" in done.stdout and "--param date=" in done.stdout
+
+
+def test_cohort_output_is_safe_for_terminals_and_spreadsheets():
+    """Issue 18, defect 16: a value could write raw control characters to the terminal (and
+    forge a line), and CSV passed =HYPERLINK(...) through to spreadsheets."""
+    from b12kg.cohort.cli import render_rows
+
+    store = ox.Store()
+    hostile = '"x\\u001b[2J\\nSTATUS: no deficiency"'
+    formula = '"=HYPERLINK(\\"https://evil.example\\",\\"open\\")"'
+    query = f'SELECT ?v ?n WHERE {{ VALUES (?v ?n) {{ ({hostile} "-5") ({formula} "+1") ("@SUM(A1)" "ok") }} }}'
+    table = render_rows(store.query(query), "table")
+    assert "\x1b" not in table and "\\x1b" in table
+    assert "\nSTATUS: no deficiency" not in table and len(table.splitlines()) == 2 + 3 + 1
+    csv_text = render_rows(store.query(query), "csv")
+    assert "'=HYPERLINK(" in csv_text and "'@SUM(A1)" in csv_text
+    assert ",-5\r\n" in csv_text and ",+1\r\n" in csv_text  # numbers stay numbers
+    assert "\n=" not in csv_text and ",=" not in csv_text
+    tsv_text = render_rows(store.query(query), "tsv")
+    assert "'=HYPERLINK(" in tsv_text and "\t=" not in tsv_text

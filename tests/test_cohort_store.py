@@ -86,9 +86,9 @@ def test_failed_load_leaves_store_as_before(assessor, tmp_path, monkeypatch):
     assert _snapshot(directory) == before
 
 
-def test_killed_load_is_rolled_back_on_next_open(assessor, tmp_path):
-    """A process killed in the middle of a load (no chance to clean up) leaves a pending
-    load; the next writer rolls it back before anything else."""
+def _killed_load(assessor, tmp_path: Path) -> tuple[Path, set[ox.Quad]]:
+    """A store of two assessments, then a load of four more killed before its commit:
+    the store folder and its quads before the killed load."""
     directory = tmp_path / "store"
     _fill(assessor, directory, SAMPLE[:2])
     before = _snapshot(directory)
@@ -112,12 +112,51 @@ os._exit(9)  # killed: no rollback, no commit
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 9, done.stderr
+    return directory, before
+
+
+def test_killed_load_is_rolled_back_on_next_open(assessor, tmp_path):
+    """A process killed in the middle of a load (no chance to clean up) leaves a pending
+    load; the next writer rolls it back before anything else."""
+    directory, before = _killed_load(assessor, tmp_path)
     interrupted = ox.Store.read_only(str(directory))
     assert len(list(interrupted.quads_for_pattern(None, None, ox.Literal("pending"), CATALOG_GRAPH))) == 1
     assert len(_snapshot(directory)) > len(before)
     del interrupted
     CohortStore(directory).close()  # opening for writing recovers
     assert _snapshot(directory) == before
+
+
+def test_readers_see_only_committed_loads(assessor, tmp_path, start_server):
+    """Issue 18, defect 6: after a loader was killed, the cohort commands and /sparql counted
+    its half-loaded assessments until the next write rolled them back. Every reader (the
+    catalogue, the named queries, user SPARQL, both routes of the endpoint) now sees the
+    committed loads only, and the store is left as the loader left it."""
+    import httpx
+
+    from b12kg.cohort import named
+    from b12kg.cohort.dataset import SelectedStoreSource
+    from b12kg.query import prepare_user_query, run_user_query
+
+    directory, before = _killed_load(assessor, tmp_path)
+    count = ("SELECT (COUNT(DISTINCT ?a) AS ?n) (COUNT(DISTINCT ?g) AS ?graphs) "
+             "WHERE { GRAPH ?g { ?a a <https://w3id.org/b12kg/model#Assessment> } }")
+    reader = CohortStore(directory, read_only=True)
+    assert len(reader.assessments()) == 2 and reader.pending_loads()
+    statuses = named.rows(reader.store, "counts-by-status")
+    assert sum(int(r["patients"]) for r in statuses) == 2
+    (row,) = run_user_query(prepare_user_query(count), SelectedStoreSource(directory)).bindings
+    assert int(row[next(v for v in row if str(v) == "n")]) == 2
+    del reader
+    url = start_server(directory)
+    with httpx.Client(base_url=url, timeout=60) as client:
+        sparql = client.get("/sparql", params={"query": count}).json()["results"]["bindings"][0]
+        assert sparql["n"]["value"] == "2" and sparql["graphs"]["value"] == "3"  # two activity graphs and the catalogue
+        listed = client.get("/sparql", params={"query": "SELECT DISTINCT ?g { GRAPH ?g { } }"}).json()["results"]["bindings"]
+        assert {b["g"]["value"] for b in listed} == {q.graph_name.value for q in before if isinstance(q.graph_name, ox.NamedNode)}
+        named_route = client.get("/queries/counts-by-status", headers={"Accept": "application/sparql-results+json"}).json()
+        assert sum(int(b["patients"]["value"]) for b in named_route["results"]["bindings"]) == 2
+    assert len(_snapshot(directory)) > len(before)  # reading changed nothing: the next writer rolls back
 
 
 def test_load_command_reads_trig_and_refuses_bad_files(assessor, tmp_path, b12kg_command):

@@ -23,7 +23,7 @@ def test_conversions_are_exact(value, unit, target, mass, expected):
     assert result == Decimal(expected)
 
 
-@pytest.mark.parametrize("unit", ["mg/h", "mcg", "kg"])
+@pytest.mark.parametrize("unit", ["mg/h", "mcg", "kg", "Cel", "[degF]", "[degRe]"])  # offset units: a 500 before (issue 18, 11)
 def test_unconvertible_units_are_refused(unit):
     with pytest.raises(units.UnitError):
         units.factor(unit, "ng/L", Decimal("1355"))

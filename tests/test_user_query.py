@@ -258,6 +258,20 @@ def test_cli_a_non_utf8_query_is_input_not_a_defect(tmp_path: Path):
     assert result.exit_code == 2 and "not UTF-8" in result.stderr and "internal error" not in result.stderr
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_cli_a_fifo_query_file_is_refused_not_waited_on(tmp_path: Path):
+    """Issue 18, defect 19: `query` waited for ever on a FIFO."""
+    fifo = tmp_path / "q.rq"
+    os.mkfifo(fifo)
+    outcome = []
+    worker = threading.Thread(target=lambda: outcome.append(CliRunner().invoke(
+        main, ["query", str(EXAMPLE), str(fifo), "--as-of", AS_OF.isoformat()])), daemon=True)
+    worker.start()
+    worker.join(60)
+    assert outcome, "the query command waited on the FIFO"
+    assert outcome[0].exit_code == 2 and "not a regular file" in outcome[0].stderr
+
+
 def test_cli_engine_errors_exit_2(tmp_path: Path):
     result = _cli(tmp_path, b"SELECT * WHERE { BIND(1 AS ?x) BIND(2 AS ?x) }")
     assert result.exit_code in (0, 2) and "internal error" not in result.stderr

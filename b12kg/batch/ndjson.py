@@ -10,26 +10,87 @@ a FHIR Bundle (type ``collection``) from the indexed lines: the Patient first, t
 the other resources in file order, then the Medications they refer to. Memory holds
 one patient at a time; the index lives in a temporary folder removed at the end.
 
-A line that is not one JSON object is reported (its file and line) and skipped;
-resources of a patient with no Patient resource are reported together as one record.
+A line that is not one JSON object (malformed, nested too deeply, over the 10 MiB
+per-patient limit, which is never read whole) is one rejection naming its file and
+line, and the others are still read; resources of a patient with no Patient resource are
+reported together as one record. A file that is not a regular file (a FIFO) is one
+rejection, never opened to wait. A file whose resources the guideline does not read, by
+its name (`Encounter.ndjson`) or, when the name gives no FHIR type, by its first line
+(an export client's `log.ndjson`), is skipped with one warning and counts no patient.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import re
 import shutil
 import sqlite3
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from .sources import Item
 
+log = logging.getLogger("b12kg.batch")
+
 _REFERENCE = re.compile(r"^(?:.*/)?(?P<type>[A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
 _URN_UUID = "urn:uuid:"
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _BATCH_ROWS = 5000
+_SKIP_CHUNK = 1 << 20
+
+
+def _max_line() -> int:
+    from ..load import MAX_INPUT_BYTES
+
+    return MAX_INPUT_BYTES
+
+
+def read_types() -> frozenset[str]:
+    """The resource types the guideline reads (the loader's)."""
+    from ..load.bundle import VALIDATED
+
+    return frozenset(VALIDATED)
+
+
+def _fhir_type(name: str) -> bool:
+    from fhir.resources.R4B import get_fhir_model_class
+
+    try:
+        get_fhir_model_class(name)
+    except (KeyError, ValueError, TypeError):
+        return False
+    return True
+
+
+def ndjson_lines(handle, limit: int) -> Iterator[tuple[int, int, bytes | None]]:
+    """(offset, length, bytes) of each line of a binary file; bytes is None for a line over
+    `limit`, which is skipped in chunks, never held whole."""
+    offset = 0
+    while raw := handle.readline(limit + 1):
+        length = len(raw)
+        if length > limit and not raw.endswith(b"\n"):
+            while True:
+                more = handle.readline(_SKIP_CHUNK)
+                length += len(more)
+                if not more or more.endswith(b"\n"):
+                    break
+            yield offset, length, None
+        else:
+            yield offset, length, raw
+        offset += length
+
+
+def _open_regular(path: Path):
+    """The file opened for reading, or None when it is not a regular file (a FIFO is never waited on)."""
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        return None
+    return os.fdopen(descriptor, "rb")
 
 
 def _reference(value: object) -> tuple[str | None, str] | None:
@@ -67,6 +128,10 @@ class BulkExport:
 
     def __init__(self, files: list[Path], index_dir: Path | None = None):
         self.files = sorted(files, key=lambda p: (p.name.split(".")[0] != "Patient", p.name))
+        self.skipped: list[tuple[Path, str]] = []
+        """Files not read, with the reason (each warned about once)."""
+        self.unreadable: list[tuple[Path, str]] = []
+        """Files that could not be read (each one rejection)."""
         self._index_dir = index_dir
         self._tmp: str | None = None
         self._db: sqlite3.Connection | None = None
@@ -84,9 +149,55 @@ class BulkExport:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
 
+    def _choose(self) -> None:
+        """Keep in `files` the files to read; the others go to `skipped` (warned) or `unreadable`."""
+        reads, chosen = read_types(), []
+        for path in self.files:
+            try:
+                handle = _open_regular(path)
+            except OSError as exc:
+                self.unreadable.append((path, f"cannot read the file: {exc.strerror or exc}"))
+                continue
+            if handle is None:
+                self.unreadable.append((path, "not a regular file (a FIFO, device or socket): only regular files are read"))
+                continue
+            with handle:
+                reason = self._not_read(path, handle, reads)
+            if reason:
+                self.skipped.append((path, reason))
+                log.warning("b12kg: warning: %s: skipped, %s", path, reason)
+            else:
+                chosen.append(path)
+        self.files = chosen
+
+    @staticmethod
+    def _not_read(path: Path, handle, reads: frozenset[str]) -> str | None:
+        """Why a file's resources are not read, or None: by the FHIR type its name gives
+        (Bulk Data names files by type), else by its first line."""
+        named = [part for part in path.name.split(".")[:-1] if _fhir_type(part)]
+        if any(part in reads for part in named):
+            return None
+        if named:
+            return f"{named[0]} is a resource type the guideline does not read"
+        for _, _, raw in ndjson_lines(handle, _max_line()):
+            if raw is None or not raw.strip():
+                continue
+            try:
+                first = json.loads(raw)
+            except (ValueError, RecursionError):
+                first = None
+            kind = first.get("resourceType") if isinstance(first, dict) else None
+            if kind in reads:
+                return None
+            if isinstance(kind, str):
+                return f"its resources ({kind[:40]}) are of a type the guideline does not read"
+            break
+        return "its lines are not FHIR resources (an export client's log?)"
+
     def _index(self) -> sqlite3.Connection:
         if self._db is not None:
             return self._db
+        self._choose()
         self._tmp = tempfile.mkdtemp(prefix="b12kg-ndjson-", dir=self._index_dir)
         db = sqlite3.connect(str(Path(self._tmp) / "index.sqlite"))
         db.executescript("""
@@ -95,12 +206,11 @@ class BulkExport:
                                patient TEXT, medication TEXT, is_patient INTEGER, problem TEXT, uuid TEXT);
         """)
         rows: list[tuple] = []
+        limit = _max_line()
         for number, path in enumerate(self.files):
             with path.open("rb") as handle:
-                offset = 0
-                for line_no, raw in enumerate(handle, start=1):
-                    rows.append((number, line_no, offset, len(raw), *self._classify(raw)))
-                    offset += len(raw)
+                for line_no, (offset, length, raw) in enumerate(ndjson_lines(handle, limit), start=1):
+                    rows.append((number, line_no, offset, length, *self._classify(raw, limit)))
                     if len(rows) >= _BATCH_ROWS:
                         db.executemany("INSERT INTO line VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
                         rows = []
@@ -113,13 +223,15 @@ class BulkExport:
             SELECT (SELECT count(*) FROM line WHERE is_patient = 1)
                  + (SELECT count(DISTINCT patient) FROM line WHERE patient IS NOT NULL AND patient NOT IN
                       (SELECT patient FROM line WHERE is_patient = 1))
-                 + (SELECT count(*) FROM line WHERE problem IS NOT NULL)""").fetchone()[0]
+                 + (SELECT count(*) FROM line WHERE problem IS NOT NULL)""").fetchone()[0] + len(self.unreadable)
         self._db = db
         return db
 
     @staticmethod
-    def _classify(raw: bytes) -> tuple[str | None, str | None, int, str | None, str | None]:
+    def _classify(raw: bytes | None, limit: int) -> tuple[str | None, str | None, int, str | None, str | None]:
         """(patient id, Medication id, 1 if a Patient, problem, id if a UUID) of one line."""
+        if raw is None:
+            return None, None, 0, f"the line is over the limit of {limit} bytes per patient", None
         raw = raw.strip()
         if not raw:
             return None, None, 0, None, None
@@ -127,6 +239,8 @@ class BulkExport:
             resource = json.loads(raw)
         except ValueError as exc:
             return None, None, 0, f"not valid JSON ({exc})", None
+        except RecursionError:
+            return None, None, 0, "not valid JSON (nested too deeply)", None
         if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
             return None, None, 0, "not a FHIR resource (a JSON object with resourceType)", None
         rid = resource.get("id") if isinstance(resource.get("id"), str) else None
@@ -158,6 +272,8 @@ class BulkExport:
                 yield self._bundle(db, read, key, f"{self._where(file, line)} (patient {key}, no Patient resource in the export)")
             for file, line, problem in db.execute("SELECT file, line, problem FROM line WHERE problem IS NOT NULL ORDER BY file, line"):
                 yield Item(source=self._where(file, line), problem=f"line {line}: {problem}")
+            for path, problem in self.unreadable:
+                yield Item(source=str(path), problem=problem)
         finally:
             for handle in handles:
                 handle.close()
@@ -173,7 +289,10 @@ class BulkExport:
         wanted: list[str] = []
         for raw, _ in lines:
             if b'"medicationReference"' in raw:
-                wanted += medication_refs(json.loads(raw))
+                try:
+                    wanted += medication_refs(json.loads(raw))
+                except RecursionError:
+                    continue  # the loader refuses the nesting, located
         for medication in dict.fromkeys(wanted):
             row = db.execute("SELECT file, offset, length, uuid FROM line WHERE medication = ? ORDER BY file, offset LIMIT 1",
                              (medication,)).fetchone()

@@ -5,6 +5,9 @@ Heavy imports happen inside each command, so `b12kg --help` stays fast.
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 import sys
 from pathlib import Path
 
@@ -63,12 +66,43 @@ def _params(values: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def sheet_cell(value: str) -> str:
+    """A value safe in a spreadsheet: one that starts like a formula (= + - @, tab, return)
+    and is not a number gets a leading apostrophe, so it is shown, never run."""
+    return f"'{value}" if value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value) else value
+
+
+def render_rows(solutions, fmt: str) -> str:
+    """A named query's rows: `table` for a terminal (control characters shown as escapes, as
+    `explain` does), `csv`/`tsv` for spreadsheets (lexical values, formulas neutralised),
+    `json` the SPARQL 1.1 results JSON."""
+    from ..errors import printable
+    from . import named
+
+    if fmt == "json":
+        return named.render(solutions, fmt)
+    names = [v.value for v in solutions.variables]
+    rows = [["" if row[n] is None else row[n].value for n in names] for row in solutions]
+    if fmt == "table":
+        return named.table(names, [[printable(value, None) for value in row] for row in rows])
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter="," if fmt == "csv" else "\t", lineterminator="\r\n" if fmt == "csv" else "\n")
+    writer.writerow(names)
+    writer.writerows([sheet_cell(value) for value in row] for row in rows)
+    return out.getvalue()
+
+
 @click.command("cohort")
 @store_argument
 @click.argument("name", required=False)
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="A parameter of the query (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "tsv", "json"]), default="table", show_default=True,
-              help="json is the SPARQL 1.1 Query Results JSON format.")
+              help="json is the SPARQL 1.1 Query Results JSON format; csv and tsv hold the values, for spreadsheets "
+                   "(a value that would start a formula gets a leading ').")
 def cohort_command(directory: Path, name: str | None, params: tuple[str, ...], fmt: str) -> None:
     """Run a named population query (queries/cohort/NAME.rq) over the cohort store DIR;
     without NAME, list the queries with what each answers and its parameters.
@@ -93,7 +127,7 @@ def cohort_command(directory: Path, name: str | None, params: tuple[str, ...], f
 
         query = named.get(name)
         cohort = CohortStore(directory, read_only=True)
-        return named.render(named.run(cohort.store, query, given), fmt)
+        return render_rows(named.run(cohort.store, query, given), fmt)
 
     click.echo(_guard(work), nl=False)
 
@@ -111,7 +145,7 @@ def publish_command(directory: Path, url: str, allow_http: bool, user: str | Non
     not duplicate anything."""
     import os
 
-    from .publish import check_target, publish
+    from .publish import check_target, publish, shown
     from .store import CohortStore
 
     def work():
@@ -124,7 +158,7 @@ def publish_command(directory: Path, url: str, allow_http: bool, user: str | Non
         return publish(cohort.store, url, allow_http, user, os.environ.get("B12KG_PUBLISH_PASSWORD"))
 
     done = _guard(work)
-    click.echo(f"b12kg: published {done.graphs} graphs ({done.triples} triples) to {url}", err=True)
+    click.echo(f"b12kg: published {done.graphs} graphs ({done.triples} triples) to {shown(url)}", err=True)
 
 
 @click.command("report")
@@ -150,40 +184,47 @@ def report_command(directory: Path, html_file: Path, as_of: str | None) -> None:
 @store_argument
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (loopback by default).")
 @click.option("--port", default=7878, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free port).")
-@click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(0.1, 3600), help="Seconds a user query may run.")
+@click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(0.1, 3600),
+              help="Seconds a user query may take, writing its answer included.")
 @click.option("--max-rows", default=10_000, show_default=True, type=click.IntRange(1, 10_000_000),
               help="Rows (or triples) a user query may return.")
+@click.option("--max-answer-bytes", default=64 * 1024 * 1024, show_default=True, type=click.IntRange(1024, 2**40),
+              help="Bytes one answer may have (serialised in the query's sandbox; a larger one is refused).")
+@click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="NAME",
+              help="Answer to this Host name besides the loopback names and the --host address (repeatable).")
+@click.option("--allow-origin", "allowed_origins", multiple=True, metavar="ORIGIN",
+              help="Allow cross-origin requests from this browser origin (repeatable; none by default).")
+@click.option("--head-timeout", default=10.0, show_default=True, type=click.FloatRange(0.2, 600),
+              help="Seconds a client may take to send a request's head (request line and headers).")
 @click.option("--verbose", is_flag=True, help="Log every request to stderr.")
-def serve_command(directory: Path, host: str, port: int, timeout: float, max_rows: int, verbose: bool) -> None:
+def serve_command(directory: Path, host: str, port: int, timeout: float, max_rows: int, max_answer_bytes: int,
+                  allowed_hosts: tuple[str, ...], allowed_origins: tuple[str, ...], head_timeout: float, verbose: bool) -> None:
     """Serve the cohort store DIR read-only over the SPARQL 1.1 Protocol at /sparql
     (GET, POST form, POST application/sparql-query; SPARQL JSON, XML, CSV, TSV, and
     Turtle, N-Triples, JSON-LD by content negotiation), the named queries at
     /queries/NAME, and a page listing them at /. Updates, SERVICE, LOAD and FROM are
-    refused; a query past --timeout is stopped and answered with an error."""
-    import signal
-
+    refused; a query past --timeout (its answer's writing included) is stopped and
+    answered with an error, or cut off. Only the loopback names (and --allowed-host
+    names) are answered; cross-origin requests only from --allow-origin origins."""
     from ..query import QueryLimits
-    from .publish import _loopback
-    from .server import CohortServer, Endpoint
+    from ..serve.sparql import Endpoint, create_app, serve
+    from ..serve.web import is_loopback
 
-    endpoint = Endpoint(directory, QueryLimits(timeout=timeout, max_rows=max_rows))
-    server = _guard(lambda: CohortServer((host, port), endpoint, verbose))
-    if not _loopback(host):
+    endpoint = Endpoint(directory, QueryLimits(timeout=timeout, max_rows=max_rows, max_answer_bytes=max_answer_bytes), host=host,
+                        allowed_hosts=allowed_hosts, allowed_origins=allowed_origins)
+    try:
+        app = _guard(lambda: create_app(endpoint))  # the store opens and the configuration holds before binding
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    if not is_loopback(host):
         click.echo(f"b12kg: warning: serving patient data on {host}, reachable from other machines, without "
                    "authentication or encryption: put it behind an authenticating TLS proxy", err=True)
-    bound_host, bound_port = server.server_address[:2]
-    click.echo(f"b12kg: serving {directory} at http://{bound_host}:{bound_port}/sparql (Ctrl-C stops)", err=True)
 
-    def stop(signum, frame):
-        raise KeyboardInterrupt
+    def listening(bound_host: str, bound_port: int) -> None:
+        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+        click.echo(f"b12kg: serving {directory} at http://{shown}:{bound_port}/sparql (Ctrl-C stops)", err=True)
 
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    serve(app, endpoint.host, port, head_seconds=head_timeout, verbose=verbose, on_listening=listening)
 
 
 COMMANDS = [load_command, cohort_command, publish_command, report_command, serve_command]

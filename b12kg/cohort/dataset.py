@@ -2,6 +2,7 @@
 
 The protocol's dataset parameters name graphs; here they name graphs *of the local
 store*, never documents to fetch: a name the store does not hold is an empty graph.
+What a pending (uncommitted) load wrote is hidden, as from the named queries.
 The query runs in b12kg.query's sandboxed engine over this view of the store.
 """
 
@@ -24,9 +25,16 @@ class SelectedGraphsStore(ReadOnlyOxigraphStore):
     leaves the other empty."""
 
     def __init__(self, path: str, default: list[str] | None, named: list[str] | None):
+        from .store import uncommitted
+
         super().__init__(path)
         self._default = None if default is None else [rdflib.URIRef(g) for g in default]
         self._named = None if named is None else {rdflib.URIRef(g) for g in named}
+        self._hidden = uncommitted(self._store)
+
+    def _visible(self, quad) -> bool:
+        """Only what committed loads wrote (cohort.store.uncommitted)."""
+        return self._hidden is None or self._hidden.visible(quad)
 
     def triples(self, pattern, context=None):
         graph = self._graph(context)
@@ -43,8 +51,9 @@ class SelectedGraphsStore(ReadOnlyOxigraphStore):
         yield from super().triples(pattern, context)
 
     def contexts(self, triple=None):
+        hidden = {to_rdflib(g) for g in self._hidden.graphs} if self._hidden else set()
         for graph in super().contexts(triple):
-            if self._named is None or graph.identifier in self._named:
+            if (self._named is None or graph.identifier in self._named) and graph.identifier not in hidden:
                 yield graph
 
 

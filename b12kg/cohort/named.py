@@ -117,8 +117,14 @@ def bindings(query: NamedQuery, given: dict[str, str]) -> dict[ox.Variable, ox.L
 
 
 def run(store: ox.Store, query: NamedQuery, given: dict[str, str] | None = None):
-    """The query's solutions over a cohort store (packaged, trusted text: pyoxigraph directly)."""
-    return store.query(query.text, substitutions=bindings(query, given or {}))
+    """The query's solutions over a cohort store's committed loads (packaged, trusted text:
+    pyoxigraph directly); what a pending load wrote is not read."""
+    from .store import uncommitted
+
+    hidden = uncommitted(store)
+    if hidden is None:
+        return store.query(query.text, substitutions=bindings(query, given or {}))
+    return store.query(query.text, substitutions=bindings(query, given or {}), named_graphs=hidden.named_graphs(store))
 
 
 _RESULT_FORMATS = {"csv": ox.QueryResultsFormat.CSV, "tsv": ox.QueryResultsFormat.TSV, "json": ox.QueryResultsFormat.JSON}

@@ -5,21 +5,23 @@ again converges instead of duplicating. Works with Oxigraph (`/store`), Fuseki
 (`/DATASET/data`) and Virtuoso (`/sparql-graph-crud`).
 
 Patient data leaves the machine here, so plain http is accepted only to a loopback host
-unless the caller says otherwise (`allow_http`).
+unless the caller says otherwise (`allow_http`). The URL names the endpoint only: a user
+or password in it (which would be dropped, and printed) and a `graph=` already in its
+query (which would be sent twice) are refused.
 """
 
 from __future__ import annotations
 
 import base64
 import http.client
-import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pyoxigraph as ox
 
 from ..errors import InputRejected
+from ..serve.web import is_loopback
 
 TIMEOUT_SECONDS = 60.0
 
@@ -30,24 +32,34 @@ class Published:
     triples: int = 0
 
 
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_target(url: str, allow_http: bool = False):
     """The parsed target URL, or InputRejected saying why it is not acceptable."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
+    except ValueError:
+        raise InputRejected.one("--to", "not a URL", field="URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputRejected.one("--to", f"{url!r} is not an http(s) URL of a Graph Store Protocol endpoint", field="URL")
-    if parts.scheme == "http" and not allow_http and not _loopback(parts.hostname):
-        raise InputRejected.one("--to", f"{url!r} would send patient data unencrypted to another host: use https, "
+        raise InputRejected.one("--to", f"{shown(url)!r} is not an http(s) URL of a Graph Store Protocol endpoint", field="URL")
+    if parts.username is not None or parts.password is not None:
+        raise InputRejected.one("--to", f"{shown(url)!r}: put no user or password in the URL (it would not be sent, and would be "
+                                        "printed): use --user and $B12KG_PUBLISH_PASSWORD", field="URL")
+    named = {key.lower() for key in parse_qs(parts.query, keep_blank_values=True)} & {"graph", "default"}
+    if named:
+        raise InputRejected.one("--to", f"{shown(url)!r} already names a graph ({', '.join(sorted(named))}=): give the Graph Store "
+                                        "endpoint itself; b12kg adds graph= for each graph it publishes", field="URL")
+    if parts.scheme == "http" and not allow_http and not is_loopback(parts.hostname):
+        raise InputRejected.one("--to", f"{shown(url)!r} would send patient data unencrypted to another host: use https, "
                                         "or --allow-http on a network you trust", field="URL")
     return parts
+
+
+def shown(url: str) -> str:
+    """A URL as it may be printed: any user and password left out."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
 
 
 def publish(store: ox.Store, url: str, allow_http: bool = False, user: str | None = None, password: str | None = None,
@@ -79,7 +91,7 @@ def publish(store: ox.Store, url: str, allow_http: bool = False, user: str | Non
             if progress:
                 progress(number, len(graphs))
     except OSError as exc:
-        raise InputRejected.one("--to", f"cannot reach {url}: {exc}", field="URL") from None
+        raise InputRejected.one("--to", f"cannot reach {shown(url)}: {exc}", field="URL") from None
     finally:
         connection.close()
     return done

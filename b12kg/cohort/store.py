@@ -1,5 +1,9 @@
 """The cohort store: assessments in an on-disk pyoxigraph (RocksDB) store, loaded transactionally.
 
+Readers (named queries, the SPARQL endpoint, the cohort page) see committed loads only:
+what a pending load wrote is hidden from them (`uncommitted`) until it is committed or
+rolled back.
+
 Each load (one `b12kg batch --store` or `b12kg load` run) is journalled in the catalogue
 graph: it is marked pending; each group of assessments is first entered in the journal
 (one atomic `extend`), then its graphs are written (the bulk loader); the load is marked
@@ -44,6 +48,38 @@ def _now() -> ox.Literal:
     return ox.Literal(datetime.now(UTC).isoformat(timespec="seconds"), datatype=ox.NamedNode(XSD + "dateTime"))
 
 
+class Uncommitted:
+    """What the loads still pending in a store (a load under way, or one killed before it
+    was rolled back) have written: readers must not see it (issue 18)."""
+
+    def __init__(self, store: ox.Store, loads: list[ox.NamedNode]):
+        self.subjects: set = set(loads)
+        self.graphs: set = set()
+        for load in loads:
+            for quad in store.quads_for_pattern(load, _P["loadedAssessment"], None, CATALOG_GRAPH):
+                self.subjects.add(quad.object)
+                self.graphs.update(graph_of(quad.object.value, role) for role in ROLES)
+            self.graphs.add(ox.NamedNode(f"{load.value}/derived-knowledge"))
+            if any(store.quads_for_pattern(load, _ADDED_KNOWLEDGE, None, CATALOG_GRAPH)):
+                self.graphs.add(_ONTOLOGY)
+
+    def visible(self, quad: ox.Quad) -> bool:
+        if quad.graph_name in self.graphs:
+            return False
+        return not (quad.graph_name == CATALOG_GRAPH and quad.subject in self.subjects)
+
+    def named_graphs(self, store: ox.Store) -> list[ox.NamedNode]:
+        """The graphs a pyoxigraph query may read: all but the uncommitted ones and the
+        catalogue (which holds entries of both; no named query reads it)."""
+        return [g for g in store.named_graphs() if g not in self.graphs and g != CATALOG_GRAPH]
+
+
+def uncommitted(store: ox.Store) -> Uncommitted | None:
+    """What pending loads wrote, or None when every load in the store is committed."""
+    loads = [q.subject for q in store.quads_for_pattern(None, _P["loadState"], ox.Literal("pending"), CATALOG_GRAPH)]
+    return Uncommitted(store, loads) if loads else None
+
+
 class CohortStore:
     """A cohort store on disk. Opened for writing by one process at a time (RocksDB's lock)."""
 
@@ -68,7 +104,9 @@ class CohortStore:
 
     def assessments(self) -> list[str]:
         """The IRIs of the committed assessments in the store."""
-        return sorted(q.subject.value for q in self.store.quads_for_pattern(None, RDF_TYPE, _P["Assessment"], CATALOG_GRAPH))
+        hidden = uncommitted(self.store)
+        return sorted(q.subject.value for q in self.store.quads_for_pattern(None, RDF_TYPE, _P["Assessment"], CATALOG_GRAPH)
+                      if hidden is None or hidden.visible(q))
 
     def has(self, assessment: str) -> bool:
         return self.store.contains_named_graph(graph_of(assessment, "activity"))

@@ -1,6 +1,8 @@
 """CDS Hooks cards from an assessment: one card per recommendation (summary, indicator,
 suggestions and override reasons from the ontology, queries/fhir/), one per order-sign
-issue, and one for a record b12kg refuses. The detail shows the deciding values."""
+issue, and one for a record b12kg refuses. The detail shows the deciding values; every
+value taken from the record is a code span, so that no viewer turns it into a link,
+emphasis or HTML (a unit 'https://evil.example/phish' stays text)."""
 
 from __future__ import annotations
 
@@ -17,8 +19,19 @@ _MARKDOWN = re.compile(r"([\\`*_\[\]<>|!~])")
 
 
 def md(text: str) -> str:
-    """Text from the record, safe inside Markdown (no links, emphasis or HTML from the data)."""
+    """b12kg's own text, safe inside Markdown (no links, emphasis or HTML)."""
     return _MARKDOWN.sub(r"\\\1", str(text))
+
+
+def code(text) -> str:
+    """A value from the record as a Markdown code span, on one line (CommonMark: a fence
+    longer than any backtick run inside, padded when the text starts or ends with one)."""
+    text = " ".join(str(text).split())
+    if not text:
+        return ""
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text[0] == "`" or text[-1] == "`" else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _summary(text: str) -> str:
@@ -36,30 +49,34 @@ def source(vocab: Vocabulary) -> dict:
 def _fact_line(fact_id: str, facts: dict[str, dict]) -> str:
     """One fact as a Markdown list item: type, id, value as recorded and canonical, daily dose, date."""
     f = facts.get(fact_id) or facts.get(fact_id.partition("/")[2]) or {}
-    parts = [f"{md(f.get('resourceType', 'fact'))} {md(fact_id)}"]
+    parts = [f"{md(f.get('resourceType', 'fact'))} {code(fact_id)}"]
     if f.get("value") is not None:
-        recorded = f"{md(f['value'])} {md(f.get('unit', ''))}".strip()
-        canonical = f"{md(f['canonicalValue'])} {md(f.get('canonicalUnit', ''))}".strip() if f.get("canonicalValue") else ""
-        parts.append(f"**{recorded}**" + (f" ({canonical})" if canonical and canonical != recorded else ""))
+        recorded = f"{f['value']} {f.get('unit', '')}".strip()
+        canonical = f"{f['canonicalValue']} {f.get('canonicalUnit', '')}".strip() if f.get("canonicalValue") else ""
+        parts.append(f"**{code(recorded)}**" + (f" ({code(canonical)})" if canonical and canonical != recorded else ""))
     if f.get("dailyDose"):
-        parts.append(f"**{md(f['dailyDose'])} mg per day**")
+        parts.append(f"**{code(f['dailyDose'])} mg per day**")
     when = f.get("effectiveDate") or f.get("startDate")
     if when:
-        parts.append(("started " if f.get("startDate") and not f.get("effectiveDate") else "") + md(when))
+        parts.append(("started " if f.get("startDate") and not f.get("effectiveDate") else "") + code(when))
     if f.get("status") or f.get("clinicalStatus"):
-        parts.append(md(f.get("status") or f.get("clinicalStatus")))
+        parts.append(code(f.get("status") or f.get("clinicalStatus")))
     return "- " + ", ".join(parts)
 
 
-def _detail(text: str, document: dict, based_on: list[str], evidence: list[dict], facts: dict[str, dict], vocab: Vocabulary) -> str:
+def _detail(text: str, document: dict, based_on: list[str], evidence: list[dict], facts: dict[str, dict], vocab: Vocabulary,
+            note: str | None = None) -> str:
+    """The card detail: b12kg's `text`, a Markdown `note` already made safe, the status, the facts used."""
     status = document["b12_status"]
     values = [f"{md(label)} **{status[key]:g} {md(unit)}**" for key, label, unit in vocab.reported if status.get(key) is not None]
-    lines = [md(text), "", f"**{md(vocab.status_label)}:** {md(status['value'])}" + (f" ({', '.join(values)})" if values else "")]
+    lines = [md(text), *(["", note] if note else []), "",
+             f"**{md(vocab.status_label)}:** {md(status['value'])}" + (f" ({', '.join(values)})" if values else "")]
     if based_on:
         lines += ["", "**Facts used:**", *(_fact_line(f, facts) for f in based_on)]
     quality = [q for q in document.get("data_quality", []) if q.get("fact") in based_on or q.get("fact") is None]
     if quality:
-        lines += ["", "**Data quality:**", *(f"- {md(q.get('fact') or 'record')}: {md(q.get('detail') or q.get('code'))}" for q in quality)]
+        lines += ["", "**Data quality:**", *(f"- {code(q.get('fact') or 'record')}: {code(q.get('detail') or q.get('code'))}"
+                                              for q in quality)]
     for e in evidence:
         level = f" (evidence level {md(e['level'])})" if e.get("level") else ""
         lines += ["", f"> {md(e['statement'])}", f"> — guideline statement \\[{md(e['citation'])}\\]{level}"]
@@ -117,20 +134,21 @@ def issue_cards(issues: dict[tuple[str, str], list[str]], drafts: dict[str, str]
     if not in_population(document):
         return []
     cards = []
-    for (code, draft), used in sorted(issues.items()):
-        item = vocab.item(code)
+    for (issue, draft), used in sorted(issues.items()):
+        item = vocab.item(issue)
         reference = drafts.get(draft, draft)
         evidence = [{"statement": s["text"], "citation": s["citation"], "level": s.get("level")}
                     for iri, s in vocab.statements.items() if iri in item.statements]
-        text = f"{item.text}\n\nDraft order: {md(reference)}"
+        note = f"Draft order: {code(reference)}"
         if item.orders:  # a replacement: delete the draft, create the guideline's order
             suggestions = [suggestion(vocab.orders[o], document["patient"], document["as_of"], item.text, remove=reference)
                            for o in item.orders]
         else:  # what the assessment without the draft proposes (e.g. B12 therapy beside folic acid)
             suggestions = [suggestion(o, document["patient"], document["as_of"], rec["text"])
                            for rec in document["recommendations"] for o in vocab.proposed(rec["action"])]
-        cards.append(_card(vocab, code, item.summary or item.text, item.indicator,
-                           _detail(text, document, [draft, *[u for u in used if u != draft]], evidence, facts, vocab), suggestions, link))
+        cards.append(_card(vocab, issue, item.summary or item.text, item.indicator,
+                           _detail(item.text, document, [draft, *[u for u in used if u != draft]], evidence, facts, vocab, note),
+                           suggestions, link))
     return cards
 
 
@@ -139,7 +157,7 @@ def rejection_card(exc: InputRejected, vocab: Vocabulary) -> dict:
     problems = exc.problems
     lines = ["b12kg could not assess this patient's record against the guideline, so it gives no advice. "
              "Correct the record (or assess the patient by hand):", ""]
-    lines += [f"- {md(' '.join(x for x in (p.resource, f'field {p.field}' if p.field else None) if x) or 'record')}: {md(p.reason)}"
+    lines += [f"- {code(' '.join(x for x in (p.resource, f'field {p.field}' if p.field else None) if x) or 'record')}: {code(p.reason)}"
               for p in problems[:20]]
     if len(problems) > 20:
         lines.append(f"- … and {len(problems) - 20} more problems")

@@ -1,5 +1,9 @@
 """Durable record of the cards the CDS Hooks service issued and the feedback on them
-(CDS Hooks 2.0 feedback: accepted / overridden, with the override reason), in SQLite."""
+(CDS Hooks 2.0 feedback: accepted / overridden, with the override reason), in SQLite.
+
+Bounded: a comment of at most 1,000 characters and an override reason of at most 2 KiB,
+five feedback items per card, and the newest 100,000 cards and feedback items kept.
+Read back newest first, a page at a time."""
 
 from __future__ import annotations
 
@@ -14,6 +18,15 @@ from pathlib import Path
 OUTCOMES = ("accepted", "overridden")
 MAX_FEEDBACK_ITEMS = 100
 """Most feedback items in one request."""
+MAX_COMMENT_CHARS = 1000
+MAX_REASON_BYTES = 2048
+MAX_FEEDBACK_PER_CARD = 5
+KEEP_ROWS = 100_000
+"""Cards, and feedback items, kept (the oldest are dropped past it)."""
+PAGE = 100
+MAX_PAGE = 500
+_PRUNE = {"card": "DELETE FROM card WHERE rowid <= (SELECT max(rowid) FROM card) - ?",
+          "feedback": "DELETE FROM feedback WHERE id <= (SELECT max(id) FROM feedback) - ?"}
 
 
 def default_path() -> Path:
@@ -58,6 +71,8 @@ class FeedbackStore:
                 id INTEGER PRIMARY KEY AUTOINCREMENT, service TEXT NOT NULL, card TEXT NOT NULL REFERENCES card(uuid),
                 outcome TEXT NOT NULL, accepted_suggestions TEXT NOT NULL, override_reason TEXT, user_comment TEXT,
                 outcome_timestamp TEXT NOT NULL, received TEXT NOT NULL)""")
+            self._db.execute("CREATE INDEX IF NOT EXISTS feedback_card ON feedback (card)")
+            self._db.execute("CREATE INDEX IF NOT EXISTS feedback_service ON feedback (service, id)")
 
     def close(self) -> None:
         self._db.close()
@@ -69,6 +84,7 @@ class FeedbackStore:
                  json.dumps([s["uuid"] for s in c.get("suggestions", []) if "uuid" in s]), now) for c in cards]
         with self._lock:
             self._db.executemany("INSERT OR REPLACE INTO card VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            self._db.execute(_PRUNE["card"], (KEEP_ROWS,))
 
     def record(self, service: str, body) -> int:
         """Validate and store one feedback request body; returns how many items were stored."""
@@ -100,6 +116,8 @@ class FeedbackStore:
                 raise FeedbackError(f"{where}.acceptedSuggestions: expected a list of {{\"id\": suggestion uuid}}")
             if outcome == "overridden" and accepted:
                 raise FeedbackError(f"{where}: an overridden card has no accepted suggestions")
+            if len(timestamp) > 40:
+                raise FeedbackError(f"{where}.outcomeTimestamp: longer than an ISO 8601 instant")
             reason = item.get("overrideReason")
             if reason is not None:
                 if outcome != "overridden":
@@ -107,10 +125,17 @@ class FeedbackStore:
                 if not isinstance(reason, dict) or not isinstance(reason.get("reason", {}), dict) \
                         or not isinstance(reason.get("userComment", ""), str):
                     raise FeedbackError(f"{where}.overrideReason: expected {{\"reason\": Coding, \"userComment\": text}}")
+                if len(reason.get("userComment", "")) > MAX_COMMENT_CHARS:
+                    raise FeedbackError(f"{where}.overrideReason.userComment: longer than {MAX_COMMENT_CHARS} characters")
+                if len(json.dumps(reason.get("reason", {}))) > MAX_REASON_BYTES:
+                    raise FeedbackError(f"{where}.overrideReason.reason: larger than {MAX_REASON_BYTES} bytes (a Coding)")
             with self._lock:
                 known = self._db.execute("SELECT service, suggestions FROM card WHERE uuid = ?", (card,)).fetchone()
+                given = self._db.execute("SELECT count(*) FROM feedback WHERE card = ?", (card,)).fetchone()[0]
             if known is None or known[0] != service:
                 raise FeedbackError(f"{where}.card: no card {card} was issued by the service {service}", status=404)
+            if given + sum(1 for r in rows if r[1] == card) >= MAX_FEEDBACK_PER_CARD:
+                raise FeedbackError(f"{where}.card: card {card} already has {MAX_FEEDBACK_PER_CARD} feedback items", status=409)
             offered = set(json.loads(known[1]))
             unknown = [a["id"] for a in accepted if a["id"] not in offered]
             if unknown:
@@ -121,17 +146,21 @@ class FeedbackStore:
         with self._lock:
             self._db.executemany("""INSERT INTO feedback (service, card, outcome, accepted_suggestions, override_reason,
                                     user_comment, outcome_timestamp, received) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""", rows)
+            self._db.execute(_PRUNE["feedback"], (KEEP_ROWS,))
         return len(rows)
 
-    def read(self, service: str, limit: int = 1000) -> list[dict]:
-        """The feedback stored for one service, oldest first, in the shape it was sent."""
+    def read(self, service: str, limit: int = PAGE, before: int | None = None) -> list[dict]:
+        """The feedback stored for one service, newest first, in the shape it was sent (with its
+        `id`); `before`: only items older than that id (the next page)."""
+        limit = max(1, min(limit, MAX_PAGE))
         with self._lock:
-            rows = self._db.execute("""SELECT f.card, f.outcome, f.accepted_suggestions, f.override_reason, f.user_comment,
+            rows = self._db.execute("""SELECT f.id, f.card, f.outcome, f.accepted_suggestions, f.override_reason, f.user_comment,
                                        f.outcome_timestamp, f.received, c.code, c.patient FROM feedback f JOIN card c ON c.uuid = f.card
-                                       WHERE f.service = ? ORDER BY f.id LIMIT ?""", (service, limit)).fetchall()
+                                       WHERE f.service = ? AND f.id < ? ORDER BY f.id DESC LIMIT ?""",
+                                    (service, before if before is not None else 2**62, limit)).fetchall()
         found = []
-        for card, outcome, accepted, reason, comment, timestamp, received, code, patient in rows:
-            item = {"card": card, "outcome": outcome, "outcomeTimestamp": timestamp, "received": received,
+        for rid, card, outcome, accepted, reason, comment, timestamp, received, code, patient in rows:
+            item = {"id": rid, "card": card, "outcome": outcome, "outcomeTimestamp": timestamp, "received": received,
                     "cardCode": code, "patient": patient}
             if json.loads(accepted):
                 item["acceptedSuggestions"] = [{"id": a} for a in json.loads(accepted)]

@@ -7,10 +7,12 @@
     GET  /explanations/{token}               the b12kg explanation page a card links to
 
 Prefetch is read from the request; a missing key is fetched from the request's
-fhirServer with its access token; a key present as null means no data; with neither,
-412. Bad requests get a 4xx with a message. The service binds to 127.0.0.1 by default,
-bounds request size and time, sends CORS headers so a browser-based CDS client (the
-public sandbox) can call it, and verifies JWT bearer tokens when issuers are configured.
+fhirServer with its access token only when the operator allow-lists that server
+(fhir_client.py: without one, prefetch-only); a key present as null means no data; with
+neither, 412. Bad requests get a 4xx with a message. The service binds to 127.0.0.1 by
+default, serves only its host names, answers cross-origin calls only from allow-listed
+origins (web.py), bounds request size and time, and verifies JWT bearer tokens when
+issuers are configured.
 """
 
 from __future__ import annotations
@@ -28,11 +30,9 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -42,12 +42,26 @@ from ..errors import InputRejected
 from ..fhir_output import facts, vocabulary
 from .cds_auth import JwtVerifier, Unauthorized
 from .cds_cards import issue_cards, public, recommendation_cards, rejection_card
-from .cds_feedback import FeedbackError, FeedbackStore, default_path
+from .cds_feedback import MAX_PAGE, PAGE, FeedbackError, FeedbackStore, default_path
 from .cds_orders import BadDraftOrders, as_if_signed, draft_medications, issues
-from .cds_prefetch import FETCH_TIMEOUT_SECONDS, BadPrefetch, PrefetchMissing, Source, assemble, templates
+from .cds_prefetch import BadPrefetch, PrefetchMissing, Source, assemble, templates
+from .fhir_client import FetchRefused, FhirClient
+from .runner import HEAD_SECONDS
+from .web import Guard, HttpError, Rate, Site, host_names, read_body
 
 MAX_REQUEST_BYTES = 12 * 1024 * 1024
 """Largest request body (a patient's prefetch is read up to the loader's 10 MiB)."""
+
+MAX_CONNECTIONS = 64
+"""Connections served at once (more get 503)."""
+
+MAX_CONCURRENT_CALLS = 4
+CALL_WAIT_SECONDS = 10.0
+"""Service calls handled at once (request, prefetch read, assessment); others wait this long, then 503."""
+
+MAX_FEEDBACK_BYTES = 64 * 1024
+FEEDBACK_PER_SECOND, FEEDBACK_BURST = 5.0, 20
+"""Feedback requests: body size, and rate (more get 429)."""
 
 REQUEST_TIMEOUT_SECONDS = 60.0
 """Longest a service call may take, fetching included (the assessment itself has its own 30 s budget)."""
@@ -60,6 +74,7 @@ EXPLANATION_SECONDS = 3600
 """Explanation pages are kept in memory for the cards' links: the latest 256, for one hour."""
 
 _FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+"""FHIR's id pattern; '.' and '..' are refused besides (they would be dot-segments in a URL)."""
 
 SERVICES = {
     "b12-patient-view": {
@@ -75,20 +90,25 @@ SERVICES = {
 }
 
 
-class HttpError(Exception):
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
 @dataclass
 class Config:
-    """How the service runs. Defaults: loopback, no JWT, feedback in the user's state folder."""
+    """How the service runs. Defaults: loopback, prefetch-only (no FHIR server read), no
+    cross-origin callers, no JWT, feedback in the user's state folder."""
 
     host: str = "127.0.0.1"
     port: int = 8080
-    fhir_server: str | None = None
+    fhir_servers: list[str] = field(default_factory=list)
+    """FHIR servers missing prefetch may be read from (base URLs); none: prefetch-only."""
+    allow_private_fhir: bool = False
+    """Tests (or an intranet FHIR server): read FHIR servers at loopback and private addresses, http on loopback."""
+    allowed_origins: list[str] = field(default_factory=list)
+    """Origins of browser-based CDS clients allowed to call cross-origin; '*' only with JWT."""
+    allowed_hosts: list[str] = field(default_factory=list)
+    """Host names served besides the loopback names and the bound address."""
+    public_url: str | None = None
+    """The service's URL as its clients call it (JWT audience, card links); default http://host:port."""
+    max_calls: int = MAX_CONCURRENT_CALLS
+    call_wait: float = CALL_WAIT_SECONDS
     as_of: date | None = None
     feedback_db: Path = field(default_factory=default_path)
     jwt_issuers: list[str] = field(default_factory=list)
@@ -96,6 +116,8 @@ class Config:
     cache_size: int = ASSESSMENTS_CACHED
     max_request_bytes: int = MAX_REQUEST_BYTES
     request_timeout: float = REQUEST_TIMEOUT_SECONDS
+    head_seconds: float = HEAD_SECONDS
+    """Longest a client may take to send a request head (slowloris)."""
 
 
 class Explanations:
@@ -123,23 +145,16 @@ class Explanations:
             return found[1]
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message, "status": status}, status_code=status)
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message, "status": status}, status_code=status, headers=headers)
 
 
 async def _read_json(request: Request, limit: int):
-    """The request body as JSON, refusing wrong media types, oversized bodies and bad JSON."""
+    """The request body as JSON, refusing wrong media types, oversized or slow bodies and bad JSON."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in ("application/json", "application/fhir+json"):
         raise HttpError(415, f"expected Content-Type application/json, found {media or 'none'!r}")
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise HttpError(413, f"the request body is over the limit of {limit} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise HttpError(413, f"the request body is over the limit of {limit} bytes")
+    body = await read_body(request, limit)
     try:
         return json.loads(body)
     except (ValueError, RecursionError) as exc:
@@ -158,7 +173,7 @@ class Call:
     draft_orders: list[dict]
 
 
-def _parse_call(body, service: str, config: Config) -> Call:
+def _parse_call(body, service: str, fhir: FhirClient) -> Call:
     hook = SERVICES[service]["hook"]
     if not isinstance(body, dict):
         raise HttpError(400, "expected a CDS Hooks request object")
@@ -170,7 +185,7 @@ def _parse_call(body, service: str, config: Config) -> Call:
     if not isinstance(context, dict):
         raise HttpError(400, "context: required (an object)")
     patient_id = context.get("patientId")
-    if not isinstance(patient_id, str) or not _FHIR_ID.fullmatch(patient_id):
+    if not isinstance(patient_id, str) or not _FHIR_ID.fullmatch(patient_id) or patient_id in (".", ".."):
         raise HttpError(400, "context.patientId: required, a FHIR id (letters, digits, '-' and '.', at most 64)")
     drafts = []
     if hook == "order-sign":
@@ -184,37 +199,58 @@ def _parse_call(body, service: str, config: Config) -> Call:
     if prefetch is not None and not isinstance(prefetch, dict):
         raise HttpError(400, "prefetch: expected an object")
     server = body.get("fhirServer")
-    if server is not None:
-        if not isinstance(server, str) or urlsplit(server).scheme not in ("http", "https") or not urlsplit(server).netloc:
-            raise HttpError(400, "fhirServer: expected an http(s) URL")
-        if config.fhir_server and server.rstrip("/") != config.fhir_server.rstrip("/"):
-            raise HttpError(403, f"fhirServer: this service fetches only from {config.fhir_server}")
+    if server is not None and not isinstance(server, str):
+        raise HttpError(400, "fhirServer: expected an http(s) URL")
+    try:
+        base = fhir.base_for(server)
+    except ValueError as exc:
+        raise HttpError(400, f"fhirServer: {exc}") from None
+    except FetchRefused as exc:
+        raise HttpError(403, str(exc)) from None
     token = None
     authorization = body.get("fhirAuthorization")
     if authorization is not None:
         if not isinstance(authorization, dict) or not isinstance(authorization.get("access_token"), str):
             raise HttpError(400, "fhirAuthorization.access_token: expected a string")
         token = authorization["access_token"]
-    return Call(service, body["hookInstance"], patient_id, prefetch, Source(server or config.fhir_server, token), drafts)
+    return Call(service, body["hookInstance"], patient_id, prefetch, Source(base, token), drafts)
 
 
-def create_app(config: Config | None = None, api: Api | None = None) -> Starlette:
-    """The ASGI application (one prepared Api, one feedback database, one HTTP client)."""
+def _public_url(config: Config) -> str:
+    """The service's base URL as clients call it, from configuration only (never a request header)."""
+    if config.public_url is None:
+        host = f"[{config.host}]" if ":" in config.host else config.host
+        return f"http://{host}:{config.port}"
+    parts = urlsplit(config.public_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.query or parts.fragment:
+        raise ValueError(f"--public-url {config.public_url!r}: expected http(s)://host[:port][/path]")
+    return config.public_url.rstrip("/")
+
+
+def create_app(config: Config | None = None, api: Api | None = None, fhir: FhirClient | None = None) -> Starlette:
+    """The ASGI application (one prepared Api, one feedback database, one FHIR client).
+    `fhir` replaces the client built from the configuration (tests: a mock transport and resolver)."""
     config = config or Config()
+    if config.jwt_issuers and not config.jwks_file:
+        raise ValueError("JWT verification needs a JWKS file (--jwks)")
+    site = Site(hosts=host_names(config.host, config.allowed_hosts), origins=tuple(config.allowed_origins),
+                authenticated=bool(config.jwt_issuers), methods=("GET", "POST", "OPTIONS"),
+                expose_headers=("Origin", "Accept", "Content-Location", "Location", "X-Requested-With"))
+    base_url = _public_url(config)
+    fhir = fhir or FhirClient.from_urls(config.fhir_servers, allow_private=config.allow_private_fhir)
+    calls = asyncio.Semaphore(config.max_calls)
+    feedback_rate = Rate(FEEDBACK_PER_SECOND, FEEDBACK_BURST)
     api = api or Api(cache_size=config.cache_size)
     vocab = vocabulary(api.knowledge)
     store = FeedbackStore(config.feedback_db)
     verifier = JwtVerifier.from_files(config.jwt_issuers, config.jwks_file) if config.jwt_issuers else None
-    if config.jwt_issuers and not config.jwks_file:
-        raise ValueError("JWT verification needs a JWKS file (--jwks)")
     explanations = Explanations()
-    client = httpx.AsyncClient(timeout=FETCH_TIMEOUT_SECONDS, follow_redirects=False)
 
     def authorize(request: Request) -> None:
         if verifier is None:
             return
         try:
-            verifier.verify(request.headers.get("authorization"), str(request.url))
+            verifier.verify(request.headers.get("authorization"), base_url + request.url.path)  # the audience: configuration
         except Unauthorized as exc:
             raise HttpError(401, str(exc)) from None
 
@@ -224,16 +260,19 @@ def create_app(config: Config | None = None, api: Api | None = None) -> Starlett
             raise HttpError(404, f"no CDS service {service[:60]!r}; GET /cds-services lists them")
         return service
 
+    usage = ("Prefetch every key." if not fhir.servers else
+             f"Prefetch every key, or give fhirServer ({', '.join(map(str, fhir.servers))}) and fhirAuthorization "
+             "so that missing keys can be fetched.")
+
     async def discovery(request: Request) -> Response:
         prefetch = templates(api.knowledge)
         return JSONResponse({"services": [{"hook": s["hook"], "title": s["title"], "description": s["description"], "id": sid,
                                            "prefetch": prefetch,
-                                           "usageRequirements": "Prefetch every key, or give fhirServer and fhirAuthorization "
-                                                                "so that missing keys can be fetched."}
+                                           "usageRequirements": usage}
                                           for sid, s in SERVICES.items()]})
 
     def link(request: Request, assessment) -> str:
-        return f"{str(request.base_url).rstrip('/')}/explanations/{explanations.put(assessment)}"
+        return f"{base_url}/explanations/{explanations.put(assessment)}"
 
     def patient_view(request: Request, call: Call, bundle: dict, as_of: date) -> list[dict]:
         try:
@@ -272,11 +311,21 @@ def create_app(config: Config | None = None, api: Api | None = None) -> Starlett
     async def call_service(request: Request) -> Response:
         service = service_of(request)
         authorize(request)
-        call = _parse_call(await _read_json(request, config.max_request_bytes), service, config)
+        try:
+            await asyncio.wait_for(calls.acquire(), config.call_wait)
+        except TimeoutError:
+            raise HttpError(503, "too many calls at once: try again", {"Retry-After": "2"}) from None
+        try:
+            return await _call(request, service)
+        finally:
+            calls.release()
+
+    async def _call(request: Request, service: str) -> Response:
+        call = _parse_call(await _read_json(request, config.max_request_bytes), service, fhir)
 
         async def work() -> list[dict]:
             try:
-                bundle = await assemble(call.prefetch, call.patient_id, api.knowledge, call.source, client)
+                bundle = await assemble(call.prefetch, call.patient_id, api.knowledge, call.source, fhir)
             except PrefetchMissing as exc:
                 raise HttpError(412, str(exc)) from None
             except BadPrefetch as exc:
@@ -295,7 +344,9 @@ def create_app(config: Config | None = None, api: Api | None = None) -> Starlett
     async def post_feedback(request: Request) -> Response:
         service = service_of(request)
         authorize(request)
-        body = await _read_json(request, 1024 * 1024)
+        if not feedback_rate.take():
+            raise HttpError(429, "too much feedback at once: try again shortly", {"Retry-After": "1"})
+        body = await _read_json(request, MAX_FEEDBACK_BYTES)
         try:
             stored = await run_in_threadpool(store.record, service, body)
         except FeedbackError as exc:
@@ -303,9 +354,19 @@ def create_app(config: Config | None = None, api: Api | None = None) -> Starlett
         return JSONResponse({"stored": stored})
 
     async def get_feedback(request: Request) -> Response:
+        """Newest first, a page at a time: ?limit=N (at most 500) and ?before=ID (the page's `next`)."""
         service = service_of(request)
         authorize(request)
-        return JSONResponse({"feedback": await run_in_threadpool(store.read, service)})
+        try:
+            limit = int(request.query_params.get("limit", PAGE))
+            before = int(request.query_params["before"]) if "before" in request.query_params else None
+        except ValueError:
+            raise HttpError(400, "limit and before are integers") from None
+        items = await run_in_threadpool(store.read, service, limit, before)
+        page = {"feedback": items}
+        if items and len(items) == max(1, min(limit, MAX_PAGE)):
+            page["next"] = f"{request.url.path}?limit={limit}&before={items[-1]['id']}"
+        return JSONResponse(page)
 
     async def explanation(request: Request) -> Response:
         assessment = explanations.get(request.path_params["token"])
@@ -318,7 +379,7 @@ def create_app(config: Config | None = None, api: Api | None = None) -> Starlett
                                            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
 
     async def http_error(request: Request, exc: HttpError) -> Response:
-        return _error(exc.status, exc.message)
+        return _error(exc.status, exc.message, exc.headers)
 
     async def internal_error(request: Request, exc: Exception) -> Response:
         return _error(500, f"internal error: {type(exc).__name__}")
@@ -326,7 +387,7 @@ def create_app(config: Config | None = None, api: Api | None = None) -> Starlett
     @contextlib.asynccontextmanager
     async def lifespan(app):
         yield
-        await client.aclose()
+        await fhir.aclose()
         store.close()
 
     routes = [
@@ -336,10 +397,7 @@ def create_app(config: Config | None = None, api: Api | None = None) -> Starlett
         Route("/cds-services/{service}/feedback", get_feedback, methods=["GET"]),
         Route("/explanations/{token}", explanation, methods=["GET"]),
     ]
-    middleware = [Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"],
-                             allow_headers=["Authorization", "Content-Type"],
-                             expose_headers=["Origin", "Accept", "Content-Location", "Location", "X-Requested-With"],
-                             max_age=600)]
+    middleware = [Middleware(Guard, site=site, error=lambda e: _error(e.status, e.message, e.headers))]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
                     exception_handlers={HttpError: http_error, Exception: internal_error})
     app.state.api, app.state.feedback = api, store
@@ -347,8 +405,8 @@ def create_app(config: Config | None = None, api: Api | None = None) -> Starlett
 
 
 def serve(config: Config) -> None:
-    """Run the service with uvicorn until interrupted."""
-    import uvicorn
+    """Run the service with uvicorn (runner.py: request-head deadline) until interrupted."""
+    from .runner import run
 
-    uvicorn.run(create_app(config), host=config.host, port=config.port, log_level="info", limit_concurrency=64,
-                timeout_keep_alive=5, timeout_graceful_shutdown=5)
+    app = create_app(config)
+    run(app, config.host, config.port, max_connections=MAX_CONNECTIONS, head_seconds=config.head_seconds, verbose=True)

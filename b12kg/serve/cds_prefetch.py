@@ -2,28 +2,22 @@
 assembled from prefetch, or fetched from the client's FHIR server when a key is missing.
 
 A key present with a null value means the client has no such data; a key that is
-missing is fetched from `fhirServer` with the access token given; with neither, the
-caller answers 412.
+missing is fetched from `fhirServer` with the access token given, when that server is
+allow-listed (fhir_client.py); with neither, the caller answers 412.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote
 
 from ..fhir_output import vocabulary
 from ..knowledge import Knowledge
-
-MAX_FETCH_BYTES = 10 * 1024 * 1024
-"""Largest FHIR response read from a FHIR server (per search, all pages together)."""
+from .fhir_client import FAILED, Budget, FetchFailed, FetchRefused, FhirBase, FhirClient
 
 MAX_PAGES = 20
 """Most pages of one search followed (Bundle.link next)."""
-
-FETCH_TIMEOUT_SECONDS = 10.0
-"""Connect and read timeout of one request to a FHIR server."""
 
 MEDICATION_RESOURCES = ("MedicationStatement", "MedicationRequest", "MedicationAdministration", "MedicationDispense")
 """The medication resources contract version 2 reads; searched for the patient with their Medication."""
@@ -59,9 +53,9 @@ def render(template: str, patient_id: str) -> str:
 
 @dataclass
 class Source:
-    """Where a missing prefetch key may be fetched from."""
+    """Where a missing prefetch key may be fetched from: an allow-listed base, or None (prefetch only)."""
 
-    server: str | None
+    server: FhirBase | None
     token: str | None
 
 
@@ -81,61 +75,38 @@ def _resources(value, key: str) -> list[dict]:
         raise BadPrefetch(f"prefetch.{key}: Bundle.entry is not a list")
     found = []
     for index, entry in enumerate(entries):
-        if not isinstance(entry, dict) or not isinstance(entry.get("resource"), dict):
-            raise BadPrefetch(f"prefetch.{key}: Bundle.entry[{index}] has no resource")
+        if not isinstance(entry, dict) or not isinstance(entry.get("resource"), dict) \
+                or not isinstance(entry["resource"].get("resourceType"), str):
+            raise BadPrefetch(f"prefetch.{key}: Bundle.entry[{index}] has no resource (a JSON object with resourceType)")
         if entry["resource"].get("resourceType") != "OperationOutcome":
             found.append(entry["resource"])
     return found
 
 
-async def _fetch(client, source: Source, path: str, key: str) -> list[dict]:
-    """The resources a FHIR search (or read) returns, following `next` pages on the same server."""
-    base = source.server.rstrip("/") + "/"
-    url = urljoin(base, path)
-    headers = {"Accept": "application/fhir+json"}
-    if source.token:
-        headers["Authorization"] = f"Bearer {source.token}"
+async def _fetch(client: FhirClient, source: Source, path: str, key: str, budget: Budget) -> list[dict]:
+    """The resources a FHIR search (or read) returns, following `next` pages under the same base."""
+    url = source.server.join(path)
     found: list[dict] = []
-    total = 0
     for _ in range(MAX_PAGES):
         try:
-            async with client.stream("GET", url, headers=headers) as response:
-                chunks = []
-                async for chunk in response.aiter_bytes():
-                    total += len(chunk)
-                    if total > MAX_FETCH_BYTES:
-                        raise PrefetchMissing(f"{key}: the FHIR server's answer is over {MAX_FETCH_BYTES} bytes")
-                    chunks.append(chunk)
-        except PrefetchMissing:
-            raise
-        except Exception as exc:  # network errors, timeouts
-            raise PrefetchMissing(f"{key}: could not fetch {url}: {type(exc).__name__}: {exc}") from None
-        if response.status_code == 404 and key == "patient":
-            raise PrefetchMissing(f"{key}: the FHIR server has no {path}")
-        if response.status_code != 200:
-            raise PrefetchMissing(f"{key}: the FHIR server answered {response.status_code} to {url}")
-        try:
-            body = json.loads(b"".join(chunks))
-        except ValueError:
-            raise PrefetchMissing(f"{key}: the FHIR server's answer to {url} is not JSON") from None
-        try:
+            body = await client.get_json(source.server, url, source.token, budget)
             found += _resources(body, key)
-        except BadPrefetch as exc:
-            raise PrefetchMissing(str(exc)) from None
-        following = next((link.get("url") for link in body.get("link", []) if isinstance(link, dict)
-                          and link.get("relation") == "next"), None) if isinstance(body, dict) else None
-        if not following:
+            following = client.next_page(url, body)
+        except (FetchRefused, FetchFailed) as exc:
+            raise PrefetchMissing(f"{key}: {exc}") from None
+        except BadPrefetch:
+            raise PrefetchMissing(f"{key}: {FAILED}") from None
+        if following is None:
             return found
-        if urlsplit(following).netloc != urlsplit(base).netloc:
-            raise PrefetchMissing(f"{key}: the next page {following} is on another server; not followed")
         url = following
     raise PrefetchMissing(f"{key}: more than {MAX_PAGES} pages")
 
 
-async def assemble(prefetch: dict | None, patient_id: str, knowledge: Knowledge, source: Source, client) -> dict:
+async def assemble(prefetch: dict | None, patient_id: str, knowledge: Knowledge, source: Source, client: FhirClient) -> dict:
     """The patient's record as one FHIR Bundle (type collection), from prefetch and, for the
     missing keys, the FHIR server. Raises PrefetchMissing (412) or BadPrefetch (400)."""
     prefetch = prefetch or {}
+    budget = Budget()
     if not isinstance(prefetch, dict):
         raise BadPrefetch("prefetch: expected a JSON object")
     found: list[dict] = []
@@ -144,11 +115,12 @@ async def assemble(prefetch: dict | None, patient_id: str, knowledge: Knowledge,
         if key in prefetch:
             found += _resources(prefetch[key], key)
         elif source.server:
-            found += await _fetch(client, source, render(template, patient_id), key)
+            found += await _fetch(client, source, render(template, patient_id), key, budget)
         else:
             missing.append(key)
     if missing:
-        raise PrefetchMissing(f"prefetch is missing {', '.join(missing)} and the request names no fhirServer to fetch them from")
+        raise PrefetchMissing(f"prefetch is missing {', '.join(missing)}, and no allow-listed FHIR server may be read for them "
+                              "(the operator allow-lists servers with --fhir-server; without one the service is prefetch-only)")
     seen: dict[tuple[str, str], dict] = {}
     anonymous = []
     for resource in found:

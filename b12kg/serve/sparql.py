@@ -1,0 +1,352 @@
+"""The read-only SPARQL 1.1 Protocol endpoint over a cohort store (`b12kg serve`), on
+Starlette served by uvicorn (runner.py), like the CDS Hooks service.
+
+Routes:
+    GET  /                 a small page: the named queries and a query form (no scripts)
+    GET  /sparql           ?query=... [&default-graph-uri=...][&named-graph-uri=...]
+    POST /sparql           application/x-www-form-urlencoded (query=...) or
+                           application/sparql-query (the query as the body, UTF-8)
+    GET  /queries          the named queries (JSON)
+    GET  /queries/NAME     a named query, its parameters from the query string
+
+User SPARQL (/sparql) runs only through b12kg.query: parsed and checked once, evaluated
+and serialised in a sandboxed child process that cannot reach the network, its answer
+capped in bytes and streamed back; the time limit covers the whole request, writing
+included. Updates, SERVICE, LOAD and FROM are refused with 400. The packaged named
+queries are b12kg's own text, run on pyoxigraph with their parameters bound as RDF
+terms, in slots of their own (slow user queries cannot starve them). Both routes open the
+store for each request and read the committed loads only (a load under way, or killed,
+is hidden: cohort.store.uncommitted), so they always agree. Results are
+negotiated from Accept (or a `format` parameter).
+
+Bounded: Host names and origins (web.py), request heads (runner.py), bodies, connections,
+concurrent queries and answer bytes. Binds to 127.0.0.1 unless told otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from dataclasses import dataclass, field
+from html import escape
+from http import HTTPStatus
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import pyoxigraph as ox
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from ..cohort import named
+from ..cohort.dataset import MAX_DATASET_GRAPHS, SelectedStoreSource
+from ..errors import InputRejected
+from ..query import Answer, QueryLimitExceeded, QueryLimits, answer_user_query, prepare_user_query
+from .web import Guard, HttpError, Site, host_names, read_body
+
+MAX_BODY_BYTES = 1024 * 1024
+MAX_CONNECTIONS = 32
+MAX_CONCURRENT_QUERIES = 4
+NAMED_QUERY_SLOTS = 2
+SLOT_WAIT_SECONDS = 1.0
+
+TABULAR = {"application/sparql-results+json": "json", "application/json": "json", "application/sparql-results+xml": "xml",
+           "application/xml": "xml", "text/csv": "csv", "text/tab-separated-values": "tsv"}
+GRAPH = {"text/turtle": "turtle", "application/n-triples": "nt", "application/ld+json": "jsonld", "text/plain": "nt"}
+MEDIA_OF = {"json": "application/sparql-results+json", "xml": "application/sparql-results+xml", "csv": "text/csv",
+            "tsv": "text/tab-separated-values", "turtle": "text/turtle", "nt": "application/n-triples", "jsonld": "application/ld+json"}
+OX_RESULTS = {"json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML, "csv": ox.QueryResultsFormat.CSV,
+              "tsv": ox.QueryResultsFormat.TSV}
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
+SAFE_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """What the server serves, to whom, and its limits."""
+
+    store_path: Path
+    limits: QueryLimits = field(default_factory=QueryLimits)
+    max_body_bytes: int = MAX_BODY_BYTES
+    host: str = "127.0.0.1"
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+    max_queries: int = MAX_CONCURRENT_QUERIES
+    named_slots: int = NAMED_QUERY_SLOTS
+
+
+def _accepted(accept: str | None) -> list[str]:
+    """Media types of an Accept header, best first (q=0 left out)."""
+    ranked = []
+    for position, part in enumerate((accept or "*/*").split(",")):
+        media, *params = [p.strip() for p in part.split(";")]
+        q = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if media and q > 0:
+            ranked.append((-q, position, media.lower()))
+    return [m for _, _, m in sorted(ranked)]
+
+
+def negotiate(accept: str | None, kind: str, explicit: str | None = None) -> str:
+    """The output format for a result kind ('tabular' for SELECT/ASK, 'graph' for CONSTRUCT/DESCRIBE)."""
+    table = TABULAR if kind == "tabular" else GRAPH
+    if explicit:
+        if explicit not in table.values():
+            raise HttpError(HTTPStatus.BAD_REQUEST, f"format {explicit!r} is not one of {', '.join(sorted(set(table.values())))}")
+        return explicit
+    for media in _accepted(accept):
+        if media in table:
+            return table[media]
+        if media in ("*/*", "application/*", "text/*", "text/html"):
+            return "json" if kind == "tabular" else "turtle"
+    raise HttpError(HTTPStatus.NOT_ACCEPTABLE, f"no acceptable format; offered: {', '.join(table)}")
+
+
+def _single(params: dict[str, list[str]], name: str) -> str | None:
+    values = params.get(name, [])
+    if len(values) > 1:
+        raise HttpError(HTTPStatus.BAD_REQUEST, f"{len(values)} '{name}' parameters: send exactly one")
+    return values[0] if values else None
+
+
+def _media_type(header: str | None) -> tuple[str, dict[str, str]]:
+    if not header:
+        return "", {}
+    media, *params = [p.strip() for p in header.split(";")]
+    options = {}
+    for param in params:
+        key, _, value = param.partition("=")
+        options[key.strip().lower()] = value.strip().strip('"').lower()
+    return media.lower(), options
+
+
+def error_response(error: HttpError) -> Response:
+    """A refusal as text; the connection is closed after it, as the request's body may be unread."""
+    return PlainTextResponse(error.message + "\n", status_code=error.status,
+                             headers={**SAFE_HEADERS, **error.headers, "Connection": "close"})
+
+
+class AnswerResponse:
+    """A user query's answer streamed from its query process, all before `deadline`; past
+    it the connection is closed mid-answer (the Content-Length shows the cut). The query
+    slot is released when the answer is written or cut."""
+
+    def __init__(self, answer: Answer, media: str, slot: asyncio.Semaphore):
+        self.answer, self.media, self.slot = answer, media, slot
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await asyncio.wait_for(self._send(scope, send), max(0.01, self.answer.deadline - time.monotonic()))
+        except (TimeoutError, InputRejected):
+            pass  # uvicorn closes a connection whose response is incomplete
+        finally:
+            await run_in_threadpool(self.answer.close)
+            self.slot.release()
+
+    async def _send(self, scope: Scope, send: Send) -> None:
+        headers = [(b"content-type", self.media.encode()), (b"content-length", str(self.answer.size).encode()),
+                   *((k.lower().encode(), v.encode()) for k, v in SAFE_HEADERS.items())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        if scope["method"] != "HEAD":
+            chunks = iter(self.answer)
+            while (chunk := await run_in_threadpool(next, chunks, None)) is not None:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _take(slot: asyncio.Semaphore, what: str) -> None:
+    try:
+        await asyncio.wait_for(slot.acquire(), SLOT_WAIT_SECONDS)
+    except TimeoutError:
+        raise HttpError(HTTPStatus.SERVICE_UNAVAILABLE, f"too many {what} at once: try again", {"Retry-After": "1"}) from None
+
+
+def create_app(endpoint: Endpoint) -> Starlette:
+    """The ASGI application over one cohort store, opened read-only."""
+    from ..cohort.store import CohortStore
+
+    CohortStore(endpoint.store_path, read_only=True)  # a cohort store, or InputRejected now
+    store_path = str(endpoint.store_path)
+    page = index_page()
+    site = Site(hosts=host_names(endpoint.host, endpoint.allowed_hosts), origins=endpoint.allowed_origins,
+                methods=("GET", "HEAD", "POST"), request_headers=("content-type",))
+    queries = asyncio.Semaphore(endpoint.max_queries)
+    named_slots = asyncio.Semaphore(endpoint.named_slots)
+    limits = endpoint.limits
+
+    async def sparql(request: Request) -> Response:
+        if request.method not in ("GET", "HEAD", "POST"):
+            raise HttpError(HTTPStatus.METHOD_NOT_ALLOWED, f"{request.method} is not accepted: the endpoint is read-only",
+                            {"Allow": "GET, HEAD, POST"})
+        params = parse_qs(request.url.query, keep_blank_values=True)
+        if "update" in params:
+            raise HttpError(HTTPStatus.BAD_REQUEST, "updates are not accepted: this endpoint is read-only")
+        if request.method != "POST":
+            query = _single(params, "query")
+            if query is None:
+                return RedirectResponse("/", status_code=HTTPStatus.SEE_OTHER)
+            return await _sparql(request, query, params)
+        media, options = _media_type(request.headers.get("content-type"))
+        body = await read_body(request, endpoint.max_body_bytes)
+        if media == "":
+            raise HttpError(HTTPStatus.BAD_REQUEST, "a POST needs a Content-Type: application/x-www-form-urlencoded or "
+                                                    "application/sparql-query")
+        if media == "application/sparql-update":
+            raise HttpError(HTTPStatus.BAD_REQUEST, "updates are not accepted: this endpoint is read-only")
+        if options.get("charset", "utf-8") not in ("utf-8", "utf8"):
+            raise HttpError(HTTPStatus.BAD_REQUEST, f"charset {options['charset']!r}: the query must be UTF-8")
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise HttpError(HTTPStatus.BAD_REQUEST, "the body is not UTF-8") from None
+        if media == "application/x-www-form-urlencoded":
+            form = parse_qs(text, keep_blank_values=True)
+            if "update" in form:
+                raise HttpError(HTTPStatus.BAD_REQUEST, "updates are not accepted: this endpoint is read-only")
+            for key, values in form.items():
+                params.setdefault(key, []).extend(values)
+            query = _single(params, "query")
+            if query is None:
+                raise HttpError(HTTPStatus.BAD_REQUEST, "the form has no 'query'")
+        elif media == "application/sparql-query":
+            if "query" in params:
+                raise HttpError(HTTPStatus.BAD_REQUEST, "a 'query' parameter beside a query body: send one query")
+            query = text
+        else:
+            raise HttpError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, f"Content-Type {media!r} is not accepted: use "
+                                                               "application/x-www-form-urlencoded or application/sparql-query")
+        return await _sparql(request, query, params)
+
+    async def _sparql(request: Request, text: str, params: dict[str, list[str]]) -> Response:
+        deadline = time.monotonic() + limits.timeout  # the whole query: evaluation and writing the answer
+        default, named_graphs = params.get("default-graph-uri"), params.get("named-graph-uri")
+        if len(default or []) + len(named_graphs or []) > MAX_DATASET_GRAPHS:
+            raise HttpError(HTTPStatus.BAD_REQUEST, f"at most {MAX_DATASET_GRAPHS} graphs may be named")
+        explicit = _single(params, "format")
+        try:
+            query = prepare_user_query(text, "<request>", limits, protocol_dataset=bool(default or named_graphs))
+        except InputRejected as exc:
+            raise HttpError(HTTPStatus.BAD_REQUEST, str(exc)) from None
+        fmt = negotiate(request.headers.get("accept"), "tabular" if query.form in ("SELECT", "ASK") else "graph", explicit)
+        await _take(queries, "queries")
+        try:
+            source = SelectedStoreSource(endpoint.store_path, default, named_graphs)
+            answer = await run_in_threadpool(answer_user_query, query, source, fmt, limits, deadline)
+        except QueryLimitExceeded as exc:
+            queries.release()
+            timed_out = any(p.rule == "query time limit" for p in exc.problems)
+            raise HttpError(HTTPStatus.SERVICE_UNAVAILABLE if timed_out else HTTPStatus.BAD_REQUEST, str(exc)) from None
+        except InputRejected as exc:
+            queries.release()
+            raise HttpError(HTTPStatus.BAD_REQUEST, str(exc)) from None
+        except BaseException:
+            queries.release()
+            raise
+        return AnswerResponse(answer, f"{MEDIA_OF[fmt]}; charset=utf-8", queries)
+
+    def _read_only(request: Request) -> None:
+        if request.method not in ("GET", "HEAD"):
+            raise HttpError(HTTPStatus.METHOD_NOT_ALLOWED, f"{request.method} is not accepted here: the endpoint is read-only",
+                            {"Allow": "GET, HEAD"})
+
+    async def index(request: Request) -> Response:
+        _read_only(request)
+        return Response(page, media_type="text/html; charset=utf-8", headers={**SAFE_HEADERS, "Content-Security-Policy": PAGE_POLICY})
+
+    async def listing(request: Request) -> Response:
+        _read_only(request)
+        found = [{"name": q.name, "answers": " ".join(q.answers.split()), "url": f"/queries/{q.name}",
+                  "params": [{"name": p.name, "datatype": f"xsd:{p.datatype}", "default": p.default} for p in q.params]}
+                 for q in named.named_queries().values()]
+        return Response(json.dumps(found, indent=1), media_type="application/json", headers=SAFE_HEADERS)
+
+    async def named_query(request: Request) -> Response:
+        _read_only(request)
+        name = request.path_params["name"]
+        params = parse_qs(request.url.query, keep_blank_values=True)
+        explicit = _single(params, "format")
+        given = {}
+        for key, values in params.items():
+            if key == "format":
+                continue
+            if len(values) != 1:
+                raise HttpError(HTTPStatus.BAD_REQUEST, f"{len(values)} values for parameter {key!r}")
+            given[key] = values[0]
+        try:
+            query = named.get(name)
+            fmt = negotiate(request.headers.get("accept"), "tabular", explicit)
+            await _take(named_slots, "named queries")
+            try:
+                # opened per request, as /sparql does: both routes read the same committed loads
+                body = await run_in_threadpool(
+                    lambda: named.run(ox.Store.read_only(store_path), query, given).serialize(format=OX_RESULTS[fmt]))
+            finally:
+                named_slots.release()
+        except InputRejected as exc:
+            status = HTTPStatus.NOT_FOUND if name not in named.named_queries() else HTTPStatus.BAD_REQUEST
+            raise HttpError(status, str(exc)) from None
+        return Response(body, media_type=f"{MEDIA_OF[fmt]}; charset=utf-8", headers=SAFE_HEADERS)
+
+    async def not_found(request: Request) -> Response:
+        raise HttpError(HTTPStatus.NOT_FOUND, f"no such resource {request.url.path[:200]!r}: see / for what is here")
+
+    async def http_error(request: Request, exc: HttpError) -> Response:
+        return error_response(exc)
+
+    async def internal_error(request: Request, exc: Exception) -> Response:
+        return error_response(HttpError(HTTPStatus.INTERNAL_SERVER_ERROR, f"internal error: {type(exc).__name__}"))
+
+    routes = [Route("/", index, methods=ALL_METHODS), Route("/index.html", index, methods=ALL_METHODS),
+              Route("/sparql", sparql, methods=ALL_METHODS), Route("/sparql/", sparql, methods=ALL_METHODS),
+              Route("/queries", listing, methods=ALL_METHODS), Route("/queries/{name}", named_query, methods=ALL_METHODS),
+              Route("/{path:path}", not_found, methods=ALL_METHODS)]
+    return Starlette(routes=routes, middleware=[Middleware(Guard, site=site, error=error_response)],
+                     exception_handlers={HttpError: http_error, Exception: internal_error})
+
+
+def index_page() -> bytes:
+    """The page at /: the named queries (what each answers, parameters, text) and a query form."""
+    items = []
+    for query in named.named_queries().values():
+        params = "".join(f"<li><code>{escape(p.name)}</code> (xsd:{escape(p.datatype)}"
+                         f"{', default ' + escape(p.default) if p.default else ''}): {escape(p.description)}</li>" for p in query.params)
+        items.append(f'<section id="{escape(query.name)}"><h3><a href="/queries/{escape(query.name)}?format=csv">{escape(query.name)}</a>'
+                     f"</h3><p>{escape(' '.join(query.answers.split()))}</p>"
+                     f"{'<ul>' + params + '</ul>' if params else ''}"
+                     f"<details><summary>SPARQL</summary><pre>{escape(query.text)}</pre></details></section>")
+    return ("<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>b12kg cohort SPARQL endpoint</title>"
+            "<style>body{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}pre{background:#f4f4f4;"
+            "padding:.5rem;overflow:auto}textarea{width:100%;height:10rem;font-family:monospace}</style></head><body>"
+            "<h1>b12kg cohort: SPARQL 1.1 endpoint (read-only)</h1>"
+            "<p>Query the cohort at <code>/sparql</code> (GET or POST). Each assessment's graphs are named "
+            "<code>{assessment}/graph/{asserted,inferred,concluded,activity,ignored,data-quality}</code>; the guideline is "
+            "<code>https://w3id.org/b12kg/graph/ontology</code>; the default graph is the union of all graphs. Updates, "
+            "SERVICE, LOAD and FROM are refused.</p>"
+            '<form method="post" action="/sparql"><textarea name="query" aria-label="SPARQL query">'
+            "SELECT ?s ?p ?o WHERE { ?s ?p ?o } LIMIT 10</textarea>"
+            '<label>Format <select name="format"><option>json</option><option>xml</option><option>csv</option>'
+            '<option>tsv</option></select></label> <button type="submit">Run</button></form>'
+            f"<h2>Named queries</h2>{''.join(items)}</body></html>").encode()
+
+
+def serve(app: Starlette, host: str, port: int, *, max_connections: int = MAX_CONNECTIONS, head_seconds: float | None = None,
+          verbose: bool = False, on_listening=None) -> None:
+    """Serve the endpoint's app with uvicorn until SIGINT or SIGTERM."""
+    from .runner import HEAD_SECONDS, run
+
+    with contextlib.suppress(KeyboardInterrupt):
+        run(app, host, port, max_connections=max_connections, head_seconds=HEAD_SECONDS if head_seconds is None else head_seconds,
+            verbose=verbose, on_listening=on_listening)
