@@ -121,7 +121,8 @@ def assess(ctx: click.Context, path: Path, as_of: date, fmt: str, output: Path |
     """
     from .api import Api, Result
     from .pipeline import Assessor
-    from .report import dumps, to_rdf
+    from .render.contract import dumps
+    from .render.rdf import to_rdf
 
     api = Api(Assessor(reasoner=reasoner, in_population=in_population))
     result = Result(_assess_one(ctx, api.assessor, path, as_of, input_format))

@@ -29,7 +29,7 @@ from . import explain_guidelines, resources
 from .errors import printable
 from .knowledge import Knowledge
 from .namespaces import GM, GRAPH, PT
-from .report import CONCLUSION_KINDS
+from .render.contract import CONCLUSION_KINDS
 from .sparql import select
 
 if TYPE_CHECKING:

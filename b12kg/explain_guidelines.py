@@ -13,7 +13,7 @@ import html
 from collections.abc import Callable
 
 from .errors import printable
-from .integration import split
+from .render.guidelines import split
 from .knowledge import Knowledge
 
 TYPE_TITLES = {"contradiction": "Contradiction", "repetition": "Repetition", "alternative-actions": "Alternative actions",

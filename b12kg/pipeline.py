@@ -1,7 +1,10 @@
-"""assess() = load -> validate -> classify -> reason -> derive -> provenance -> report.
+"""The pipeline: load -> validate -> classify -> reason -> derive -> provenance, one chunk at a time.
 
 An Assessor prepares the ontology, shapes, rules and reasoner once and is reused for
-every patient of a process (CLI call, batch or server).
+every patient of a process (CLI call, batch or server). Each chunk of patients is assessed
+in one store, returned as an AssessmentSet (dataset.py): the store with its named graphs,
+its patients and their contract JSON (rendered once for the chunk, render/contract.py).
+Everything else (RDF, FHIR, explanations, cards, the cohort store) reads that set.
 """
 
 from __future__ import annotations
@@ -9,21 +12,30 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import pyoxigraph as ox
 
-from . import integration, reason, resources
+from . import reason, resources
+from .dataset import AssessmentSet, PatientView
 from .derive import run_rules
 from .errors import InputRejected
 from .knowledge import Knowledge, load_knowledge
 from .load import LoadedPatient, load_patient
-from .namespaces import ASSERTED_GRAPH, ASSESSMENT_GRAPH, CITED_GRAPH, CONCLUDED_GRAPH, GM, IGNORED_GRAPH, INFERRED_GRAPH
+from .namespaces import (
+    ASSERTED_GRAPH,
+    ASSESSMENT_GRAPH,
+    CITED_GRAPH,
+    CONCLUDED_GRAPH,
+    GM,
+    IGNORED_GRAPH,
+    INFERRED_GRAPH,
+    PROVENANCE_GRAPH,
+)
 from .provenance import CITED_KNOWLEDGE_QUERIES, assessment_node, assessment_quads, provenance_queries
 from .rdfterms import to_ox, to_rdflib, triples_to_quads
-from .report import conclusions, data_quality, populations, records, to_json
+from .render.contract import documents
 from .sparql import add, construct
 from .validate import validate_input
 
@@ -54,18 +66,9 @@ def population_asserted(loaded: LoadedPatient, as_of: date, graph: ox.NamedNode)
     node = assessment_node(str(loaded.patient), as_of, loaded.source_sha256)
     return [ox.Quad(node, ox.NamedNode(str(GM.populationAsserted)), ox.Literal(True), graph)]
 
-PATIENT_GRAPHS = [ox.NamedNode(str(g)) for g in (ASSERTED_GRAPH, INFERRED_GRAPH, CONCLUDED_GRAPH, ASSESSMENT_GRAPH, IGNORED_GRAPH,
-                                                  CITED_GRAPH)]
-
-
-@dataclass
-class Assessment:
-    """The outcome for one patient: the contract JSON and the full dataset (quads)."""
-
-    loaded: LoadedPatient
-    as_of: date
-    document: dict
-    quads: list[ox.Quad] = field(repr=False)
+Assessment = PatientView
+"""One patient's assessment: its contract JSON (`.document`), its dataset (`.quads`) and its place in the
+chunk's store (dataset.PatientView)."""
 
 
 class Assessor:
@@ -106,20 +109,24 @@ class Assessor:
         return self.assess_loaded(self.load(path, as_of, input_format), as_of)
 
     def assess_loaded(self, loaded: LoadedPatient, as_of: date) -> Assessment:
-        """Assess one loaded patient, keeping its whole dataset (for RDF output)."""
-        store = self._run([loaded], as_of)
-        document = self._document(loaded, as_of, conclusions(store), populations(store), data_quality(store),
-                                  integration.interactions(store), records(store))
-        quads = [q for g in PATIENT_GRAPHS for q in store.quads_for_pattern(None, None, None, g)]
-        return Assessment(loaded=loaded, as_of=as_of, document=document, quads=quads)
+        """Assess one loaded patient."""
+        return self.assess_set([loaded], as_of).views()[0]
+
+    def assess_set(self, patients: list[LoadedPatient], as_of: date) -> AssessmentSet:
+        """Assess loaded patients in one store (their nodes must not overlap: assess_loaded_many
+        chunks them so): the set, with each patient's contract JSON."""
+        store = self._run(patients, as_of)
+        assessments = [assessment_node(str(p.patient), as_of, p.source_sha256) for p in patients]
+        found = AssessmentSet(store=store, as_of=as_of, patients=list(patients), assessments=assessments)
+        found.documents = documents(found, self.knowledge)
+        return found
 
     def assess_many(self, paths: Iterable[Path], as_of: date, input_format: str | None = None,
-                    chunk_size: int = CHUNK_SIZE, keep_quads: bool = False) -> Iterator[tuple[Path, Assessment | InputRejected | Exception]]:
+                    chunk_size: int = CHUNK_SIZE) -> Iterator[tuple[Path, Assessment | InputRejected | Exception]]:
         """Assess many files, in input order, with one reasoning and rule run per chunk.
 
-        A rejected file is yielded as its InputRejected, a defect as its exception.
-        The assessments carry their JSON document only, and with `keep_quads` also their
-        dataset: their own quads (cohort.graphs.partition) and the chunk's knowledge-level ones.
+        A rejected file is yielded as its InputRejected, a defect as its exception; an
+        assessment is a view of its chunk's set (its document, and its dataset on demand).
         """
         paths = [Path(p) for p in paths]
         for start in range(0, len(paths), chunk_size):
@@ -130,84 +137,46 @@ class Assessor:
                     loaded.append(self.load(path, as_of, input_format))
                 except Exception as exc:  # InputRejected, or a loader defect on one file
                     loaded.append(exc)
-            datasets: dict[int, list[ox.Quad]] = {}
-            documents = self.assess_loaded_many([x for x in loaded if isinstance(x, LoadedPatient)], as_of, chunk_size,
-                                                datasets if keep_quads else None)
-            found = iter(documents)
+            found = iter(self.assess_loaded_many([x for x in loaded if isinstance(x, LoadedPatient)], as_of, chunk_size))
             for path, item in zip(part, loaded, strict=True):
-                if isinstance(item, Exception):
-                    yield path, item
-                else:
-                    outcome = next(found)
-                    yield path, outcome if isinstance(outcome, Exception) else Assessment(item, as_of, outcome,
-                                                                                          datasets.get(id(item), []))
+                yield path, item if isinstance(item, Exception) else next(found)
 
-    def assess_loaded_many(self, patients: list[LoadedPatient], as_of: date, chunk_size: int = CHUNK_SIZE,
-                           datasets: dict[int, list[ox.Quad]] | None = None) -> list[dict | Exception]:
-        """The JSON documents of loaded patients (or the exception of each that failed), in order.
+    def assess_loaded_many(self, patients: list[LoadedPatient], as_of: date,
+                           chunk_size: int = CHUNK_SIZE) -> list[Assessment | Exception]:
+        """The assessments of loaded patients (or the exception of each that failed), in order.
 
         Patients share a store, one reasoner call and one run of each rule per chunk
         (every rule joins on the patient); patients whose nodes overlap go to separate
         chunks, and a chunk that fails is re-run patient by patient so one defect stops
-        no one else. With `datasets`, each patient's dataset is put there (by id of the patient).
+        no one else.
         """
-        results: list[dict | Exception] = []
+        results: list[Assessment | Exception] = []
         chunk: list[LoadedPatient] = []
         nodes: set = set()
         for loaded in patients:
             subjects = set(loaded.graph.subjects())
             if chunk and (subjects & nodes or len(chunk) >= chunk_size):
-                results += self._assess_chunk(chunk, as_of, datasets)
+                results += self._assess_chunk(chunk, as_of)
                 chunk, nodes = [], set()
             chunk.append(loaded)
             nodes |= subjects
         if chunk:
-            results += self._assess_chunk(chunk, as_of, datasets)
+            results += self._assess_chunk(chunk, as_of)
         return results
 
-    def _assess_chunk(self, patients: list[LoadedPatient], as_of: date,
-                      datasets: dict[int, list[ox.Quad]] | None = None) -> list[dict | Exception]:
+    def _assess_chunk(self, patients: list[LoadedPatient], as_of: date) -> list[Assessment | Exception]:
         try:
-            store = self._run(patients, as_of)
-            found, population, quality = conclusions(store), populations(store), data_quality(store)
-            met, summary = integration.interactions(store), records(store)
-            documents = [self._document(p, as_of, found, population, quality, met, summary) for p in patients]
-            if datasets is not None:
-                datasets.update(self._datasets(store, patients, as_of))
-            return documents
+            return self.assess_set(patients, as_of).views()
         except Exception as exc:
             if len(patients) == 1:
                 return [exc]
-        results: list[dict | Exception] = []
+        results: list[Assessment | Exception] = []
         for loaded in patients:  # isolate the defect: one patient at a time
             try:
-                alone = self.assess_loaded(loaded, as_of)
-                results.append(alone.document)
-                if datasets is not None:
-                    datasets[id(loaded)] = alone.quads
+                results.append(self.assess_loaded(loaded, as_of))
             except Exception as exc:
                 results.append(exc)
         return results
-
-    def _datasets(self, store: ox.Store, patients: list[LoadedPatient], as_of: date) -> dict[int, list[ox.Quad]]:
-        """Each patient's part of the chunk's graphs, plus the chunk's knowledge-level quads."""
-        from .cohort.graphs import Owner, partition
-
-        owners = [Owner(assessment_node(str(p.patient), as_of, p.source_sha256).value, str(p.patient),
-                        {to_ox(s) for g in (p.graph, p.ignored_graph) for s in g.subjects()}) for p in patients]
-        graphs = [g for g in PATIENT_GRAPHS if g.value != str(CITED_GRAPH)]  # the cited excerpt: knowledge, per chunk
-        mine, shared = partition((q for g in graphs for q in store.quads_for_pattern(None, None, None, g)), owners)
-        return {id(p): mine[o.assessment] + shared for p, o in zip(patients, owners, strict=True)}
-
-    def _document(self, loaded: LoadedPatient, as_of: date, found: dict, population: dict, quality: dict, met: dict,
-                  summary: dict) -> dict:
-        """The contract JSON: the primary guideline's conclusions, the other guidelines' and the interactions beside them."""
-        patient = str(loaded.patient)
-        primary, others = integration.split(found.get(patient, []), self.knowledge)
-        document = to_json(primary, loaded.patient_id, as_of.isoformat(), self.knowledge, loaded.ignored,
-                           population.get(patient), quality.get(patient, []), summary.get(patient))
-        document.update(integration.report_fields(others, met.get(patient, []), self.knowledge))
-        return document
 
     def _run(self, patients: list[LoadedPatient], as_of: date) -> ox.Store:
         """Classify, reason, derive and link provenance for the patients, in a fresh store (returned)."""
@@ -238,10 +207,11 @@ class Assessor:
         store.extend([ox.Quad(to_ox(s), to_ox(p), to_ox(o), inferred) for s, p, o in entailed])
         check(f"the {self.reasoner.name} reasoner")
 
+        provenance = ox.NamedNode(str(PROVENANCE_GRAPH))
         for phase in self.later_phases:  # derivation, then interactions between guidelines
             run_rules(store, phase, concluded, check)
-            for query in self.provenance:
-                add(store, construct(store, query), concluded)
+            for query, graph in self.provenance:
+                add(store, construct(store, query), provenance if graph == "provenance" else concluded)
         for query in self.cited_knowledge:
             add(store, construct(store, query), ox.NamedNode(str(CITED_GRAPH)))
         return store

@@ -17,7 +17,9 @@ from .namespaces import GM, INFERRED_GRAPH, PROV, PT
 from .reason import INFERRED_LEAVES_OUT
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
-PROVENANCE_QUERIES = ("provenance/evidence-from-rule.rq", "provenance/prov-links.rq")
+PROVENANCE_QUERIES = (("provenance/evidence-from-rule.rq", "concluded"), ("provenance/prov-links.rq", "provenance"))
+"""The queries that link conclusions to their evidence, with the graph each writes to: a
+conclusion's evidence statements belong to it (concluded); its PROV-O view has its own graph."""
 CITED_KNOWLEDGE_QUERIES = ("provenance/cited-knowledge.rq", "provenance/cited-interactions.rq")
 
 
@@ -61,5 +63,6 @@ def assessment_quads(patient_iri: str, as_of: date, knowledge: Knowledge, reason
         ox.Quad(_iri(INFERRED_GRAPH), comment, ox.Literal(INFERRED_LEAVES_OUT), graph)]
 
 
-def provenance_queries() -> list[str]:
-    return [resources.query_text(q) for q in PROVENANCE_QUERIES]
+def provenance_queries() -> list[tuple[str, str]]:
+    """(query text, graph role) of each provenance query."""
+    return [(resources.query_text(q), graph) for q, graph in PROVENANCE_QUERIES]

@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         writing = 0.0
         started = time.perf_counter()
         with store_sink(directory, assessor.knowledge.quads) as write:
-            for path, outcome in assessor.assess_many(paths, as_of, keep_quads=True):
+            for path, outcome in assessor.assess_many(paths, as_of):
                 t = time.perf_counter()
                 write(path, outcome)
                 writing += time.perf_counter() - t
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.reload:
             started = time.perf_counter()
             with store_sink(directory, assessor.knowledge.quads) as again:
-                for path, outcome in assessor.assess_many(paths, as_of, keep_quads=True):
+                for path, outcome in assessor.assess_many(paths, as_of):
                     again(path, outcome)
             reload_seconds = time.perf_counter() - started
 

@@ -122,7 +122,7 @@ def cohort(assessor, tmp_path_factory):
     store = folder / "store"
     for as_of, paths in sorted(by_date.items()):
         with store_sink(store, assessor.knowledge.quads) as write:
-            for path, outcome in assessor.assess_many(paths, _date.fromisoformat(as_of), keep_quads=True):
+            for path, outcome in assessor.assess_many(paths, _date.fromisoformat(as_of)):
                 if isinstance(outcome, Exception):
                     raise outcome
                 write(path, outcome)

@@ -13,7 +13,7 @@ import pytest
 from b12kg.cohort import store as cohort_store
 from b12kg.cohort.graphs import CATALOG_GRAPH, owners_in, partition, placed
 from b12kg.cohort.store import CohortStore, store_sink
-from b12kg.report import to_rdf
+from b12kg.render.rdf import to_rdf
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ROOT / "tests" / "cases"
@@ -36,7 +36,7 @@ def _snapshot(path: Path) -> set[ox.Quad]:
 
 def test_batch_chunks_give_each_assessment_exactly_its_own_quads(assessor):
     """No quad of one patient lands in another's graphs when patients share a chunk."""
-    chunked = {a.loaded.file: _own(a.quads) for _, a in assessor.assess_many(SAMPLE, AS_OF, keep_quads=True)}
+    chunked = {a.loaded.file: _own(a.quads) for _, a in assessor.assess_many(SAMPLE, AS_OF)}
     assert len(chunked) == len(SAMPLE)
     for path in SAMPLE:
         assert chunked[str(path)] == _own(assessor.assess(path, AS_OF).quads), path.name
@@ -44,7 +44,7 @@ def test_batch_chunks_give_each_assessment_exactly_its_own_quads(assessor):
 
 def _fill(assessor, directory: Path, paths, as_of=AS_OF) -> tuple[int, int]:
     with store_sink(directory, assessor.knowledge.quads) as write:
-        for path, outcome in assessor.assess_many(paths, as_of, keep_quads=True):
+        for path, outcome in assessor.assess_many(paths, as_of):
             write(path, outcome)
     return write.loader.added, write.loader.skipped
 
@@ -78,7 +78,7 @@ def test_failed_load_leaves_store_as_before(assessor, tmp_path, monkeypatch):
     before = _snapshot(directory)
     monkeypatch.setattr(cohort_store, "FLUSH_EVERY", 2)  # several atomic writes before the failure
     with pytest.raises(KeyboardInterrupt), store_sink(directory, assessor.knowledge.quads) as write:
-        for number, (path, outcome) in enumerate(assessor.assess_many(SAMPLE[3:12], AS_OF, keep_quads=True)):
+        for number, (path, outcome) in enumerate(assessor.assess_many(SAMPLE[3:12], AS_OF)):
             write(path, outcome)
             if number == 6:
                 assert write.loader.added == 7

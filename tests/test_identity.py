@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from b12kg.report import to_rdf
+from b12kg.render.rdf import to_rdf
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "ex1-confirmed-oral.json"
 PER_ASSESSMENT = """

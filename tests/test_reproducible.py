@@ -13,7 +13,7 @@ import rdflib
 
 from b12kg.canonical import FORMATS
 from b12kg.reason import INFERRED_LEAVES_OUT
-from b12kg.report import to_rdf
+from b12kg.render.rdf import to_rdf
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "ex1-confirmed-oral.json"

@@ -139,13 +139,13 @@ def assess_chunk(items: list[Item], reasoner: str, as_of: date, input_format: st
             records[index] = internal_error(item, exc)
     if on_item:
         on_item(-1, "assess")
-    documents = prepared.assess_loaded_many([patient for _, patient in loaded], as_of) if loaded else []
-    for (index, _), outcome in zip(loaded, documents, strict=True):
+    outcomes = prepared.assess_loaded_many([patient for _, patient in loaded], as_of) if loaded else []
+    for (index, _), outcome in zip(loaded, outcomes, strict=True):
         item = items[index]
         if isinstance(outcome, InputRejected):
             records[index] = rejected(item, outcome.problems)
         elif isinstance(outcome, Exception):
             records[index] = internal_error(item, outcome)
         else:
-            records[index] = assessed(item, outcome)
+            records[index] = assessed(item, outcome.document)
     return [r for r in records if r is not None]

@@ -254,7 +254,7 @@ def read_dataset(path: Path) -> list[ox.Quad]:
 def store_sink(directory: Path, knowledge_quads: Iterable[ox.Quad]):
     """A batch output sink writing each assessment into the cohort store at `directory`,
     as one transactional load: yields `write(source, outcome)`; rejected files and
-    internal errors are not stored. Needs the outcomes' datasets (assess_many(keep_quads=True))."""
+    internal errors are not stored."""
     from ..pipeline import Assessment
 
     cohort = CohortStore(directory)
@@ -285,6 +285,6 @@ def store_files(paths: list[Path], directory: Path, as_of, reasoner: str, input_
         sources.close()
     assessor = Assessor(reasoner=reasoner, in_population=in_population)
     with store_sink(directory, assessor.knowledge.quads) as write:
-        for path, outcome in assessor.assess_many(files, as_of, input_format, keep_quads=True):
+        for path, outcome in assessor.assess_many(files, as_of, input_format):
             write(path, outcome)
     return write.loader

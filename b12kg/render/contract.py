@@ -1,4 +1,9 @@
-"""Renderings of an assessment: the contract's JSON and RDF with provenance (text and HTML: explain.py)."""
+"""The output contract's JSON (CONTRACT.md), rendered once per chunk from the assessment set.
+
+The report queries (queries/report/) run once over the chunk's store; their rows are grouped
+by patient into each patient's document. Other guidelines and interactions (section 8):
+render/guidelines.py.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,13 @@ from decimal import Decimal
 
 import pyoxigraph as ox
 
-from . import resources
-from .errors import B12kgError
-from .knowledge import Knowledge
-from .namespaces import GM
-from .sparql import select
+from .. import resources
+from ..dataset import AssessmentSet
+from ..errors import B12kgError
+from ..knowledge import Knowledge
+from ..namespaces import GM
+from ..sparql import select
+from . import guidelines
 
 CONCLUSION_KINDS = {str(GM.StatusFinding): "status", str(GM.RiskFactorFinding): "risk", str(GM.RecommendedAction): "action",
                     str(GM.Finding): "finding"}
@@ -205,14 +212,17 @@ def to_json(found: list[dict], patient_id: str, as_of: str, knowledge: Knowledge
     }
 
 
-def to_rdf(quads: list[ox.Quad], fmt: str, prefixes: dict[str, str] | None = None) -> str:
-    """The assessment's quads serialised reproducibly (canonical.py); Turtle, JSON-LD and
-    N-Triples merge the named graphs. Prefixes: the model's and the packs' (by default those
-    of the loaded knowledge)."""
-    from .canonical import serialize
-
-    if prefixes is None:
-        from .knowledge import load_knowledge
-
-        prefixes = dict(load_knowledge().prefixes)
-    return serialize(quads, fmt, prefixes)
+def documents(assessments: AssessmentSet, knowledge: Knowledge) -> list[dict]:
+    """The contract JSON of every patient of the set, in order: the report queries run once for the chunk."""
+    store = assessments.store
+    found, population, quality = conclusions(store), populations(store), data_quality(store)
+    met, summary = guidelines.interactions(store), records(store)
+    out = []
+    for loaded in assessments.patients:
+        patient = str(loaded.patient)
+        primary, others = guidelines.split(found.get(patient, []), knowledge)
+        document = to_json(primary, loaded.patient_id, assessments.as_of.isoformat(), knowledge, loaded.ignored,
+                           population.get(patient), quality.get(patient, []), summary.get(patient))
+        document.update(guidelines.report_fields(others, met.get(patient, []), knowledge))
+        out.append(document)
+    return out
