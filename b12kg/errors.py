@@ -73,6 +73,30 @@ class EnvironmentProblem(B12kgError):
     exit 1 with a message naming what is missing and what to do, never a traceback."""
 
 
+class ClusterUnavailable(EnvironmentProblem):
+    """A Dask scheduler that cannot be reached or used (batch --scheduler)."""
+
+
+class InternalError(B12kgError):
+    """A defect of b12kg itself, found by a check of its own (e.g. the rules concluded two statuses): exit 1."""
+
+
+class HttpError(B12kgError):
+    """A request a b12kg service refuses: the HTTP status and a message for the client (serve/web.py
+    answers it as JSON or text). Raised by the services' parts (prefetch, auth, feedback, orders)."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+
+def exit_code(error: BaseException) -> int:
+    """The command line's exit code for an error (cli/group.py): 2 for a rejected input, 1 otherwise."""
+    return EXIT_REJECTED if isinstance(error, InputRejected) else EXIT_INTERNAL
+
+
 def rejection_report(problems: list[Problem]) -> str:
     """What a command prints (on standard error) when it rejects an input."""
     lines = [f"b12kg: input rejected ({len(problems)} problem{'s' if len(problems) != 1 else ''}):"]

@@ -147,23 +147,36 @@ class Guard:
         return Response(status_code=204, headers=out)
 
 
+DRAIN_BYTES = 32 * 1024 * 1024
+"""An over-limit body up to this size is read and discarded before the 413 is sent: a client still
+sending when the server closes gets a connection reset instead of the answer (a bigger body is
+refused at once, its connection closed)."""
+
+
 async def read_body(request: Request, limit: int, seconds: float = BODY_SECONDS) -> bytes:
     """The request body, at most `limit` bytes (413) and sent within `seconds` (408)."""
+    too_large = HttpError(413, f"the request body is over the limit of {limit} bytes", {"Connection": "close"})
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise HttpError(413, f"the request body is over the limit of {limit} bytes", {"Connection": "close"})
+    if declared is not None and declared.isdigit() and int(declared) > max(limit, DRAIN_BYTES):
+        raise too_large
     body = bytearray()
+    seen = 0
 
     async def collect() -> None:
+        nonlocal seen
         async for chunk in request.stream():
-            body.extend(chunk)
-            if len(body) > limit:
-                raise HttpError(413, f"the request body is over the limit of {limit} bytes", {"Connection": "close"})
+            seen += len(chunk)
+            if seen > DRAIN_BYTES:
+                break
+            if seen <= limit:
+                body.extend(chunk)
 
     try:
         await asyncio.wait_for(collect(), seconds)
     except TimeoutError:
         raise HttpError(408, f"the request body was not sent within {seconds:g} s", {"Connection": "close"}) from None
+    if seen > limit:
+        raise too_large
     return bytes(body)
 
 
