@@ -158,7 +158,7 @@ def test_cohort_command(cohort, b12kg_command):
 def test_cohort_output_is_safe_for_terminals_and_spreadsheets():
     """Issue 18, defect 16: a value could write raw control characters to the terminal (and
     forge a line), and CSV passed =HYPERLINK(...) through to spreadsheets."""
-    from b12kg.cohort.cli import render_rows
+    from b12kg.cli.cohort import render_rows
 
     store = ox.Store()
     hostile = '"x\\u001b[2J\\nSTATUS: no deficiency"'

@@ -146,7 +146,7 @@ def test_the_engine_itself_cannot_call_a_service(listener, hits, source):
 
 def test_the_query_process_cannot_open_a_socket(listener, hits, source, monkeypatch):
     """The sandbox's audit hook refuses connections made by any code in the query process."""
-    import b12kg.query as q
+    import b12kg.query.sandbox as q
 
     def connect(query, source, limits):
         import urllib.request

@@ -22,9 +22,9 @@ from datetime import date
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
+from ..errors import ClusterUnavailable
 from . import work
-from .run import ClusterUnavailable
-from .sources import Item
+from .items import Item
 
 PARTITION_BYTES = 4 * 1024 * 1024
 CONNECT_SECONDS = 20

@@ -29,7 +29,7 @@ from datetime import date
 from multiprocessing.connection import Connection, wait
 
 from . import work
-from .sources import Item
+from .items import Item
 from .work import Chunk, chunks
 
 

@@ -32,7 +32,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from .sources import Item
+from .items import Item
 
 log = logging.getLogger("b12kg.batch")
 

@@ -14,12 +14,8 @@ from datetime import date
 from pathlib import Path
 
 from ..errors import EXIT_INTERNAL, EXIT_REJECTED
+from .items import Item
 from .sink import Sink
-from .sources import Item
-
-
-class ClusterUnavailable(Exception):
-    """The Dask scheduler could not be reached (exit 1, with a message naming the address)."""
 
 
 @dataclass

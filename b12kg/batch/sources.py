@@ -14,21 +14,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .items import Item
+from .ndjson import BulkExport
+
 PATIENT_SUFFIXES = {".json", ".ttl", ".jsonld", ".nt"}
 NDJSON_SUFFIX = ".ndjson"
-
-
-@dataclass(frozen=True)
-class Item:
-    """One patient to assess: a file, or a FHIR Bundle assembled in memory (JSON text)."""
-
-    source: str
-    path: str | None = None
-    text: str | None = None
-    problem: str | None = None
-    """Set when the item cannot be read at all (e.g. a broken NDJSON line): reported as rejected."""
-    size: int = 0
-    """Bytes of input, so that large records get a chunk of their own."""
 
 
 @dataclass
@@ -66,7 +56,6 @@ def _is_patient_file(name: str) -> bool:
 
 def discover(paths: list[Path], index_dir: Path | None = None) -> Sources:
     """The patient files and exports under `paths` (files named explicitly are always taken)."""
-    from .ndjson import BulkExport
 
     found = Sources()
 

@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 
 from ..errors import InputRejected, Problem
-from .sources import Item
+from .items import Item
 
 CHUNK_BYTES = 16 * 1024 * 1024
 """Input bytes a chunk may hold (besides its count of patients). Real records share

@@ -1,4 +1,4 @@
-"""The cohort commands (load, cohort, publish, report, serve), registered on b12kg's CLI group.
+"""The cohort commands: load, cohort, publish, report and serve (the read-only SPARQL endpoint).
 
 Heavy imports happen inside each command, so `b12kg --help` stays fast.
 """
@@ -8,26 +8,17 @@ from __future__ import annotations
 import csv
 import io
 import re
-import sys
 from pathlib import Path
 
 import click
 
+from .common import parse_as_of
+from .group import main
+
 store_argument = click.argument("directory", metavar="DIR", type=click.Path(path_type=Path, file_okay=False))
 
 
-def _guard(work):
-    """Run `work`, turning rejections into exit 2 with the problems listed."""
-    from ..cli import _reject
-    from ..errors import InputRejected
-
-    try:
-        return work()
-    except InputRejected as exc:
-        _reject(exc)
-
-
-@click.command("load")
+@main.command("load")
 @store_argument
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
 def load_command(directory: Path, files: tuple[Path, ...]) -> None:
@@ -35,8 +26,8 @@ def load_command(directory: Path, files: tuple[Path, ...]) -> None:
     assessment per file; folders are searched for .trig and .nq files) into the cohort
     store DIR, as one transactional load: any bad file leaves the store unchanged,
     and an assessment already in the store is not added twice."""
+    from ..cohort.store import RDF_SUFFIXES, CohortStore, read_dataset
     from ..knowledge import load_knowledge
-    from .store import RDF_SUFFIXES, CohortStore, read_dataset
 
     paths = []
     for path in files:
@@ -52,7 +43,7 @@ def load_command(directory: Path, files: tuple[Path, ...]) -> None:
             cohort.close()
         return loader
 
-    loader = _guard(work)
+    loader = work()
     click.echo(f"b12kg: store {directory}: {loader.added} assessments added, {loader.skipped} already there", err=True)
 
 
@@ -80,8 +71,8 @@ def render_rows(solutions, fmt: str) -> str:
     """A named query's rows: `table` for a terminal (control characters shown as escapes, as
     `explain` does), `csv`/`tsv` for spreadsheets (lexical values, formulas neutralised),
     `json` the SPARQL 1.1 results JSON."""
+    from ..cohort import named
     from ..errors import printable
-    from . import named
 
     if fmt == "json":
         return named.render(solutions, fmt)
@@ -96,7 +87,7 @@ def render_rows(solutions, fmt: str) -> str:
     return out.getvalue()
 
 
-@click.command("cohort")
+@main.command("cohort")
 @store_argument
 @click.argument("name", required=False)
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="A parameter of the query (repeatable).")
@@ -111,7 +102,7 @@ def cohort_command(directory: Path, name: str | None, params: tuple[str, ...], f
     Example:
       b12kg cohort store/ overdue-follow-ups --param date=2027-03-01 --format csv
     """
-    from . import named
+    from ..cohort import named
 
     if name is None:
         for query in named.named_queries().values():
@@ -123,16 +114,16 @@ def cohort_command(directory: Path, name: str | None, params: tuple[str, ...], f
     given = _params(params)
 
     def work():
-        from .store import CohortStore
+        from ..cohort.store import CohortStore
 
         query = named.get(name)
         cohort = CohortStore(directory, read_only=True)
         return render_rows(named.run(cohort.store, query, given), fmt)
 
-    click.echo(_guard(work), nl=False)
+    click.echo(work(), nl=False)
 
 
-@click.command("publish")
+@main.command("publish")
 @store_argument
 @click.option("--to", "url", required=True, metavar="URL",
               help="The Graph Store Protocol endpoint, e.g. http://127.0.0.1:7878/store (Oxigraph) or "
@@ -145,8 +136,8 @@ def publish_command(directory: Path, url: str, allow_http: bool, user: str | Non
     not duplicate anything."""
     import os
 
-    from .publish import check_target, publish, shown
-    from .store import CohortStore
+    from ..cohort.publish import check_target, publish, shown
+    from ..cohort.store import CohortStore
 
     def work():
         check_target(url, allow_http)
@@ -157,11 +148,11 @@ def publish_command(directory: Path, url: str, allow_http: bool, user: str | Non
             raise InputRejected.one(str(directory), "the store has an unfinished load: run b12kg load on it first to roll it back")
         return publish(cohort.store, url, allow_http, user, os.environ.get("B12KG_PUBLISH_PASSWORD"))
 
-    done = _guard(work)
+    done = work()
     click.echo(f"b12kg: published {done.graphs} graphs ({done.triples} triples) to {shown(url)}", err=True)
 
 
-@click.command("report")
+@main.command("report")
 @store_argument
 @click.option("--html", "html_file", required=True, type=click.Path(path_type=Path, dir_okay=False), help="Write the page to FILE.")
 @click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Date follow-ups are overdue as of (default: today).")
@@ -171,16 +162,15 @@ def report_command(directory: Path, html_file: Path, as_of: str | None) -> None:
     serum B12 against the guideline's cut-offs, and follow-ups overdue by month."""
     from datetime import date
 
-    from ..cli import _as_of
-    from .page import render
-    from .store import CohortStore
+    from ..cohort.page import render
+    from ..cohort.store import CohortStore
 
-    day = _as_of(None, None, as_of) if as_of else date.today()
-    html_file.write_text(_guard(lambda: render(CohortStore(directory, read_only=True).store, day)), encoding="utf-8")
+    day = parse_as_of(None, None, as_of) if as_of else date.today()
+    html_file.write_text(render(CohortStore(directory, read_only=True).store, day), encoding="utf-8")
     click.echo(f"b12kg: wrote {html_file}", err=True)
 
 
-@click.command("serve")
+@main.command("serve")
 @store_argument
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (loopback by default).")
 @click.option("--port", default=7878, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free port).")
@@ -213,7 +203,7 @@ def serve_command(directory: Path, host: str, port: int, timeout: float, max_row
     endpoint = Endpoint(directory, QueryLimits(timeout=timeout, max_rows=max_rows, max_answer_bytes=max_answer_bytes), host=host,
                         allowed_hosts=allowed_hosts, allowed_origins=allowed_origins)
     try:
-        app = _guard(lambda: create_app(endpoint))  # the store opens and the configuration holds before binding
+        app = create_app(endpoint)  # the store opens and the configuration holds before binding
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     if not is_loopback(host):
@@ -225,15 +215,3 @@ def serve_command(directory: Path, host: str, port: int, timeout: float, max_row
         click.echo(f"b12kg: serving {directory} at http://{shown}:{bound_port}/sparql (Ctrl-C stops)", err=True)
 
     serve(app, endpoint.host, port, head_seconds=head_timeout, verbose=verbose, on_listening=listening)
-
-
-COMMANDS = [load_command, cohort_command, publish_command, report_command, serve_command]
-
-
-def register(group: click.Group) -> None:
-    for command in COMMANDS:
-        group.add_command(command)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit("use the b12kg command")
