@@ -13,8 +13,8 @@ import html
 from collections.abc import Callable
 
 from .errors import printable
-from .render.guidelines import split
 from .knowledge import Knowledge
+from .render.guidelines import split
 
 TYPE_TITLES = {"contradiction": "Contradiction", "repetition": "Repetition", "alternative-actions": "Alternative actions",
                "repairable-transition": "Repairable transition (side effect)"}

@@ -5,12 +5,10 @@ interactions`). An assessment's section-8 fields are rendered by render/guidelin
 
 from __future__ import annotations
 
-import pyoxigraph as ox
-
-from . import resources
 from .knowledge import Knowledge
 from .namespaces import GM
 from .sparql import select
+
 
 def rule_guidelines(knowledge: Knowledge) -> dict[str, frozenset[str]]:
     """Rule IRI -> the guidelines whose statements it cites (computed once per knowledge)."""
@@ -35,13 +33,12 @@ def applied_guidelines(knowledge: Knowledge) -> list:
 def knowledge_interactions(knowledge: Knowledge) -> list[dict]:
     """Interactions between guidelines that hold whatever the patient, from each interaction
     rule's knowledge query (gm:knowledgeQuery): the `b12kg interactions` listing."""
-    store = ox.Store()
-    store.extend(knowledge.quads)
+    store = knowledge.store
     rules = select(store, """SELECT ?rule ?type ?path ?resolution WHERE {
         ?rule gm:findsInteraction ?class ; gm:knowledgeQuery ?path . ?class gm:code ?type ; gm:defaultResolution ?resolution }""")
     found = []
     for rule in sorted(rules, key=lambda r: r["type"].value):
-        for row in select(store, resources.query_text(rule["path"].value)):
+        for row in select(store, knowledge.queries[rule["path"].value.removesuffix(".rq")]):
             found.append({"type": rule["type"].value, "on": row["on"].value, "detail": row["detail"].value,
                           "between": [{"guideline": row["oneGuideline"].value, "entity": row["one"].value},
                                       {"guideline": row["otherGuideline"].value, "entity": row["other"].value}],

@@ -143,6 +143,18 @@ class Knowledge:
     def names_condition_read(self, texts: list[str]) -> bool:
         return any(label in text.lower() for text in texts for label in self.condition_text_labels)
 
+    @property
+    def queries(self) -> NamedQueries:
+        """Every SPARQL file of every pack, read once, by name: its path under the queries folder
+        without '.rq' ('report/conclusions', 'b12/derive/baseline'); an added pack's under its name."""
+        return self.derived(NamedQueries.of)
+
+    @property
+    def store(self) -> ox.Store:
+        """The knowledge in a pyoxigraph store of its own (ontology graph), built once: for queries
+        over the knowledge alone (listings, exports). Read it, never write to it."""
+        return self.derived(_knowledge_store)
+
     def derived(self, compute: Callable[[Knowledge], T]) -> T:
         """`compute(self)`, computed once per Knowledge: the tables other stages read from
         the knowledge (patient vocabulary, medication statuses, FHIR output vocabulary)."""
@@ -209,6 +221,43 @@ class Knowledge:
 
     def code_system(self, system_uri: str) -> CodeSystem | None:
         return next((cs for cs in self.code_systems if cs.system_uri == system_uri), None)
+
+
+class NamedQueries(dict):
+    """Query name -> text, for every .rq file of the loaded packs (read once, Knowledge.queries)."""
+
+    @classmethod
+    def of(cls, knowledge: Knowledge) -> NamedQueries:
+        found = cls()
+        roots = []
+        for pack in knowledge.packs:
+            if pack.queries is None or not pack.queries.is_dir():
+                continue
+            under_model = pack.name == resources.MODEL or _inside(pack.queries, resources.data_dir("queries"))
+            prefix = "" if under_model else f"{pack.name}/"
+            root = resources.data_dir("queries") if under_model else pack.queries
+            if root not in roots:
+                roots.append(root)
+                for path in sorted(root.rglob("*.rq")):
+                    found[prefix + path.relative_to(root).with_suffix("").as_posix()] = path.read_text(encoding="utf-8")
+        return found
+
+    def __missing__(self, name: str) -> str:
+        raise KeyError(f"no query named {name!r} in the loaded packs (queries/{name}.rq)")
+
+
+def _inside(path, root) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def _knowledge_store(knowledge: Knowledge) -> ox.Store:
+    store = ox.Store()
+    store.extend(knowledge.quads)
+    return store
 
 
 DEFINING_NAMESPACES = (str(GM), "http://www.w3.org/2002/07/owl#")

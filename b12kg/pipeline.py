@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from . import reason, resources
+from . import reason
 from .dataset import AssessmentSet, PatientView
 from .derive import run_rules
 from .errors import InputRejected
@@ -86,8 +86,8 @@ class Assessor:
         later = [r for r in self.knowledge.rules if not r.before_reasoning]
         self.later_phases = [[r for r in later if r.phase_order == order] for order in sorted({r.phase_order for r in later})]
         """The rules after the reasoner, phase by phase (derivation, then interactions between guidelines): data, not code."""
-        self.provenance = provenance_queries()
-        self.cited_knowledge = [resources.query_text(q) for q in CITED_KNOWLEDGE_QUERIES]
+        self.provenance = provenance_queries(self.knowledge)
+        self.cited_knowledge = [self.knowledge.queries[q] for q in CITED_KNOWLEDGE_QUERIES]
         self.store = self.new_store()
         """The store of the latest run (each run gets a fresh one: a store cleared and
         refilled gets slower and keeps its memory, PERFORMANCE-NOTES.md)."""

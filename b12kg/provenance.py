@@ -11,16 +11,16 @@ from datetime import UTC, date, datetime
 
 import pyoxigraph as ox
 
-from . import __version__, resources
+from . import __version__
 from .knowledge import Knowledge
 from .namespaces import GM, INFERRED_GRAPH, PROV, PT
 from .reason import INFERRED_LEAVES_OUT
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
-PROVENANCE_QUERIES = (("provenance/evidence-from-rule.rq", "concluded"), ("provenance/prov-links.rq", "provenance"))
+PROVENANCE_QUERIES = (("provenance/evidence-from-rule", "concluded"), ("provenance/prov-links", "provenance"))
 """The queries that link conclusions to their evidence, with the graph each writes to: a
 conclusion's evidence statements belong to it (concluded); its PROV-O view has its own graph."""
-CITED_KNOWLEDGE_QUERIES = ("provenance/cited-knowledge.rq", "provenance/cited-interactions.rq")
+CITED_KNOWLEDGE_QUERIES = ("provenance/cited-knowledge", "provenance/cited-interactions")
 
 
 def _iri(term) -> ox.NamedNode:
@@ -63,6 +63,6 @@ def assessment_quads(patient_iri: str, as_of: date, knowledge: Knowledge, reason
         ox.Quad(_iri(INFERRED_GRAPH), comment, ox.Literal(INFERRED_LEAVES_OUT), graph)]
 
 
-def provenance_queries() -> list[tuple[str, str]]:
+def provenance_queries(knowledge: Knowledge) -> list[tuple[str, str]]:
     """(query text, graph role) of each provenance query."""
-    return [(resources.query_text(q), graph) for q, graph in PROVENANCE_QUERIES]
+    return [(knowledge.queries[q], graph) for q, graph in PROVENANCE_QUERIES]

@@ -11,8 +11,9 @@ import pyoxigraph as ox
 import pytest
 
 from b12kg.cohort import store as cohort_store
-from b12kg.cohort.graphs import CATALOG_GRAPH, owners_in, partition, placed
+from b12kg.cohort.graphs import CATALOG_GRAPH, owners_in, placed
 from b12kg.cohort.store import CohortStore, store_sink
+from b12kg.dataset import partition
 from b12kg.render.rdf import to_rdf
 
 ROOT = Path(__file__).resolve().parent.parent

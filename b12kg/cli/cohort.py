@@ -196,9 +196,9 @@ def serve_command(directory: Path, host: str, port: int, timeout: float, max_row
     refused; a query past --timeout (its answer's writing included) is stopped and
     answered with an error, or cut off. Only the loopback names (and --allowed-host
     names) are answered; cross-origin requests only from --allow-origin origins."""
+    from ..net import is_loopback
     from ..query import QueryLimits
     from ..serve.sparql import Endpoint, create_app, serve
-    from ..serve.web import is_loopback
 
     endpoint = Endpoint(directory, QueryLimits(timeout=timeout, max_rows=max_rows, max_answer_bytes=max_answer_bytes), host=host,
                         allowed_hosts=allowed_hosts, allowed_origins=allowed_origins)

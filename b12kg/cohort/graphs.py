@@ -25,9 +25,19 @@ from collections.abc import Iterable
 
 import pyoxigraph as ox
 
-from ..dataset import Owner, partition
-from ..namespaces import (ASSERTED_GRAPH, ASSESSMENT_GRAPH, CITED_GRAPH, CONCLUDED_GRAPH, GM, GRAPH, IGNORED_GRAPH,
-                          INFERRED_GRAPH, PROVENANCE_GRAPH, PT)
+from ..dataset import Owner
+from ..namespaces import (
+    ASSERTED_GRAPH,
+    ASSESSMENT_GRAPH,
+    CITED_GRAPH,
+    CONCLUDED_GRAPH,
+    GM,
+    GRAPH,
+    IGNORED_GRAPH,
+    INFERRED_GRAPH,
+    PROVENANCE_GRAPH,
+    PT,
+)
 
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 ROLES = ("asserted", "inferred", "concluded", "provenance", "activity", "ignored", "data-quality")

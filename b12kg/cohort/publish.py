@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pyoxigraph as ox
 
 from ..errors import InputRejected
-from ..serve.web import is_loopback
+from ..net import is_loopback
 
 TIMEOUT_SECONDS = 60.0
 

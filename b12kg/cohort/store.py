@@ -25,9 +25,10 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from ..dataset import partition
 from ..errors import InputRejected
 from ..namespaces import GM, ONTOLOGY_GRAPH
-from .graphs import CATALOG_GRAPH, RDF_TYPE, ROLES, graph_of, owners_in, partition, placed, shared_triples
+from .graphs import CATALOG_GRAPH, RDF_TYPE, ROLES, graph_of, owners_in, placed, shared_triples
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 LOAD_NS = "https://w3id.org/b12kg/load/"

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from rdflib import RDF, Literal, URIRef
+from rdflib import RDF, Literal
 
 from ..errors import InputRejected, Problem
 from ..knowledge import Knowledge

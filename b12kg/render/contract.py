@@ -11,7 +11,6 @@ from decimal import Decimal
 
 import pyoxigraph as ox
 
-from .. import resources
 from ..dataset import AssessmentSet
 from ..errors import B12kgError
 from ..knowledge import Knowledge
@@ -31,10 +30,10 @@ def _value(term) -> str | None:
     return None if term is None else term.value
 
 
-def conclusions(store: ox.Store) -> dict[str, list[dict]]:
+def conclusions(store: ox.Store, knowledge: Knowledge) -> dict[str, list[dict]]:
     """Every conclusion in the store, grouped by patient IRI, from the report queries."""
     grouped: dict[str, dict] = {}
-    for row in select(store, resources.query_text("report/conclusions.rq")):
+    for row in select(store, knowledge.queries["report/conclusions"]):
         item = grouped.get(row["conclusion"].value)
         if item is None:
             item = grouped[row["conclusion"].value] = {
@@ -45,18 +44,18 @@ def conclusions(store: ox.Store) -> dict[str, list[dict]]:
                 "results": {}}
         if row.get("field") is not None:
             item["reported"][row["field"].value] = row["reported"].value
-    for row in select(store, resources.query_text("report/conclusion-facts.rq")):
+    for row in select(store, knowledge.queries["report/conclusion-facts"]):
         if row["conclusion"].value in grouped:
             grouped[row["conclusion"].value]["based_on"].add(fact_name(row))
-    for row in select(store, resources.query_text("report/conclusion-evidence.rq")):
+    for row in select(store, knowledge.queries["report/conclusion-evidence"]):
         if row["conclusion"].value in grouped:
             grouped[row["conclusion"].value]["evidence"][row["statement"].value] = {
                 "citation": row["citation"].value, "statement": row["statementText"].value,
                 "level": _value(row.get("level"))}
-    for row in select(store, resources.query_text("report/conclusion-measures.rq")):
+    for row in select(store, knowledge.queries["report/conclusion-measures"]):
         if row["conclusion"].value in grouped:
             grouped[row["conclusion"].value]["measure"].add(row["measure"].value)
-    for row in select(store, resources.query_text("report/follow-up-results.rq")):
+    for row in select(store, knowledge.queries["report/follow-up-results"]):
         if row["conclusion"].value in grouped:
             coded = row.get("coded")
             value = coded.value.rsplit("#", 1)[-1].rsplit("/", 1)[-1] if coded is not None else exact_number(_value(row.get("value")))
@@ -83,10 +82,10 @@ def fact_name(row: dict) -> str:
     return fid
 
 
-def populations(store: ox.Store) -> dict[str, dict]:
+def populations(store: ox.Store, knowledge: Knowledge) -> dict[str, dict]:
     """Each patient's place in the guideline's population (contract section 5), by patient IRI."""
     found: dict[str, dict] = {}
-    for row in select(store, resources.query_text("report/population.rq")):
+    for row in select(store, knowledge.queries["report/population"]):
         entry = found.setdefault(row["patient"].value, {"in": row["member"].value == "true", "reason": row["code"].value,
                                                          "based_on": set()})
         if row.get("fact") is not None:
@@ -94,11 +93,11 @@ def populations(store: ox.Store) -> dict[str, dict]:
     return {patient: {**entry, "based_on": sorted(entry["based_on"])} for patient, entry in found.items()}
 
 
-def records(store: ox.Store) -> dict[str, dict]:
+def records(store: ox.Store, knowledge: Knowledge) -> dict[str, dict]:
     """Each patient's `record` (contract version 3): the newest fact's date, and the therapy
     episode the conclusions assumed (the latest one of the primary guideline's therapy kind)."""
     found: dict[str, dict] = {}
-    for row in select(store, resources.query_text("report/record.rq")):
+    for row in select(store, knowledge.queries["report/record"]):
         entry = found.setdefault(row["patient"].value, {"newest_fact": _value(row.get("newest")), "since": _value(row.get("since")),
                                                         "current": _value(row.get("current")) == "true", "records": {}})
         if row.get("record") is not None:
@@ -115,10 +114,10 @@ def records(store: ox.Store) -> dict[str, dict]:
     return result
 
 
-def data_quality(store: ox.Store) -> dict[str, list[dict]]:
+def data_quality(store: ox.Store, knowledge: Knowledge) -> dict[str, list[dict]]:
     """Each patient's data quality notes (contract section 6), by patient IRI."""
     found: dict[str, list[dict]] = {}
-    for row in select(store, resources.query_text("report/data-quality.rq")):
+    for row in select(store, knowledge.queries["report/data-quality"]):
         fact = fact_name(row) if row.get("fact") is not None else None
         found.setdefault(row["patient"].value, []).append({"fact": fact, "code": row["code"].value, "detail": row["detail"].value})
     return {p: sorted(notes, key=lambda n: (n["code"], n["fact"] or "", n["detail"])) for p, notes in found.items()}
@@ -215,8 +214,8 @@ def to_json(found: list[dict], patient_id: str, as_of: str, knowledge: Knowledge
 def documents(assessments: AssessmentSet, knowledge: Knowledge) -> list[dict]:
     """The contract JSON of every patient of the set, in order: the report queries run once for the chunk."""
     store = assessments.store
-    found, population, quality = conclusions(store), populations(store), data_quality(store)
-    met, summary = guidelines.interactions(store), records(store)
+    found, population, quality = conclusions(store, knowledge), populations(store, knowledge), data_quality(store, knowledge)
+    met, summary = guidelines.interactions(store, knowledge), records(store, knowledge)
     out = []
     for loaded in assessments.patients:
         patient = str(loaded.patient)

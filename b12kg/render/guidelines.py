@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 
-from .. import resources
 from ..integration import applied_guidelines, rule_guidelines
 from ..knowledge import Knowledge
 from ..sparql import select
@@ -56,14 +55,14 @@ def guidelines_json(others: dict[str, list[dict]], knowledge: Knowledge) -> list
     return out
 
 
-def interactions(store: ox.Store) -> dict[str, list[dict]]:
+def interactions(store: ox.Store, knowledge: Knowledge) -> dict[str, list[dict]]:
     """Every interaction in the store, grouped by patient IRI, in the contract's shape."""
     found: dict[str, dict] = {}
-    for row in select(store, resources.query_text("report/interactions.rq")):
+    for row in select(store, knowledge.queries["report/interactions"]):
         found[row["interaction"].value] = {"patient": row["patient"].value, "iri": row["interaction"].value,
                                            "type": row["type"].value, "resolution": row["resolution"].value,
                                            "rule": row["rule"].value, "statements": {}, "based_on": set()}
-    for row in select(store, resources.query_text("report/interaction-statements.rq")):
+    for row in select(store, knowledge.queries["report/interaction-statements"]):
         item = found.get(row["interaction"].value)
         if item is None:
             continue
@@ -71,11 +70,11 @@ def interactions(store: ox.Store) -> dict[str, list[dict]]:
         item["statements"][key] = {"guideline": row["guideline"].value, "statement": row["text"].value,
                                    "citation": row["citation"].value, "level": row["level"].value if "level" in row else None,
                                    "role": row["role"].value, "action": row["code"].value if "code" in row else None}
-    for row in select(store, resources.query_text("report/interaction-facts.rq")):
+    for row in select(store, knowledge.queries["report/interaction-facts"]):
         item = found.get(row["interaction"].value)
         if item is not None:
             item["based_on"].add(row["factId"].value if "factId" in row else row["fact"].value)
-    for row in select(store, resources.query_text("report/interaction-thresholds.rq")):
+    for row in select(store, knowledge.queries["report/interaction-thresholds"]):
         item = found.get(row["interaction"].value)
         if item is not None:
             item.setdefault("thresholds", []).append({

@@ -35,7 +35,7 @@ import httpx
 
 from ..errors import InputRejected
 from ..load.strict_json import parse_json
-from .web import is_loopback
+from ..net import is_loopback
 
 log = logging.getLogger("b12kg.cds-hooks")
 

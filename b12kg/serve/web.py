@@ -16,7 +16,6 @@ before a route runs.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import threading
 import time
 from collections.abc import Callable
@@ -27,26 +26,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+from ..errors import HttpError
+from ..net import LOOPBACK_NAMES
+
 BODY_SECONDS = 10.0
 """Longest a client may take to send a request body."""
-
-
-class HttpError(Exception):
-    """An answer other than 200, with the message the caller reads."""
-
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
-        super().__init__(message)
-        self.status, self.message, self.headers = int(status), message, headers or {}
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def host_names(bind: str, extra: list[str] | tuple[str, ...] = ()) -> frozenset[str]:
