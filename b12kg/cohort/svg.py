@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from html import escape
+from itertools import pairwise
 
 WIDTH = 720
 FONT = 'font-family="sans-serif" font-size="12"'
@@ -102,7 +103,7 @@ def bin_edges(cut_offs: list[float], upper: float, width: float) -> list[float]:
     """Edges from 0 to `upper`, every cut-off one of them, bins about `width` wide in between."""
     stops = sorted({0.0, *(c for c in cut_offs if 0 < c < upper), float(upper)})
     edges = [stops[0]]
-    for low, high in zip(stops, stops[1:], strict=False):
+    for low, high in pairwise(stops):
         parts = max(1, round((high - low) / width))
         edges += [low + (high - low) * k / parts for k in range(1, parts + 1)]
     return edges
