@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache, cached_property
+from functools import cache
 from typing import TypeVar
 
 import pyoxigraph as ox
@@ -25,6 +25,12 @@ from .rdfterms import to_ox
 from .sparql import select
 
 T = TypeVar("T")
+
+
+def derived_table(compute: Callable[[Knowledge], T]) -> property:
+    """A Knowledge attribute computed from the knowledge once, through Knowledge.derived: the
+    one caching mechanism for what is read from a Knowledge (here and in other modules alike)."""
+    return property(lambda knowledge: knowledge.derived(compute), doc=compute.__doc__)
 
 
 @dataclass(frozen=True)
@@ -98,7 +104,7 @@ class Knowledge:
     prefixes: tuple[tuple[str, str], ...] = ()
     """The model's prefixes and those the packs' files declare (first declaration wins), for user queries and RDF output."""
 
-    @cached_property
+    @derived_table
     def value_set_members(self) -> frozenset[rdflib.URIRef]:
         """Every coded concept in one of the guideline's value sets (the codes it reads), and
         every group a value set names whole (a restriction on skos:broader, e.g. ATC A02BC)."""
@@ -109,7 +115,7 @@ class Knowledge:
                 members.update(self.graph.objects(restriction, OWL.hasValue))
         return frozenset(members)
 
-    @cached_property
+    @derived_table
     def _hierarchies(self) -> tuple[tuple[str, tuple[int, ...]], ...]:
         """(concept namespace, prefix lengths) of each code system whose groups are code prefixes."""
         found = []
@@ -133,7 +139,7 @@ class Knowledge:
     def reads_any(self, concepts) -> bool:
         return any(self.reads_code(str(c)) for c in concepts)
 
-    @cached_property
+    @derived_table
     def condition_text_labels(self) -> tuple[str, ...]:
         """Lower-case words that name a condition a guideline reads in free text (skos:hiddenLabel
         of a value set): a Condition whose code is not read but whose text holds one is reported."""
@@ -158,7 +164,7 @@ class Knowledge:
     def derived(self, compute: Callable[[Knowledge], T]) -> T:
         """`compute(self)`, computed once per Knowledge: the tables other stages read from
         the knowledge (patient vocabulary, medication statuses, FHIR output vocabulary)."""
-        table = self.__dict__.setdefault("_derived", {})  # a frozen dataclass: its own dict, as cached_property does
+        table = self.__dict__.setdefault("_derived", {})  # a frozen dataclass: its own dict
         if compute not in table:
             table[compute] = compute(self)
         return table[compute]
@@ -179,21 +185,21 @@ class Knowledge:
             raise ValueError(f"exactly one gm:DoseQuantity analyte is needed, the packs define {len(found)}")
         return found[0]
 
-    @cached_property
+    @derived_table
     def dose_quantities(self) -> frozenset[str]:
         return frozenset(str(a) for a in self.graph.subjects(RDF.type, GM.DoseQuantity))
 
-    @cached_property
+    @derived_table
     def contract_fields(self) -> tuple[str, ...]:
         """The keys under which conclusions report values (gm:contractField on a property), in a stable order."""
         return tuple(sorted({str(f) for f in self.graph.objects(None, GM.contractField)}))
 
-    @cached_property
+    @derived_table
     def comparator_fields(self) -> frozenset[str]:
         """Contract keys of comparators of censored values (gm:comparatorOf): reported only when set."""
         return frozenset(str(f) for p in self.graph.subjects(GM.comparatorOf, None) for f in self.graph.objects(p, GM.contractField))
 
-    @cached_property
+    @derived_table
     def measure_order(self) -> dict[str, int]:
         """Follow-up measure code -> its position in the report (gm:FollowUpMeasure, gm:reportOrder)."""
         order = {}

@@ -18,6 +18,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from . import reason
+from .chunks import CHUNK_SIZE, chunked
 from .dataset import AssessmentSet, PatientView
 from .derive import run_rules
 from .errors import InputRejected
@@ -55,9 +56,6 @@ MAX_SECONDS_PER_PATIENT = _time_budget()
 """Time budget for one patient (B12KG_TIME_BUDGET, default 30 s). The pipeline checks it
 between steps (each rule, the reasoner); inside a step it is enforced from outside: by
 the watchdog (b12kg.watchdog) for one patient, by stopping the worker in a batch."""
-
-CHUNK_SIZE = 100
-"""Patients per shared store, reasoner call and rule run (larger chunks gain little)."""
 
 
 def population_asserted(loaded: LoadedPatient, as_of: date, graph: ox.NamedNode) -> list[ox.Quad]:
@@ -131,9 +129,7 @@ class Assessor:
         A rejected file is yielded as its InputRejected, a defect as its exception; an
         assessment is a view of its chunk's set (its document, and its dataset on demand).
         """
-        paths = [Path(p) for p in paths]
-        for start in range(0, len(paths), chunk_size):
-            part = paths[start:start + chunk_size]
+        for part in chunked((Path(p) for p in paths), chunk_size):
             loaded: list[LoadedPatient | Exception] = []
             for path in part:
                 try:
@@ -154,16 +150,7 @@ class Assessor:
         no one else.
         """
         results: list[Assessment | Exception] = []
-        chunk: list[LoadedPatient] = []
-        nodes: set = set()
-        for loaded in patients:
-            subjects = set(loaded.graph.subjects())
-            if chunk and (subjects & nodes or len(chunk) >= chunk_size):
-                results += self._assess_chunk(chunk, as_of)
-                chunk, nodes = [], set()
-            chunk.append(loaded)
-            nodes |= subjects
-        if chunk:
+        for chunk in chunked(patients, chunk_size, keys=lambda loaded: set(loaded.graph.subjects())):
             results += self._assess_chunk(chunk, as_of)
         return results
 

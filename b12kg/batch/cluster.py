@@ -21,11 +21,12 @@ from collections.abc import Callable, Iterable, Iterator
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
+from ..chunks import CHUNK_BYTES
 from ..errors import ClusterUnavailable
 from . import work
 from .items import Item
 
-PARTITION_BYTES = 4 * 1024 * 1024
+PARTITION_BYTES = CHUNK_BYTES // 4
 CONNECT_SECONDS = 20
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from ..chunks import CHUNK_SIZE
 from ..errors import EXIT_INTERNAL, EXIT_REJECTED
 from .items import Item
 from .sink import Sink
@@ -71,7 +72,6 @@ class Settings:
 def chunk_size(total: int, workers: int, wanted: int | None) -> int:
     """Chunks large enough to share the fixed cost of a run, small enough that every
     worker gets several (so the work spreads and progress moves)."""
-    from ..pipeline import CHUNK_SIZE
 
     return wanted or max(1, min(CHUNK_SIZE, math.ceil(total / (4 * max(1, workers)))))
 
@@ -79,13 +79,11 @@ def chunk_size(total: int, workers: int, wanted: int | None) -> int:
 def records(items: list[Item] | Iterator[Item], total: int, settings: Settings,
             on_progress: Callable[[int], None] | None = None) -> Iterator[dict]:
     """Records of the items in input order, on local workers or on the Dask cluster."""
-    from .. import pipeline
-
     job = settings.job()
     if settings.scheduler:
         from .cluster import ClusterRun
 
-        size = settings.chunk_size or pipeline.CHUNK_SIZE
+        size = settings.chunk_size or CHUNK_SIZE
         yield from ClusterRun(settings.scheduler, job, size, on_progress).run(items)
         return
     from .local import LocalPool, default_workers

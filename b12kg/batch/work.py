@@ -13,14 +13,9 @@ from datetime import date
 from functools import cache
 from pathlib import Path
 
+from ..chunks import CHUNK_BYTES, chunked
 from ..errors import InputRejected, Problem
 from .items import Item
-
-CHUNK_BYTES = 16 * 1024 * 1024
-"""Input bytes a chunk may hold (besides its count of patients). Real records share
-chunks too: 21 Synthea bundles of 0.2-1.5 MB cost 103 ms of CPU each one per chunk and
-34 ms in one chunk, because the reasoner re-reads the ontology on every call. A record
-over this size has a chunk of its own."""
 
 
 @dataclass(frozen=True)
@@ -93,16 +88,7 @@ Chunk = list[tuple[int, Item]]
 def chunks(items: Iterable[Item], size: int, max_bytes: int = CHUNK_BYTES) -> Iterator[Chunk]:
     """Numbered items in chunks of at most `size` items and `max_bytes` of input (a
     record larger than that alone): local workers' chunks and Dask partitions alike."""
-    chunk: Chunk = []
-    held = 0
-    for seq, item in enumerate(items):
-        if chunk and (len(chunk) >= size or held + item.size > max_bytes):
-            yield chunk
-            chunk, held = [], 0
-        chunk.append((seq, item))
-        held += item.size
-    if chunk:
-        yield chunk
+    return chunked(enumerate(items), size, weight=lambda numbered: numbered[1].size, max_weight=max_bytes)
 
 
 def assessed(item: Item, document: dict) -> dict:
