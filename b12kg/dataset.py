@@ -20,6 +20,7 @@ assessment, for RDF output and the cohort store.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -167,10 +168,18 @@ class PatientView:
 
     def select(self, query: str) -> list[dict[str, ox.NamedNode | ox.BlankNode | ox.Literal]]:
         """The rows of a SELECT query over the union of the chunk's graphs, with ?patient and
-        ?assessment bound to this assessment's (a query that names neither sees the whole chunk)."""
-        solutions = self.store.query(query, prefixes=PREFIXES, use_default_graph_as_union=True,
-                                     substitutions={ox.Variable("patient"): self.patient,
-                                                    ox.Variable("assessment"): self.assessment})
+        ?assessment bound to this assessment's where the query names them (a query that names
+        neither sees the whole chunk). pyoxigraph binds projected variables only: a query that
+        names ?patient must project it (or use SELECT *), else ValueError."""
+        bound = {name: term for name, term in (("patient", self.patient), ("assessment", self.assessment))
+                 if re.search(rf"[?$]{name}\b", query)}
+        try:
+            solutions = self.store.query(query, prefixes=PREFIXES, use_default_graph_as_union=True,
+                                         substitutions={ox.Variable(name): term for name, term in bound.items()})
+        except RuntimeError as exc:
+            if "SELECT projection" in str(exc):
+                raise ValueError(f"{exc}: project ?patient and ?assessment (or SELECT *) to have them bound") from None
+            raise
         names = [v.value for v in solutions.variables]
         return [{n: v for n, v in zip(names, row, strict=True) if v is not None} for row in solutions]
 
