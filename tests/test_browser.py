@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from b12kg.explain import render
+from b12kg.render.explain import render
 
 CASES = Path(__file__).resolve().parent / "cases"
 AS_OF = date(2026, 11, 24)
