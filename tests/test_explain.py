@@ -1,4 +1,4 @@
-"""The reviewer-facing explanation (b12kg.explain): text, Markdown and the HTML page.
+"""The reviewer-facing explanation (b12kg.render.explain): text, Markdown and the HTML page.
 
 The explanations must name the exact facts used (values, units, dates, ids), quote the
 guideline verbatim, say what is missing, list ignored facts, and the HTML page must be
