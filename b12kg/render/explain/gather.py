@@ -17,9 +17,7 @@ from .model import (
     Conclusion,
     Explanation,
     Fact,
-    Guideline,
     Header,
-    Interaction,
     NotRead,
     Population,
     Quality,
@@ -61,7 +59,7 @@ class Anchors:
     """Allocates unique, stable HTML ids ("fact-obs-2", "rule-order-mma")."""
 
     def __init__(self) -> None:
-        self.used: set[str] = {"section-summary", "section-population", "section-record", "section-interactions"}
+        self.used: set[str] = {"section-summary", "section-population", "section-record", "section-interactions", "other-guidelines"}
 
     def __call__(self, prefix: str, name: str) -> str:
         base = anchor = f"{prefix}-{slug(name)}"
@@ -224,7 +222,8 @@ def _results(view: PatientView, conclusions: dict[str, Conclusion], facts: dict[
         if conclusion is None:
             continue
         fact = facts.get(row["result"])
-        value = row.get("codedLabel") or row.get("coded") or f"{row.get('comparator', '')}{_quantity(row.get('value'), row.get('unit'))}"
+        measured = f"{row.get('comparator', '')}{_quantity(row.get('value'), row.get('unit'))}"
+        value = row.get("codedLabel") or (local(row["coded"]) if "coded" in row else measured)
         conclusion.results.append(Result(measure=row["measure"], label=row.get("measureLabel") or row["measure"],
                                          order=int(row.get("order", 99)), value=value, date=row["date"], fact=fact))
         if fact is not None:

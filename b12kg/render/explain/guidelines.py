@@ -60,5 +60,5 @@ def interactions(view: PatientView, facts: dict[str, Fact], statements: dict[str
         item.facts.sort(key=fact_order)
         item.checks.sort(key=lambda c: (c.fact.name, c.threshold.label))
         for fact in item.facts:
-            fact.use(item.title, item.anchor)
+            fact.use(f"Interaction {item.title}", item.anchor)
     return ordered

@@ -130,10 +130,10 @@ def _others(x: Explanation, s: Style) -> list[str]:
     title = "Other guidelines and their interactions"
     lines = ["", *s.heading(2, title)]
     lines.append(s.field("Guidelines applied", "; ".join(g.name + (" (primary)" if g.primary else "") for g in x.guidelines)))
+    if x.silent:
+        lines.append(s.field("Nothing concluded for this patient by", "; ".join(g.name for g in x.silent)))
     for g in x.companions:
         lines += ["", *s.heading(3, g.name)]
-        if not g.conclusions:
-            lines.append("Nothing concluded for this patient.")
         for c in g.conclusions:
             based_on = ", ".join(s.esc(f.name) for f in c.facts) or "no fact"
             lines.append(s.item(f"{c.text or c.label or 'Finding'} [{c.code}]; based on {based_on}"))
@@ -172,7 +172,7 @@ def _facts(x: Explanation, s: Style) -> list[str]:
         lines.append(words.NO_SET_ASIDE)
     if x.not_read:
         lines += ["", *s.heading(2, f"Facts not read by the guideline ({x.not_read_count})")]
-        lines += [s.item(f"{len(n.ids)} × {s.esc(n.resource_type or 'resource')}: {s.esc(n.reason)}") for n in x.not_read]
+        lines += [s.item(f"{len(n.ids)} of type {s.esc(n.resource_type or 'resource')}: {s.esc(n.reason)}") for n in x.not_read]
     return lines
 
 

@@ -286,6 +286,14 @@ class Guideline:
     def name(self) -> str:
         return f"{self.title} ({self.version})" if self.version else self.title
 
+    @property
+    def link_title(self) -> str:
+        """A title short enough for the section links."""
+        title = self.short_title or self.title
+        if len(title) > 44:
+            title = title[:title.rfind(" ", 0, 44)].rstrip(":,;") + "…"
+        return f"{title} ({self.version})" if self.version and not self.short_title else title
+
 
 @dataclass(eq=False)
 class Interaction:
@@ -347,7 +355,13 @@ class Explanation:
 
     @property
     def companions(self) -> list[Guideline]:
-        return [g for g in self.guidelines if not g.primary]
+        """The other guidelines that concluded something for this patient."""
+        return [g for g in self.guidelines if not g.primary and g.conclusions]
+
+    @property
+    def silent(self) -> list[Guideline]:
+        """The other guidelines applied that concluded nothing for this patient."""
+        return [g for g in self.guidelines if not g.primary and not g.conclusions]
 
     @property
     def several_guidelines(self) -> bool:
@@ -379,7 +393,8 @@ class Explanation:
         found = [Section("section-summary", "Summary"), Section("section-population", "Population"), *self.kinds]
         found.append(Section("section-record", "Record"))
         if self.several_guidelines:
-            found += [Section(g.anchor, g.short_title or g.title) for g in self.companions]
+            found.append(Section("other-guidelines", "Other guidelines"))
+            found += [Section(g.anchor, g.link_title) for g in self.companions]
             found.append(Section("section-interactions", "Interactions between guidelines"))
         found += [Section("section-statements", "Guideline statements"), Section("section-rules", "Rules"),
                   Section("section-facts", "Patient facts"), Section("section-quality", "Data quality"),
