@@ -68,7 +68,6 @@ class Fact:
 
     def get(self, key: str) -> str | None:
         return self.values.get(key)
-
     @property
     def display(self) -> str:
         """The fact in words: what the record says (text or display), else its code's label."""
@@ -133,7 +132,7 @@ class Threshold:
 
 @dataclass(frozen=True)
 class Check:
-    """One fact compared with one threshold: the value compared and whether it met it."""
+    """One fact compared with one threshold, and whether it met it."""
 
     fact: Fact
     threshold: Threshold
@@ -288,7 +287,6 @@ class Guideline:
 
     @property
     def link_title(self) -> str:
-        """A title short enough for the section links."""
         title = self.short_title or self.title
         if len(title) > 44:
             title = title[:title.rfind(" ", 0, 44)].rstrip(":,;") + "…"
@@ -314,7 +312,6 @@ class Interaction:
     @property
     def title(self) -> str:
         return f"{self.number}. {self.type_label}"
-
 
 @dataclass(frozen=True)
 class Section:
@@ -390,14 +387,13 @@ class Explanation:
     @property
     def sections(self) -> list[Section]:
         """Every section of the page, in order: the section links list them all."""
-        found = [Section("section-summary", "Summary"), Section("section-population", "Population"), *self.kinds]
-        found.append(Section("section-record", "Record"))
+        found = [Section("section-population", "Population"), Section("section-summary", "Summary"), *self.kinds,
+                 Section("section-record", "Record")]
         if self.several_guidelines:
             found.append(Section("other-guidelines", "Other guidelines"))
             found += [Section(g.anchor, g.link_title) for g in self.companions]
             found.append(Section("section-interactions", "Interactions between guidelines"))
         found += [Section("section-statements", "Guideline statements"), Section("section-rules", "Rules"),
                   Section("section-facts", "Patient facts"), Section("section-quality", "Data quality"),
-                  Section("section-ignored", "Set-aside facts"), Section("section-not-read", "Facts not read"),
-                  Section("section-source", "Source attributes")]
-        return found
+                  Section("section-ignored", "Set-aside facts"), Section("section-not-read", "Facts not read")]
+        return found + ([Section("section-source", "Source attributes")] if self.source else [])
