@@ -172,7 +172,7 @@ def test_facts_the_guideline_does_not_read_are_summarised_by_type(synthea, synth
     assert len(ignored) > 300 and x.not_read_count + len(x.set_aside) == len(ignored)
     section = _section(synthea_page, "section-not-read")
     assert section.count("<details>") == len(x.not_read) <= 20
-    counts = {n.resource_type: len(n.ids) for n in x.not_read if "Observation" == n.resource_type}
+    counts = {n.resource_type: len(n.ids) for n in x.not_read if n.resource_type == "Observation"}
     assert counts["Observation"] == sum(1 for i in ignored if i.get("resourceType") == "Observation"
                                         and i["id"] not in {s.id for s in x.set_aside})
     assert f'<td class="count">{counts["Observation"]}</td>' in section
