@@ -4,13 +4,12 @@ grouped into the dataclasses of model.py. No second store, no query over another
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
-from ... import resources
 from ...errors import printable
 from ...knowledge import Knowledge
 from ...namespaces import GM, GRAPH, PT
+from .guidelines import guidelines, interactions
 from .model import (
     Check,
     Code,
@@ -29,6 +28,7 @@ from .model import (
     Statement,
     Threshold,
 )
+from .rows import Anchors, fact_order, local, rows
 
 if TYPE_CHECKING:
     from ...dataset import PatientView
@@ -45,37 +45,6 @@ _FACT_VALUES = ("value", "unit", "canonicalValue", "canonicalUnit", "effectiveDa
 _SOURCE_FIELDS = (("citation", "Bibliographic citation"), ("sourceDeveloper", "Developer of the source"),
                   ("interventionDeveloper", "Developer of the intervention"), ("funding", "Funding source"),
                   ("released", "Release date"), ("revised", "Revision date"))
-
-
-def slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "x"
-
-
-def local(iri: str) -> str:
-    return re.split(r"[/#]", iri.rstrip("/#"))[-1]
-
-
-class Anchors:
-    """Allocates unique, stable HTML ids ("fact-obs-2", "rule-order-mma")."""
-
-    def __init__(self) -> None:
-        self.used: set[str] = {"section-summary", "section-population", "section-record", "section-interactions", "other-guidelines"}
-
-    def __call__(self, prefix: str, name: str) -> str:
-        base = anchor = f"{prefix}-{slug(name)}"
-        n = 2
-        while anchor in self.used:
-            anchor, n = f"{base}-{n}", n + 1
-        self.used.add(anchor)
-        return anchor
-
-
-def rows(view: PatientView, name: str) -> list[dict[str, str]]:
-    """The rows of queries/report/explain-NAME.rq for this assessment, as lexical values each made safe for
-    one line of any rendering (`printable`): no value from the data can break a line, move the cursor,
-    colour a terminal or reorder text (issue 14)."""
-    return [{k: printable(v.value, None) for k, v in row.items()}
-            for row in view.select(resources.query_text(f"report/explain-{name}.rq"))]
 
 
 def _header(found: list[dict[str, str]], fallback: str, short_title: str) -> Header:
@@ -211,10 +180,6 @@ def _link(conclusions: dict[str, Conclusion], facts: dict[str, Fact], statements
             fact.use(conclusion.title, conclusion.anchor)
 
 
-def fact_order(fact: Fact) -> tuple[str, str, str]:
-    return fact.resource_type, fact.get("effectiveDate") or fact.get("startDate") or "", fact.name
-
-
 def _results(view: PatientView, conclusions: dict[str, Conclusion], facts: dict[str, Fact]) -> None:
     """The on-treatment results each follow-up reads (contract v3), each fact marked as used by it."""
     for row in rows(view, "follow-up-results"):
@@ -297,8 +262,6 @@ def _source(found: list[dict[str, str]]) -> list[tuple[str, str]]:
 
 def explain(view: PatientView, knowledge: Knowledge) -> Explanation:
     """The explanation of one assessment, from its view of the chunk's store."""
-    from .guidelines import guidelines, interactions
-
     anchors = Anchors()
     status_label = knowledge.guideline_value(GM.statusLabel, "Status")
     rules = _rules(view, anchors)

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 from ...knowledge import Knowledge
 from ...namespaces import GM
-from .gather import Anchors, fact_order, local, rows
 from .model import Check, Conclusion, Fact, Guideline, Interaction, Statement, Threshold
+from .rows import Anchors, fact_order, local, rows
 
 if TYPE_CHECKING:
     from ...dataset import PatientView

@@ -10,8 +10,8 @@ import jinja2
 from markupsafe import Markup
 
 from . import words
-from .gather import slug
 from .model import Explanation
+from .rows import slug
 
 _PACKAGE = __package__ or "b12kg.render.explain"
 

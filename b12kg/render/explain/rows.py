@@ -1,0 +1,49 @@
+"""What the gathering shares: the rows of a queries/report/explain-*.rq for one assessment, the page's
+anchors, and the names and order of facts."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from ... import resources
+from ...errors import printable
+from .model import Fact
+
+if TYPE_CHECKING:
+    from ...dataset import PatientView
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "x"
+
+
+def local(iri: str) -> str:
+    return re.split(r"[/#]", iri.rstrip("/#"))[-1]
+
+
+class Anchors:
+    """Allocates unique, stable HTML ids ("fact-obs-2", "rule-order-mma")."""
+
+    def __init__(self) -> None:
+        self.used: set[str] = {"section-summary", "section-population", "section-record", "section-interactions", "other-guidelines"}
+
+    def __call__(self, prefix: str, name: str) -> str:
+        base = anchor = f"{prefix}-{slug(name)}"
+        n = 2
+        while anchor in self.used:
+            anchor, n = f"{base}-{n}", n + 1
+        self.used.add(anchor)
+        return anchor
+
+
+def rows(view: PatientView, name: str) -> list[dict[str, str]]:
+    """The rows of queries/report/explain-NAME.rq for this assessment, as lexical values each made safe for
+    one line of any rendering (`printable`): no value from the data can break a line, move the cursor,
+    colour a terminal or reorder text (issue 14)."""
+    return [{k: printable(v.value, None) for k, v in row.items()}
+            for row in view.select(resources.query_text(f"report/explain-{name}.rq"))]
+
+
+def fact_order(fact: Fact) -> tuple[str, str, str]:
+    return fact.resource_type, fact.get("effectiveDate") or fact.get("startDate") or "", fact.name
