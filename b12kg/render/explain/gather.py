@@ -28,7 +28,7 @@ from .model import (
     Statement,
     Threshold,
 )
-from .rows import Anchors, fact_order, local, rows
+from .rows import Anchors, Reader, fact_order, local
 
 if TYPE_CHECKING:
     from ...dataset import PatientView
@@ -71,9 +71,9 @@ def _dose(row: dict[str, str]) -> str:
     return dose
 
 
-def _facts(view: PatientView, anchors: Anchors) -> dict[str, Fact]:
+def _facts(read: Reader, anchors: Anchors) -> dict[str, Fact]:
     facts: dict[str, Fact] = {}
-    for row in sorted(rows(view, "facts"), key=lambda r: (r["fact"], r["graph"])):
+    for row in sorted(read("facts"), key=lambda r: (r["fact"], r["graph"])):
         fact = facts.get(row["fact"])
         if fact is None:
             fact = facts[row["fact"]] = Fact(
@@ -83,22 +83,22 @@ def _facts(view: PatientView, anchors: Anchors) -> dict[str, Fact]:
         for key in _FACT_VALUES:
             if key in row:
                 fact.values.setdefault(key, row[key])
-    for row in sorted(rows(view, "fact-codes"), key=lambda r: (r["property"], r["concept"])):
+    for row in sorted(read("fact-codes"), key=lambda r: (r["property"], r["concept"])):
         if row["fact"] in facts:
             facts[row["fact"]].codes.append(Code(role=_CODE_ROLES[row["property"]], label=row.get("label"),
                                                  system=row.get("system"), code=row.get("code") or row["concept"]))
-    for row in sorted(rows(view, "fact-doses"), key=lambda r: r["dosage"]):
+    for row in sorted(read("fact-doses"), key=lambda r: r["dosage"]):
         if row["fact"] in facts:
             facts[row["fact"]].doses.append(_dose(row))
-    for row in sorted(rows(view, "fact-texts"), key=lambda r: (len(r["text"]), r["text"])):
+    for row in sorted(read("fact-texts"), key=lambda r: (len(r["text"]), r["text"])):
         if row["fact"] in facts and row["text"] not in facts[row["fact"]].texts:
             facts[row["fact"]].texts.append(row["text"])
     return facts
 
 
-def _rules(view: PatientView, anchors: Anchors) -> dict[str, Rule]:
+def _rules(read: Reader, anchors: Anchors) -> dict[str, Rule]:
     rules: dict[str, Rule] = {}
-    for row in sorted(rows(view, "rules"), key=lambda r: (r["rule"], r.get("window", ""))):
+    for row in sorted(read("rules"), key=lambda r: (r["rule"], r.get("window", ""))):
         rule = rules.get(row["rule"])
         if rule is None:
             rule = rules[row["rule"]] = Rule(
@@ -109,26 +109,26 @@ def _rules(view: PatientView, anchors: Anchors) -> dict[str, Rule]:
     return rules
 
 
-def _statements(view: PatientView, anchors: Anchors) -> dict[str, Statement]:
+def _statements(read: Reader, anchors: Anchors) -> dict[str, Statement]:
     return {r["statement"]: Statement(
         iri=r["statement"], anchor=anchors("statement", local(r["statement"])),
         handle=f"[{r['citation']}] {local(r['statement']).removeprefix('stmt-')}", text=r["text"], citation=r["citation"],
         guideline=r.get("guideline"), section=r.get("section"), level=r.get("level"), level_label=r.get("levelLabel"),
-        note=r.get("note")) for r in sorted(rows(view, "statements"), key=lambda r: r["statement"])}
+        note=r.get("note")) for r in sorted(read("statements"), key=lambda r: r["statement"])}
 
 
-def _thresholds(view: PatientView) -> dict[str, Threshold]:
+def _thresholds(read: Reader) -> dict[str, Threshold]:
     return {r["threshold"]: Threshold(
         iri=r["threshold"], label=r.get("label") or local(r["threshold"]), comparator=r["comparator"], value=r["value"],
         unit=r["unit"], external=r.get("external") == "true", source=r.get("source"), citation=r.get("citation"),
-        guideline=r.get("guideline"), note=r.get("note")) for r in rows(view, "thresholds")}
+        guideline=r.get("guideline"), note=r.get("note")) for r in read("thresholds")}
 
 
-def _conclusions(view: PatientView, anchors: Anchors, rules: dict[str, Rule], status_label: str) -> list[Conclusion]:
+def _conclusions(read: Reader, anchors: Anchors, rules: dict[str, Rule], status_label: str) -> list[Conclusion]:
     """Every conclusion about the patient, the primary guideline's and the companions' (told apart by
     Conclusion.guidelines), with its links resolved later by `explain`."""
     found: dict[str, dict] = {}
-    for row in rows(view, "conclusions"):
+    for row in read("conclusions"):
         entry = found.setdefault(row["conclusion"], {**row, "guidelines": set()})
         if entry["kind"] == "finding" and row["kind"] != "finding":  # the narrower kind is the one shown
             entry.update(row)
@@ -153,9 +153,9 @@ def _conclusions(view: PatientView, anchors: Anchors, rules: dict[str, Rule], st
 
 
 def _link(conclusions: dict[str, Conclusion], facts: dict[str, Fact], statements: dict[str, Statement],
-          thresholds: dict[str, Threshold], view: PatientView, measure_order: dict[str, int]) -> None:
+          thresholds: dict[str, Threshold], read: Reader, measure_order: dict[str, int]) -> None:
     """Resolve what each conclusion rests on, and mark the facts it uses."""
-    for row in sorted(rows(view, "conclusion-links"), key=lambda r: r["target"]):
+    for row in sorted(read("conclusion-links"), key=lambda r: r["target"]):
         conclusion = conclusions.get(row["conclusion"])
         if conclusion is None:
             continue
@@ -165,7 +165,7 @@ def _link(conclusions: dict[str, Conclusion], facts: dict[str, Fact], statements
             getattr(conclusion, attribute).append(target)
         elif target in table:
             getattr(conclusion, attribute).append(table[target])
-    for row in rows(view, "threshold-checks"):
+    for row in read("threshold-checks"):
         conclusion = conclusions.get(row["conclusion"])
         if conclusion is not None and row["fact"] in facts and row["threshold"] in thresholds:
             conclusion.checks.append(Check(facts[row["fact"]], thresholds[row["threshold"]], row["meets"] == "true"))
@@ -180,9 +180,9 @@ def _link(conclusions: dict[str, Conclusion], facts: dict[str, Fact], statements
             fact.use(conclusion.title, conclusion.anchor)
 
 
-def _results(view: PatientView, conclusions: dict[str, Conclusion], facts: dict[str, Fact]) -> None:
+def _results(read: Reader, conclusions: dict[str, Conclusion], facts: dict[str, Fact]) -> None:
     """The on-treatment results each follow-up reads (contract v3), each fact marked as used by it."""
-    for row in rows(view, "follow-up-results"):
+    for row in read("follow-up-results"):
         conclusion = conclusions.get(row["conclusion"])
         if conclusion is None:
             continue
@@ -197,21 +197,22 @@ def _results(view: PatientView, conclusions: dict[str, Conclusion], facts: dict[
         conclusion.results.sort(key=lambda r: (r.order, r.date, r.fact.name if r.fact else ""))
 
 
-def _population(view: PatientView, facts: dict[str, Fact]) -> Population | None:
-    found = rows(view, "population")
+def _population(read: Reader, facts: dict[str, Fact]) -> Population | None:
+    found = read("population")
     if not found:
         return None
     used = tuple(sorted({facts[r["fact"]] for r in found if r.get("fact") in facts}, key=fact_order))
     for fact in used:
         fact.use("Population", "section-population")
-    if view.patient.value in facts:  # the patient's own node: its birth and death dates place it too
-        facts[view.patient.value].use("Population (the patient's dates)", "section-population")
+    patient = read.view.patient.value
+    if patient in facts:  # the patient's own node: its birth and death dates place it too
+        facts[patient].use("Population (the patient's dates)", "section-population")
     first = found[0]
     return Population(member=first["member"] == "true", code=first["code"], label=first.get("label") or first["code"], facts=used)
 
 
-def _record(view: PatientView, facts: dict[str, Fact]) -> Record | None:
-    found = rows(view, "record")
+def _record(read: Reader, facts: dict[str, Fact]) -> Record | None:
+    found = read("record")
     if not found:
         return None
     first = found[0]
@@ -226,9 +227,9 @@ def _record(view: PatientView, facts: dict[str, Fact]) -> Record | None:
                   parenteral_label=first.get("parenteralLabel", ""))
 
 
-def _quality(view: PatientView, facts: dict[str, Fact]) -> list[Quality]:
+def _quality(read: Reader, facts: dict[str, Fact]) -> list[Quality]:
     notes = [Quality(code=r["code"], detail=r["detail"], fact=facts.get(r.get("fact", "")),
-                     name=local(r["fact"]) if "fact" in r else None) for r in rows(view, "data-quality")]
+                     name=local(r["fact"]) if "fact" in r else None) for r in read("data-quality")]
     return sorted(notes, key=lambda q: (q.fact is not None, q.fact.name if q.fact else "", q.code, q.detail))
 
 
@@ -262,15 +263,15 @@ def _source(found: list[dict[str, str]]) -> list[tuple[str, str]]:
 
 def explain(view: PatientView, knowledge: Knowledge) -> Explanation:
     """The explanation of one assessment, from its view of the chunk's store."""
-    anchors = Anchors()
+    anchors, read = Anchors(), Reader(view, knowledge)
     status_label = knowledge.guideline_value(GM.statusLabel, "Status")
-    rules = _rules(view, anchors)
-    every = _conclusions(view, anchors, rules, status_label)
-    statements = _statements(view, anchors)
-    facts = _facts(view, anchors)
-    thresholds = _thresholds(view)
-    measure_order = {r["measure"]: int(r.get("order", 99)) for r in rows(view, "measures")}
-    applied = guidelines(view, knowledge, anchors)
+    rules = _rules(read, anchors)
+    every = _conclusions(read, anchors, rules, status_label)
+    statements = _statements(read, anchors)
+    facts = _facts(read, anchors)
+    thresholds = _thresholds(read)
+    measure_order = {r["measure"]: int(r.get("order", 99)) for r in read("measures")}
+    applied = guidelines(read, anchors)
     primary = {g.iri for g in applied if g.primary}
     by_iri = {c.iri: c for c in every}
     for conclusion in every:
@@ -278,20 +279,20 @@ def explain(view: PatientView, knowledge: Knowledge) -> Explanation:
             for g in applied:
                 if g.iri in conclusion.guidelines:
                     g.conclusions.append(conclusion)
-    _link(by_iri, facts, statements, thresholds, view, measure_order)
-    _results(view, by_iri, facts)
+    _link(by_iri, facts, statements, thresholds, read, measure_order)
+    _results(read, by_iri, facts)
     order = [kind for kind, _ in KINDS]
     mine = sorted((c for c in every if not c.guidelines or c.guidelines & primary),
                   key=lambda c: (order.index(c.kind) if c.kind in order else len(order), c.stage if c.kind == "action" else 0, c.code))
-    population, record = _population(view, facts), _record(view, facts)
-    found = interactions(view, facts, statements, thresholds, applied, by_iri)
+    population, record = _population(read, facts), _record(read, facts)
+    found = interactions(read, facts, statements, thresholds, applied, by_iri)
     set_aside, not_read = _ignored(view.document, facts, anchors)
     kinds = tuple(Section(f"section-{kind}", status_label if kind == "status" else SECTION_TITLES[kind]) for kind, _ in KINDS)
-    header = _header(rows(view, "assessment"), printable(str(view.document.get("patient", "")), None),
+    header = _header(read("assessment"), printable(str(view.document.get("patient", "")), None),
                      knowledge.guideline_value(GM.shortTitle, "Guideline"))
     return Explanation(
         header=header, status_label=status_label, kinds=kinds, conclusions=mine, facts=sorted(facts.values(), key=fact_order),
         statements=sorted(statements.values(), key=lambda s: (s.citation, s.iri)),
         thresholds=list(thresholds.values()), rules=sorted(rules.values(), key=lambda r: (int(r.stage or 99), r.iri)),
-        population=population, record=record, quality=_quality(view, facts), set_aside=set_aside, not_read=not_read,
-        guidelines=applied, interactions=found, source=_source(rows(view, "source-attributes")))
+        population=population, record=record, quality=_quality(read, facts), set_aside=set_aside, not_read=not_read,
+        guidelines=applied, interactions=found, source=_source(read("source-attributes")))

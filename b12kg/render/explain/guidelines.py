@@ -4,37 +4,31 @@ them in their guideline), and every interaction with both statements, the facts 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from ...knowledge import Knowledge
 from ...namespaces import GM
 from .model import Check, Conclusion, Fact, Guideline, Interaction, Statement, Threshold
-from .rows import Anchors, fact_order, local, rows
-
-if TYPE_CHECKING:
-    from ...dataset import PatientView
+from .rows import Anchors, Reader, fact_order, local
 
 
-def guidelines(view: PatientView, knowledge: Knowledge, anchors: Anchors) -> list[Guideline]:
+def guidelines(read: Reader, anchors: Anchors) -> list[Guideline]:
     """The guidelines applied, the primary one first."""
-    found = sorted(rows(view, "guidelines"), key=lambda r: (r.get("primary") != "true", r.get("title", ""), r["guideline"]))
+    found = sorted(read("guidelines"), key=lambda r: (r.get("primary") != "true", r.get("title", ""), r["guideline"]))
     return [Guideline(iri=r["guideline"], anchor=anchors("guideline", r.get("shortTitle") or local(r["guideline"])),
                       title=r.get("title") or local(r["guideline"]), version=r.get("version", ""),
                       short_title=r.get("shortTitle", ""), primary=r.get("primary") == "true") for r in found]
 
 
-def interactions(view: PatientView, facts: dict[str, Fact], statements: dict[str, Statement], thresholds: dict[str, Threshold],
+def interactions(read: Reader, facts: dict[str, Fact], statements: dict[str, Statement], thresholds: dict[str, Threshold],
                  applied: list[Guideline], conclusions: dict[str, Conclusion]) -> list[Interaction]:
     """Every interaction found for the patient, numbered in a stable order; the facts each rests on are
     marked as used by it."""
     by_guideline = {g.iri: g for g in applied}
-    found = {r["interaction"]: r for r in rows(view, "interactions")}
+    found = {r["interaction"]: r for r in read("interactions")}
     items: dict[str, Interaction] = {}
     for iri, row in found.items():
         items[iri] = Interaction(iri=iri, anchor="", number=0, type=row["type"], type_label=row.get("typeLabel") or row["type"],
                                  resolution=row["resolution"], rule=row["rule"])
     recommended: dict[str, set[str]] = {}
-    for row in sorted(rows(view, "interaction-statements"), key=lambda r: (r["guideline"], r["statement"])):
+    for row in sorted(read("interaction-statements"), key=lambda r: (r["guideline"], r["statement"])):
         item, statement = items.get(row["interaction"]), statements.get(row["statement"])
         if item is None or statement is None:
             continue
@@ -44,11 +38,11 @@ def interactions(view: PatientView, facts: dict[str, Fact], statements: dict[str
             recommended.setdefault(item.iri, set()).add(statement.iri)
         elif row["role"] == "resolution" and entry not in item.rests_on:
             item.rests_on.append(entry)
-    for row in sorted(rows(view, "interaction-links"), key=lambda r: r["target"]):
+    for row in sorted(read("interaction-links"), key=lambda r: r["target"]):
         item = items.get(row["interaction"])
         if item is not None and row["link"] == str(GM.basedOn) and row["target"] in facts:
             item.facts.append(facts[row["target"]])
-    for row in rows(view, "threshold-checks"):
+    for row in read("threshold-checks"):
         item = items.get(row["conclusion"])
         if item is not None and row["fact"] in facts and row["threshold"] in thresholds:
             item.checks.append(Check(facts[row["fact"]], thresholds[row["threshold"]], row["meets"] == "true"))

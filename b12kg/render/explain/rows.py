@@ -1,13 +1,14 @@
-"""What the gathering shares: the rows of a queries/report/explain-*.rq for one assessment, the page's
+"""What the gathering shares: the rows of the queries/report/explain-*.rq for one assessment, the page's
 anchors, and the names and order of facts."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ... import resources
 from ...errors import printable
+from ...knowledge import Knowledge
 from .model import Fact
 
 if TYPE_CHECKING:
@@ -37,12 +38,19 @@ class Anchors:
         return anchor
 
 
-def rows(view: PatientView, name: str) -> list[dict[str, str]]:
-    """The rows of queries/report/explain-NAME.rq for this assessment, as lexical values each made safe for
-    one line of any rendering (`printable`): no value from the data can break a line, move the cursor,
-    colour a terminal or reorder text (issue 14)."""
-    return [{k: printable(v.value, None) for k, v in row.items()}
-            for row in view.select(resources.query_text(f"report/explain-{name}.rq"))]
+@dataclass(frozen=True)
+class Reader:
+    """Runs the explanation's queries (the knowledge's queries/report/explain-*.rq) for one assessment."""
+
+    view: PatientView
+    knowledge: Knowledge
+
+    def __call__(self, name: str) -> list[dict[str, str]]:
+        """The rows of explain-NAME.rq, as lexical values each made safe for one line of any rendering
+        (`printable`): no value from the data can break a line, move the cursor, colour a terminal or
+        reorder text (issue 14)."""
+        return [{k: printable(v.value, None) for k, v in row.items()}
+                for row in self.view.select(self.knowledge.queries[f"report/explain-{name}"])]
 
 
 def fact_order(fact: Fact) -> tuple[str, str, str]:
