@@ -80,7 +80,7 @@ def population(found: Population | None) -> str:
     if found is None:
         return "not assessed"
     where = "in the guideline's population" if found.member else \
-        "OUTSIDE the guideline's population: only safety warnings are recommended (status and risk factors are findings)"
+        "OUTSIDE the guideline's population: no recommendation but the safety warnings (status and risk factors are findings)"
     label = found.label.split(": ", 1)[-1]
     return f"{where}; {label}"
 
