@@ -1,21 +1,34 @@
 """The HTML explanation in a real browser: headless Chromium driven by Selenium.
 
 A reviewer reads a conclusion, clicks its evidence and lands on the guideline statement
-quoted verbatim; clicks a fact and lands on the fact with its recorded value. Skipped,
-with the reason printed, when Chromium, chromedriver or Selenium is not installed.
+quoted verbatim; clicks a fact and lands on the fact with its recorded value. On a real
+Synthea record the page is measured and photographed: its height, the status on the first
+screen, every in-page link resolving (issue 22). Skipped, with the reason printed, when
+Chromium, chromedriver or Selenium is not installed. Set B12KG_SCREENSHOTS=DIR to keep the
+screenshots.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import struct
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from b12kg.explain import render
+from b12kg.render.explain import render
 
 CASES = Path(__file__).resolve().parent / "cases"
+REALWORLD = Path(__file__).resolve().parent / "realworld"
+SYNTHEA_RECORDS = (  # a real Synthea record (status unknown, 408 resources not read) and a variant (confirmed, treated)
+    next(p for p in (REALWORLD / "synthea").glob("Dirk_Kuhlman_*.json") if not p.name.endswith(".expected.json")),
+    REALWORLD / "synthea-variants" / "dirk-kuhlman-b12-150-pg-per-ml-added-confirmed.json",
+)
+HEIGHT_BEFORE = 23_673
+"""The page height in px of the first record at 1280 px wide before issue 22 (main 2419ecc: one row per
+resource the guideline does not read; the issue measured 26,110 px on the version before)."""
 AS_OF = date(2026, 11, 24)
 # An indeterminate status (order MMA) and a confirmed, untreated one (oral B12, urgent, risk factors).
 BROWSER_CASES = ("status-indeterminate-b12-258_3-pmol-per-l", "combo-untreated-since-june-vegan-metformin")
@@ -108,3 +121,60 @@ def test_indeterminate_page_shows_value_and_what_is_missing(browser, assessor, t
     link = status.find_element(By.CSS_SELECTOR, 'a.fact-link[href="#fact-obs-b12-1"]')
     fact = _follow(browser, link)
     assert "258.3" in fact.text and "obs-b12-1" in fact.text
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR chunk."""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[12:16] == b"IHDR"
+    return struct.unpack(">II", png[16:24])
+
+
+@pytest.mark.parametrize("record", SYNTHEA_RECORDS, ids=lambda p: p.name[:40])
+def test_a_synthea_page_is_short_its_status_first_and_every_link_resolves(browser, assessor, tmp_path, record):
+    from selenium.webdriver.common.by import By
+
+    assessment = assessor.assess(record, AS_OF)
+    page = tmp_path / "synthea.html"
+    page.write_text(render(assessment, assessor.knowledge, "html"), encoding="utf-8")
+    browser.set_window_size(1280, 900)
+    try:
+        browser.get(page.as_uri())
+        height = browser.execute_script("return document.documentElement.scrollHeight;")
+        assert height < HEIGHT_BEFORE / 2.5, f"the page is {height} px tall"
+        assert len(assessment.document["ignored_facts"]) > 300  # what made it tall: now one row per type
+
+        status = browser.find_element(By.CSS_SELECTOR, "#section-summary .banner")
+        assert assessment.document["b12_status"]["value"] in status.text
+        assert status.rect["y"] + status.rect["height"] < 900, "the status is not on the first screen"
+        not_read = browser.find_element(By.ID, "section-not-read")
+        assert not_read.size["height"] < 900 and all(not d.get_attribute("open") for d in not_read.find_elements(By.TAG_NAME, "details"))
+
+        targets = browser.execute_script(
+            "return [...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href'));")
+        assert targets and all(t.startswith("#") for t in targets), "a link leaves the page"
+        dangling = browser.execute_script("return arguments[0].filter(t => !document.getElementById(t.slice(1)));", targets)
+        assert not dangling, f"links to nothing: {dangling[:5]}"
+        nav = [a.get_attribute("href").split("#", 1)[1] for a in browser.find_elements(By.CSS_SELECTOR, "nav.toc a")]
+        sections = browser.execute_script("return [...document.querySelectorAll('main section[id]')].map(s => s.id);")
+        assert nav == sections
+
+        condition = assessment.document["population"]["based_on"][0]
+        link = browser.find_element(By.CSS_SELECTOR, f'#section-population a.fact-link[href="#fact-{condition}"]')
+        row = _follow(browser, link)
+        assert condition in row.text and "Population" in row.text and "no conclusion" not in row.text
+
+        browser.set_window_size(1280, height)
+        png = browser.get_screenshot_as_png()
+        width, shot_height = _png_size(png)
+        ratio = browser.execute_script("return window.devicePixelRatio;")
+        inner = browser.execute_script("return [window.innerWidth, window.innerHeight];")
+        assert (width, shot_height) == (round(inner[0] * ratio), round(inner[1] * ratio))
+        assert inner[1] >= height * 0.95, "the screenshot does not hold the whole page"
+        assert len(png) > 50_000, "a blank screenshot"
+        keep = os.environ.get("B12KG_SCREENSHOTS")
+        if keep:
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            (Path(keep) / f"{record.stem}.png").write_bytes(png)
+            print(f"{record.name}: {height} px tall, screenshot {Path(keep) / f'{record.stem}.png'}")
+    finally:
+        browser.set_window_size(1280, 900)

@@ -1,4 +1,4 @@
-"""The reviewer-facing explanation (b12kg.explain): text, Markdown and the HTML page.
+"""The reviewer-facing explanation (b12kg.render.explain): text, Markdown and the HTML page.
 
 The explanations must name the exact facts used (values, units, dates, ids), quote the
 guideline verbatim, say what is missing, list ignored facts, and the HTML page must be
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from b12kg.explain import FORMATS, render
+from b12kg.render.explain import FORMATS, render
 
 CASES = Path(__file__).resolve().parent / "cases"
 AS_OF = date(2026, 11, 24)
@@ -189,7 +189,7 @@ p:later a pt:Observation ; pt:subject p:patient ; pt:status "final" ; pt:fhirId 
     assert set(_page(out).tags) <= {"html", "head", "meta", "title", "style", "body", "div", "header", "p", "h1", "h2",
                                     "h3", "h4", "dl", "dt", "dd", "br", "code", "strong", "nav", "a", "main", "section",
                                     "blockquote", "footer", "table", "thead", "tbody", "tr", "th", "td", "span",
-                                    "article", "ul", "li"}
+                                    "article", "ul", "li", "details", "summary"}
     markdown = render(assessment, assessor.knowledge, "markdown")
     assert not re.search(r"(?<!\\)<(?:script|img|b )", markdown), "an unescaped tag in the Markdown"
     assert "\\<script\\>alert(1)\\</script\\>" in markdown
@@ -207,7 +207,7 @@ def test_explanation_discloses_the_guideline_source_attributes(assessor):
     from datetime import date as _date
     from pathlib import Path as _Path
 
-    from b12kg.explain import render
+    from b12kg.render.explain import render
 
     example = _Path(__file__).resolve().parent.parent / "examples" / "ex1-confirmed-oral.json"
     result = assessor.assess(example, _date(2026, 11, 24))

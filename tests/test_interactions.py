@@ -104,7 +104,7 @@ def test_interaction_provenance_in_rdf(assessor):
 
 
 def test_explanation_shows_both_statements_side_by_side_and_the_resolution(assessor):
-    from b12kg.explain import render
+    from b12kg.render.explain import render
 
     _, result = _assess(assessor, CASES / "contradiction-fires-could-become-pregnant-folic-acid-0_4-mg.expected.json")
     interaction = result.document["interactions"][0]
@@ -123,7 +123,7 @@ def test_explanation_shows_both_statements_side_by_side_and_the_resolution(asses
 
 
 def test_no_section_noise_when_nothing_meets(assessor):
-    from b12kg.explain import render
+    from b12kg.render.explain import render
 
     _, result = _assess(assessor, CASES / "no-interaction-only-b12-guideline.expected.json")
     text = render(result, assessor.knowledge, "text")

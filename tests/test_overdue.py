@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from b12kg.explain import render
+from b12kg.render.explain import render
 
 CASE = Path(__file__).resolve().parent / "cases" / "follow-up-3-months-due-from-earliest-active-therapy.json"
 

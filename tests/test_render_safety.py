@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from b12kg.explain import render
+from b12kg.render.explain import render
 
 ROOT = Path(__file__).resolve().parent.parent
 NATIVE = (ROOT / "examples" / "ex1-confirmed-oral.ttl").read_text(encoding="utf-8")

@@ -51,7 +51,7 @@ def assess(path: Path, as_of: date, fmt: str, output: Path | None, input_format:
     elif fmt == "fhir":
         write(dumps(api.to_fhir(result), indent=2, ensure_ascii=False) + "\n", output)
     elif fmt == "text":
-        from ..explain import render
+        from ..render.explain import render
 
         write(render(result.assessment, api.knowledge, "text"), output)
     else:
@@ -85,8 +85,8 @@ def explain(path: Path, as_of: date, fmt: str, output: Path | None, input_format
     """Explain every conclusion for one patient: the rule, the guideline statement
     quoted with its citation, the facts used, the thresholds compared, and what is
     missing (which fact would change the conclusion)."""
-    from ..explain import render
     from ..pipeline import Assessor
+    from ..render.explain import render
 
     assessor = Assessor(in_population=in_population)
     write(render(assess_one(assessor, path, as_of, input_format), assessor.knowledge, fmt), output)

@@ -372,7 +372,7 @@ def create_app(config: Config | None = None, api: Api | None = None, fhir: FhirC
         assessment = explanations.get(request.path_params["token"])
         if assessment is None:
             raise HttpError(404, "no such explanation (they are kept for one hour)")
-        from ..explain import render
+        from ..render.explain import render
 
         page = await run_in_threadpool(render, assessment, api.knowledge, "html")
         return HTMLResponse(page, headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
