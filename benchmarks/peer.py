@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from b12kg import resources
 from b12kg.knowledge import Knowledge
 from b12kg.load import load_patient
 from b12kg.namespaces import ASSERTED_GRAPH, ASSESSMENT_GRAPH, CONCLUDED_GRAPH, INFERRED_GRAPH
@@ -63,8 +62,8 @@ class PeerStack:
         self.reasoner = make_reasoner("reasonable", knowledge.graph)
         self.classify = [r for r in knowledge.rules if r.before_reasoning]
         self.derive = [r for r in knowledge.rules if not r.before_reasoning]
-        self.provenance = provenance_queries()
-        self.cited = [resources.query_text(q) for q in CITED_KNOWLEDGE_QUERIES]
+        self.provenance = provenance_queries(knowledge)
+        self.cited = [knowledge.queries[q] for q in CITED_KNOWLEDGE_QUERIES]
 
     def run(self, chunks: list[tuple[bytes, list[tuple[str, str]]]], as_of: date) -> dict[str, dict]:
         outcomes: dict[str, dict] = {}
@@ -88,7 +87,7 @@ class PeerStack:
             store.extend([ox.Quad(to_ox(s), to_ox(p), to_ox(o), inferred) for s, p, o in self.reasoner.infer(triples)])
             for rule in self.derive:
                 add(store, construct(store, rule.query), concluded)
-            for query in self.provenance:
+            for query, _ in self.provenance:  # the peer keeps every link in one graph
                 add(store, construct(store, query), concluded)
             for query in self.cited:
                 add(store, construct(store, query), concluded)

@@ -27,11 +27,13 @@ def _label(query: str, names: dict[str, str]) -> str:
 
 def timings(paths: list[Path], chunk: int, as_of: date) -> dict[str, float]:
     """Seconds spent in each query over all the paths, assessed in chunks of `chunk`."""
-    from b12kg import derive, integration, pipeline, report, sparql
+    from b12kg import derive, integration, pipeline, sparql
+    from b12kg.render import contract, guidelines
 
     spent: dict[str, float] = defaultdict(float)
     assessor = pipeline.Assessor()
-    names = {r.query: r.query_path for r in assessor.knowledge.rules}
+    names = {text: name for name, text in assessor.knowledge.queries.items()}
+    names.update({r.query: r.query_path for r in assessor.knowledge.rules})
 
     def timed(run):
         def run_timed(store, query):
@@ -43,7 +45,7 @@ def timings(paths: list[Path], chunk: int, as_of: date) -> dict[str, float]:
         return run_timed
 
     replacement = {"construct": timed(sparql.construct), "select": timed(sparql.select)}
-    patched = [(m, n) for m in (derive, pipeline, report, integration) for n in replacement if hasattr(m, n)]
+    patched = [(m, n) for m in (derive, pipeline, contract, guidelines, integration) for n in replacement if hasattr(m, n)]
     saved = {(m, n): getattr(m, n) for m, n in patched}
     try:
         for module, name in patched:

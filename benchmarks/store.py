@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     import pyoxigraph as ox
 
     from b12kg.cohort import named
-    from b12kg.cohort.store import store_sink
+    from b12kg.cohort.sink import store_sink
     from b12kg.pipeline import Assessor
     from b12kg.query import QueryLimits, StoreSource, prepare_user_query, run_user_query
 
@@ -62,22 +62,24 @@ def main(argv: list[str] | None = None) -> int:
 
         writing = 0.0
         started = time.perf_counter()
-        with store_sink(directory, assessor.knowledge.quads) as write:
+        with store_sink(directory, assessor.knowledge.quads) as sink:
             for path, outcome in assessor.assess_many(paths, as_of):
                 t = time.perf_counter()
-                write(path, outcome)
+                if not isinstance(outcome, Exception):
+                    sink.add(outcome.quads, str(path))
                 writing += time.perf_counter() - t
             t = time.perf_counter()
         commit = time.perf_counter() - t
         total = time.perf_counter() - started
-        added = write.loader.added
+        added = sink.loader.added
         writing += commit
 
         if args.reload:
             started = time.perf_counter()
             with store_sink(directory, assessor.knowledge.quads) as again:
                 for path, outcome in assessor.assess_many(paths, as_of):
-                    again(path, outcome)
+                    if not isinstance(outcome, Exception):
+                        again.add(outcome.quads, str(path))
             reload_seconds = time.perf_counter() - started
 
         store = ox.Store.read_only(str(directory))

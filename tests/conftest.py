@@ -95,7 +95,7 @@ def cohort(assessor, tmp_path_factory):
     import json as _json
     from datetime import date as _date
 
-    from b12kg.cohort.store import store_sink
+    from b12kg.cohort.sink import store_sink
 
     folder = tmp_path_factory.mktemp("cohort")
     extra = folder / "inputs"
@@ -121,11 +121,11 @@ def cohort(assessor, tmp_path_factory):
     documents: dict[tuple[str, str], dict] = {}
     store = folder / "store"
     for as_of, paths in sorted(by_date.items()):
-        with store_sink(store, assessor.knowledge.quads) as write:
+        with store_sink(store, assessor.knowledge.quads) as sink:
             for path, outcome in assessor.assess_many(paths, _date.fromisoformat(as_of)):
                 if isinstance(outcome, Exception):
                     raise outcome
-                write(path, outcome)
+                sink.add(outcome.quads, str(path))
                 documents[(outcome.document["patient"], as_of)] = outcome.document
     return store, documents
 

@@ -135,9 +135,10 @@ def test_a_patient_over_the_time_budget_is_stopped_once_and_the_rest_assessed(as
         shutil.copy(CASES / name, tmp_path / f"a-{name}")
         shutil.copy(CASES / name, tmp_path / f"c-{name}")
     from b12kg.batch.local import LocalPool
+    from b12kg.batch.work import Job
 
     items = list(discover([tmp_path]).items())
-    pool = LocalPool(1, "reasonable", AS_OF, None, budget=1.5, chunk_size=100)
+    pool = LocalPool(1, Job(as_of=AS_OF, budget=1.5), chunk_size=100)
     records = list(pool.run(items))
     by_source = {r["source"]: r for r in records}
     assert [r["source"] for r in records] == [i.source for i in items]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from datetime import date
@@ -11,8 +12,9 @@ import pyoxigraph as ox
 import pytest
 
 from b12kg.cohort import store as cohort_store
-from b12kg.cohort.graphs import CATALOG_GRAPH, owners_in, placed
-from b12kg.cohort.store import CohortStore, store_sink
+from b12kg.cohort.graphs import CATALOG_GRAPH, ROLES, owners_in, placed
+from b12kg.cohort.sink import store_sink
+from b12kg.cohort.store import CohortStore
 from b12kg.dataset import partition
 from b12kg.render.rdf import to_rdf
 
@@ -20,6 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CASES = ROOT / "tests" / "cases"
 AS_OF = date(2026, 11, 24)
 STARTED = "http://www.w3.org/ns/prov#startedAtTime"
+INPUT_FILE = "https://w3id.org/b12kg/model#inputFile"
+INPUT_SHA = "https://w3id.org/b12kg/model#inputSha256"
+ASSESSED_PATIENT = "https://w3id.org/b12kg/model#assessedPatient"
 SAMPLE = sorted(p for p in CASES.glob("*.json") if not p.name.endswith(".expected.json") and "rejected" not in p.name)[::4]
 
 
@@ -44,10 +49,10 @@ def test_batch_chunks_give_each_assessment_exactly_its_own_quads(assessor):
 
 
 def _fill(assessor, directory: Path, paths, as_of=AS_OF) -> tuple[int, int]:
-    with store_sink(directory, assessor.knowledge.quads) as write:
+    with store_sink(directory, assessor.knowledge.quads) as sink:
         for path, outcome in assessor.assess_many(paths, as_of):
-            write(path, outcome)
-    return write.loader.added, write.loader.skipped
+            sink.add(outcome.quads, str(path))
+    return sink.loader.added, sink.loader.skipped
 
 
 def test_store_graphs_reload_and_two_dates(assessor, tmp_path):
@@ -78,11 +83,11 @@ def test_failed_load_leaves_store_as_before(assessor, tmp_path, monkeypatch):
     _fill(assessor, directory, SAMPLE[:3])
     before = _snapshot(directory)
     monkeypatch.setattr(cohort_store, "FLUSH_EVERY", 2)  # several atomic writes before the failure
-    with pytest.raises(KeyboardInterrupt), store_sink(directory, assessor.knowledge.quads) as write:
+    with pytest.raises(KeyboardInterrupt), store_sink(directory, assessor.knowledge.quads) as sink:
         for number, (path, outcome) in enumerate(assessor.assess_many(SAMPLE[3:12], AS_OF)):
-            write(path, outcome)
+            sink.add(outcome.quads, str(path))
             if number == 6:
-                assert write.loader.added == 7
+                assert sink.loader.added == 7
                 raise KeyboardInterrupt
     assert _snapshot(directory) == before
 
@@ -187,3 +192,94 @@ def test_no_fact_is_both_asserted_and_inferred_in_the_store(cohort):
         "SELECT ?i ?s ?p ?o WHERE { GRAPH ?i { ?s ?p ?o } FILTER(STRENDS(STR(?i), '/graph/inferred')) "
         "BIND(IRI(CONCAT(SUBSTR(STR(?i), 1, STRLEN(STR(?i)) - 8), 'asserted')) AS ?a) GRAPH ?a { ?s ?p ?o } } LIMIT 5"))
     assert duplicated == []
+
+
+def _stored_own(directory: Path, assessment: str) -> set[ox.Quad]:
+    store = ox.Store.read_only(str(directory))
+    return {q for role in ROLES for q in store.quads_for_pattern(None, None, None, ox.NamedNode(f"{assessment}/graph/{role}"))
+            if q.predicate.value != STARTED}
+
+
+def test_batch_store_writes_each_assessment_once_files_and_ndjson(assessor, tmp_path):
+    """`b12kg batch --store`: every assessed patient (files and a Bulk NDJSON export alike) lands
+    in the store exactly as assessing it alone places it; rejected inputs do not; the JSON
+    Lines carry no dataset."""
+    import json
+
+    from click.testing import CliRunner
+
+    from b12kg.batch.ndjson import write_export
+    from b12kg.cli import main
+
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    files = SAMPLE[:3]
+    for path in files:
+        (inputs / path.name).write_bytes(path.read_bytes())
+    shutil.copy(CASES / "rejected-malformed-json.json", inputs / "rejected-malformed-json.json")
+    exported = SAMPLE[3:5]
+    write_export([json.loads(p.read_text()) for p in exported], inputs / "export")
+    directory, out = tmp_path / "store", tmp_path / "out.jsonl"
+    result = CliRunner().invoke(main, ["batch", str(inputs), "--as-of", AS_OF.isoformat(), "-o", str(out), "--workers", "2",
+                                       "--no-progress", "--store", str(directory)])
+    assert result.exit_code == 2, result.output  # one rejected file
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(records) == 6 and not any(key.startswith("_") for r in records for key in r)
+    assert "store" in result.output and "5 assessments added" in result.output
+    cohort = CohortStore(directory, read_only=True)
+    stored = cohort.assessments()
+    del cohort
+    assert len(stored) == 5
+    for path in [*files, *exported]:
+        own = {q for q in _own(assessor.assess(path, AS_OF).quads) if q.predicate.value not in (INPUT_FILE, INPUT_SHA)}
+        (assessment,) = {q.subject.value for q in own if q.predicate.value == ASSESSED_PATIENT}
+        if path in exported:  # grouped from NDJSON: other input bytes, so another assessment IRI, the same patient
+            (patient,) = {q.object.value for q in own if q.predicate.value == ASSESSED_PATIENT}
+            (assessment,) = [a for a in stored if a.startswith(f"{patient}/assessment/")]
+            own = {_renamed(q, own_iri, assessment) for q in own
+                   for own_iri in {q.subject.value for q in own if q.predicate.value == ASSESSED_PATIENT}}
+        assert assessment in stored
+        assert {q for q in _stored_own(directory, assessment) if q.predicate.value not in (INPUT_FILE, INPUT_SHA)} == own, path.name
+
+
+def _renamed(quad: ox.Quad, old: str, new: str) -> ox.Quad:
+    """The quad with every IRI under `old` moved under `new`."""
+    def move(term):
+        if isinstance(term, ox.NamedNode) and term.value.startswith(old):
+            return ox.NamedNode(new + term.value[len(old):])
+        return term
+    return ox.Quad(move(quad.subject), move(quad.predicate), move(quad.object), move(quad.graph_name))
+
+
+def test_a_failed_batch_rolls_the_store_load_back(assessor, tmp_path):
+    """A batch that fails half-way (here its JSON Lines sink breaks) commits nothing to the store."""
+    from b12kg.batch import run as batch_run
+    from b12kg.batch.sink import Tee
+    from b12kg.batch.work import DATASET_KEY
+    from b12kg.cohort.sink import StoreSink
+
+    directory = tmp_path / "store"
+    _fill(assessor, directory, SAMPLE[:2])
+    before = _snapshot(directory)
+
+    class Breaks:
+        written = 0
+
+        def write(self, record):
+            Breaks.written += 1
+            if Breaks.written == 3:
+                raise OSError("disk full")
+
+        def close(self):
+            pass
+
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    for path in SAMPLE[2:8]:
+        (inputs / path.name).write_bytes(path.read_bytes())
+    store = StoreSink(directory, assessor.knowledge.quads, DATASET_KEY)
+    settings = batch_run.Settings(as_of=AS_OF, reasoner="reasonable", workers=1, datasets=True)
+    with pytest.raises(OSError, match="disk full"):
+        batch_run.run([inputs], settings, Tee(Breaks(), store))
+    assert store.loader.added == 2  # two were written before the failure ...
+    assert _snapshot(directory) == before  # ... and rolled back

@@ -38,10 +38,13 @@ def coded(system: str, code: str, display: str) -> dict:
 
 
 METFORMIN = coded(RXNORM, "6809", "metformin")
-DIABETIC_NEUROPATHY = {"resourceType": "Condition", "id": "cond-1", "code": coded(SCT, "368581000119106", "neuropathy due to type 2 diabetes mellitus"),
+DIABETIC_NEUROPATHY = {"resourceType": "Condition", "id": "cond-1",
+                       "code": coded(SCT, "368581000119106", "neuropathy due to type 2 diabetes mellitus"),
                        "clinicalStatus": {"coding": [{"code": "active"}]}, "onsetDateTime": "2024-01-01"}
-B12_600 = {"resourceType": "Observation", "id": "obs-1", "status": "final", "code": coded("http://loinc.org", "2132-9", "B12"),
-           "effectiveDateTime": "2026-11-01", "valueQuantity": {"value": 600, "unit": "pg/mL", "system": "http://unitsofmeasure.org", "code": "pg/mL"}}
+B12_600 = {"resourceType": "Observation", "id": "obs-1", "status": "final",
+           "code": coded("http://loinc.org", "2132-9", "B12"),
+           "effectiveDateTime": "2026-11-01",
+           "valueQuantity": {"value": 600, "unit": "pg/mL", "system": "http://unitsofmeasure.org", "code": "pg/mL"}}
 
 
 def request(rid: str, authored: str, status: str = "active", **extra) -> dict:

@@ -77,16 +77,42 @@ def test_no_guideline_iri_unit_or_code_in_the_package_python():
     assert not offenders, "\n".join(offenders)
 
 
+PACK_FOLDERS = {pack.name for pack in resources.packs()} - {resources.MODEL}
+GENERIC_QUERY_FOLDERS = sorted(d for d in resources.data_dir("queries").iterdir() if d.is_dir() and d.name not in PACK_FOLDERS)
 GENERIC = [*sorted((resources.data_dir("ontology") / "model").glob("*.ttl")),
            *sorted(resources.data_dir("shapes").glob("*.ttl")),
-           *(p for d in ("report", "provenance", "interactions", "qc", "classify")
-             for p in sorted((resources.data_dir("queries") / d).rglob("*.rq")))]
+           *(p for d in GENERIC_QUERY_FOLDERS for p in sorted(d.rglob("*.rq")))]
+GUIDELINE_WORDS = re.compile(r"(?<![\w/-])(B12|cobalamin|cyanocobalamin|metformin|folic|folate|folinic|MMA|methylmalonic|"
+                             r"homocysteine|neuropath\w*|polyneuropath\w*|proton pump|PPIs?|ng/L|pg/mL|vegan|vegetarian)(?![\w-])",
+                             re.IGNORECASE)
+"""Words of the packs' guidelines (their analytes, drugs, conditions and units) that the
+generic model, shapes and query folders must not use, in text or in comments."""
+
+
+def test_every_generic_query_folder_is_checked():
+    names = {d.name for d in GENERIC_QUERY_FOLDERS}
+    assert {"classify", "cohort", "report", "provenance", "quality", "interactions", "qc"} <= names
+    assert "b12" not in names and "b12" in PACK_FOLDERS
+    assert GUIDELINE_WORDS.search("serum B12 and MMA") and not GUIDELINE_WORDS.search("b12kg")  # the check can fail
 
 
 @pytest.mark.parametrize("path", GENERIC, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_the_generic_model_names_no_guideline_term(path: Path):
-    namespaces, _, _ = _pack_terms()
+    namespaces, codes, units = _pack_terms()
     text = path.read_text(encoding="utf-8")
     found = sorted(ns for ns in namespaces if ns in text)
     assert not found, f"{path} names {found}"
     assert not re.search(r"PREFIX (b12|ada|aga|aan|mhra|uspstf):", text)
+    words = sorted({m.group(0) for m in GUIDELINE_WORDS.finditer(text)})
+    assert not words, f"{path} uses the guideline words {words}"
+    if path.suffix == ".rq":  # string literals of a query: no pack code or unit
+        literals = set(re.findall(r'"([^"\n]*)"', "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))))
+        assert not literals & ((codes - GENERIC_WORDS) | units), f"{path} names {sorted(literals & (codes | units))}"
+
+
+def test_no_guideline_word_in_the_package_python():
+    """Titles, labels and messages about a guideline come from its pack (docstrings may describe)."""
+    offenders = [f"{path.relative_to(ROOT)}:{line}: {text[:80]!r}"
+                 for path in sorted(PACKAGE.rglob("*.py")) for line, text in _string_constants(path)
+                 if GUIDELINE_WORDS.search(text)]
+    assert not offenders, "\n".join(offenders)

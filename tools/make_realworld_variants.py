@@ -142,7 +142,7 @@ def dirk_censored_200(bundle: dict, fact: str) -> dict:
         "b12_status": "indeterminate",
         "must": ("order-mma",),
         "population": in_population(bundle),
-        "data_quality": ((fact, "censored-result"),) + dirk_stale(bundle),
+        "data_quality": ((fact, "censored-result"), *dirk_stale(bundle)),
         "based_on": {"b12_status": [fact], "order-mma": [fact]},
     }
 
@@ -155,7 +155,7 @@ def dirk_absent(bundle: dict, fact: str) -> dict:
         "b12_status": "unknown",
         "must": ("order-serum-b12",),
         "population": in_population(bundle),
-        "data_quality": ((fact, "value-absent"),) + dirk_stale(bundle),
+        "data_quality": ((fact, "value-absent"), *dirk_stale(bundle)),
     }
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from datetime import date
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
@@ -35,21 +34,20 @@ class KnowledgePlugin(WorkerPlugin):
 
     name = "b12kg-knowledge"
 
-    def __init__(self, reasoner: str, in_population: bool = False):
-        self.reasoner, self.in_population = reasoner, in_population
+    def __init__(self, job: work.Job):
+        self.job = job
 
     def setup(self, worker=None) -> None:
-        work.assessor(self.reasoner, self.in_population)
+        work.assessor(self.job.reasoner, self.job.in_population, self.job.budget)
 
     def teardown(self, worker=None) -> None:
         pass
 
 
-def assess_partition(items: list[Item], reasoner: str, as_of: date, input_format: str | None,
-                     in_population: bool = False) -> list[dict]:
+def assess_partition(items: list[Item], job: work.Job) -> list[dict]:
     """A Dask task: the records of one partition."""
     try:
-        return work.assess_chunk(items, reasoner, as_of, input_format, in_population=in_population)
+        return work.assess_chunk(items, job)
     except Exception as exc:  # a defect outside any one patient: every item reports it
         return [work.internal_error(item, exc) for item in items]
 
@@ -63,11 +61,9 @@ def partitions(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
 class ClusterRun:
     """One batch on a Dask cluster."""
 
-    def __init__(self, address: str, reasoner: str, as_of: date, input_format: str | None, partition_size: int,
-                 on_progress: Callable[[int], None] | None = None, client=None, in_population: bool = False):
-        self.address, self.reasoner, self.as_of, self.input_format = address, reasoner, as_of, input_format
-        self.partition_size, self.on_progress, self._client = partition_size, on_progress, client
-        self.in_population = in_population
+    def __init__(self, address: str, job: work.Job, partition_size: int, on_progress: Callable[[int], None] | None = None,
+                 client=None):
+        self.address, self.job, self.partition_size, self.on_progress, self._client = address, job, partition_size, on_progress, client
 
     def run(self, items: Iterable[Item]) -> Iterator[dict]:
         from distributed import Client
@@ -79,12 +75,11 @@ class ClusterRun:
                                      f"({type(exc).__name__}: {exc}); start one with 'dask scheduler' and "
                                      "'dask worker ADDRESS', or leave out --scheduler to use this machine's cores") from None
         try:
-            client.register_plugin(KnowledgePlugin(self.reasoner, self.in_population), name=KnowledgePlugin.name)
+            client.register_plugin(KnowledgePlugin(self.job), name=KnowledgePlugin.name)
             workers = max(1, sum(client.ncores().values()))
             in_flight: deque = deque()
             for part in partitions(items, self.partition_size):
-                in_flight.append((part, client.submit(assess_partition, part, self.reasoner, self.as_of, self.input_format,
-                                                      self.in_population, pure=False)))
+                in_flight.append((part, client.submit(assess_partition, part, self.job, pure=False)))
                 while len(in_flight) > 3 * workers:
                     yield from self._collect(*in_flight.popleft())
             while in_flight:

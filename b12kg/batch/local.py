@@ -25,7 +25,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from multiprocessing.connection import Connection, wait
 
 from . import work
@@ -41,13 +40,9 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def _worker_main(conn: Connection, reasoner: str, as_of: date, input_format: str | None, budget: float,
-                 in_population: bool) -> None:
+def _worker_main(conn: Connection, job: work.Job) -> None:
     """A worker process: prepare once, then assess chunks until told to stop."""
-    from .. import pipeline
-
-    pipeline.MAX_SECONDS_PER_PATIENT = budget
-    work.assessor(reasoner, in_population)
+    work.assessor(job.reasoner, job.in_population, job.budget)
     conn.send(("ready",))
     while True:
         message = conn.recv()
@@ -55,9 +50,7 @@ def _worker_main(conn: Connection, reasoner: str, as_of: date, input_format: str
             return
         tag, items = message
         try:
-            records = work.assess_chunk(items, reasoner, as_of, input_format,
-                                        on_item=lambda index, phase, t=tag: conn.send(("at", t, index, phase)),
-                                        in_population=in_population)
+            records = work.assess_chunk(items, job, on_item=lambda index, phase, t=tag: conn.send(("at", t, index, phase)))
         except Exception as exc:  # a defect outside any one patient: every item of the chunk reports it
             records = [work.internal_error(item, exc) for item in items]
         conn.send(("done", tag, records))
@@ -89,17 +82,17 @@ class Stats:
 class LocalPool:
     """Assess items on `workers` processes; records come back in input order."""
 
-    def __init__(self, workers: int, reasoner: str, as_of: date, input_format: str | None, budget: float,
-                 chunk_size: int = 100, on_progress: Callable[[int], None] | None = None, in_population: bool = False):
-        self.workers, self.reasoner, self.as_of, self.input_format = workers, reasoner, as_of, input_format
-        self.budget, self.chunk_size, self.on_progress, self.in_population = budget, chunk_size, on_progress, in_population
+    def __init__(self, workers: int, job: work.Job, chunk_size: int = 100, on_progress: Callable[[int], None] | None = None):
+        from ..pipeline import MAX_SECONDS_PER_PATIENT
+
+        self.workers, self.job, self.chunk_size, self.on_progress = workers, job, chunk_size, on_progress
+        self.budget = MAX_SECONDS_PER_PATIENT if job.budget is None else job.budget
         self.stats = Stats()
         self._context = _context()
 
     def _start(self) -> _Worker:
         parent, child = self._context.Pipe()
-        process = self._context.Process(target=_worker_main, daemon=True,
-                                        args=(child, self.reasoner, self.as_of, self.input_format, self.budget, self.in_population))
+        process = self._context.Process(target=_worker_main, daemon=True, args=(child, self.job))
         process.start()
         child.close()
         self.stats.worker_starts += 1

@@ -58,6 +58,14 @@ class Settings:
     budget: float | None = None
     chunk_size: int | None = None
     in_population: bool = False
+    datasets: bool = False
+    """Keep each assessment's dataset with its record (a store sink reads it)."""
+
+    def job(self):
+        from .work import Job
+
+        return Job(as_of=self.as_of, reasoner=self.reasoner, input_format=self.input_format, in_population=self.in_population,
+                   budget=self.budget, datasets=self.datasets)
 
 
 def chunk_size(total: int, workers: int, wanted: int | None) -> int:
@@ -73,19 +81,17 @@ def records(items: list[Item] | Iterator[Item], total: int, settings: Settings,
     """Records of the items in input order, on local workers or on the Dask cluster."""
     from .. import pipeline
 
-    budget = settings.budget if settings.budget is not None else pipeline.MAX_SECONDS_PER_PATIENT
+    job = settings.job()
     if settings.scheduler:
         from .cluster import ClusterRun
 
         size = settings.chunk_size or pipeline.CHUNK_SIZE
-        yield from ClusterRun(settings.scheduler, settings.reasoner, settings.as_of, settings.input_format, size,
-                              on_progress, in_population=settings.in_population).run(items)
+        yield from ClusterRun(settings.scheduler, job, size, on_progress).run(items)
         return
     from .local import LocalPool, default_workers
 
     workers = settings.workers or default_workers()
-    pool = LocalPool(workers, settings.reasoner, settings.as_of, settings.input_format, budget,
-                     chunk_size(total, workers, settings.chunk_size), on_progress, settings.in_population)
+    pool = LocalPool(workers, job, chunk_size(total, workers, settings.chunk_size), on_progress)
     yield from pool.run(items)
 
 
@@ -108,6 +114,7 @@ def run(paths: list[Path], settings: Settings, sink: Sink, done: set[str] | None
 
     found = discover(paths)
     counts = Counts()
+    finished = False
     try:
         counts.found = len(found)
         task = progress.add_task("assessing", total=counts.found) if progress else None
@@ -129,9 +136,13 @@ def run(paths: list[Path], settings: Settings, sink: Sink, done: set[str] | None
             kind = classify(record, counts)
             if report:
                 report(record, kind)
+        finished = True
     except KeyboardInterrupt:
         counts.interrupted = True
     finally:
         found.close()
-        sink.close()
+        if finished:
+            sink.close()
+        else:  # failed or interrupted: a transactional sink (the cohort store) rolls back, JSON Lines keeps its whole lines
+            getattr(sink, "abort", sink.close)()
     return counts

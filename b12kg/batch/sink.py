@@ -16,11 +16,34 @@ from typing import Protocol
 
 
 class Sink(Protocol):
-    """Receives the batch's records; `close` is called once at the end."""
+    """Receives the batch's records; `close` is called once at the end (`abort` instead, where a
+    sink has one, when the batch fails)."""
 
     def write(self, record: dict) -> None: ...
 
     def close(self) -> None: ...
+
+
+class Tee:
+    """Every record to several sinks; a record's dataset (work.DATASET_KEY) only to those that ask for it."""
+
+    def __init__(self, *sinks: Sink):
+        self.sinks = sinks
+
+    def write(self, record: dict) -> None:
+        from .work import DATASET_KEY
+
+        plain = {k: v for k, v in record.items() if k != DATASET_KEY} if DATASET_KEY in record else record
+        for sink in self.sinks:
+            sink.write(record if getattr(sink, "wants_datasets", False) else plain)
+
+    def close(self) -> None:
+        for sink in self.sinks:
+            sink.close()
+
+    def abort(self) -> None:
+        for sink in self.sinks:
+            getattr(sink, "abort", sink.close)()
 
 
 def encode(record: dict) -> bytes:

@@ -8,6 +8,7 @@ it: the knowledge is never shipped with the work.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -22,13 +23,31 @@ chunks too: 21 Synthea bundles of 0.2-1.5 MB cost 103 ms of CPU each one per chu
 over this size has a chunk of its own."""
 
 
+@dataclass(frozen=True)
+class Job:
+    """What every worker of a batch needs to know (shipped once to each worker, local or Dask)."""
+
+    as_of: date
+    reasoner: str = "reasonable"
+    input_format: str | None = None
+    in_population: bool = False
+    budget: float | None = None
+    """Seconds per patient (None: the pipeline's default, B12KG_TIME_BUDGET)."""
+    datasets: bool = False
+    """Return each assessment's dataset with its record (N-Quads, under DATASET_KEY), for the cohort store."""
+
+
+DATASET_KEY = "_dataset"
+"""The key of a record's dataset (bytes of N-Quads) on its way from a worker to the store sink; never written out."""
+
+
 @cache
-def assessor(reasoner: str, in_population: bool = False):
-    """The process's prepared Assessor (one per reasoner and population setting), with the UCUM registry built."""
+def assessor(reasoner: str, in_population: bool = False, budget: float | None = None):
+    """The process's prepared Assessor (one per reasoner, population setting and budget), with the UCUM registry built."""
     from .. import units
     from ..pipeline import Assessor
 
-    prepared = Assessor(reasoner=reasoner, in_population=in_population)
+    prepared = Assessor(reasoner=reasoner, in_population=in_population, budget=budget)
     units.prepare()
     _warm_up(prepared)
     return prepared
@@ -90,6 +109,13 @@ def assessed(item: Item, document: dict) -> dict:
     return {"source": item.source, **document}
 
 
+def dataset_bytes(quads) -> bytes:
+    """An assessment's dataset as N-Quads, to travel with its record (the store sink reads it back)."""
+    import pyoxigraph as ox
+
+    return ox.serialize(quads, format=ox.RdfFormat.N_QUADS)
+
+
 def rejected(item: Item, problems: list[Problem]) -> dict:
     return {"source": item.source, "file": item.source, "rejected": [p.as_dict() for p in problems]}
 
@@ -119,13 +145,13 @@ def load(item: Item, prepared, as_of: date, input_format: str | None):
     return loaded
 
 
-def assess_chunk(items: list[Item], reasoner: str, as_of: date, input_format: str | None,
-                 on_item: Callable[[int, str], None] | None = None, in_population: bool = False) -> list[dict]:
+def assess_chunk(items: list[Item], job: Job, on_item: Callable[[int, str], None] | None = None) -> list[dict]:
     """Records for the items, in order. `on_item(i, phase)` is called as item i starts
     loading ("load") and before the shared assessment of the loaded ones ("assess", -1)."""
     from ..pipeline import LoadedPatient
 
-    prepared = assessor(reasoner, in_population)
+    prepared = assessor(job.reasoner, job.in_population, job.budget)
+    as_of, input_format = job.as_of, job.input_format
     records: list[dict | None] = [None] * len(items)
     loaded: list[tuple[int, LoadedPatient]] = []
     for index, item in enumerate(items):
@@ -148,4 +174,6 @@ def assess_chunk(items: list[Item], reasoner: str, as_of: date, input_format: st
             records[index] = internal_error(item, outcome)
         else:
             records[index] = assessed(item, outcome.document)
+            if job.datasets:
+                records[index][DATASET_KEY] = dataset_bytes(outcome.quads)
     return [r for r in records if r is not None]

@@ -31,7 +31,7 @@ from .group import main
 @click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: when stderr is a terminal).")
 @click.option("--store", "store_dir", type=click.Path(path_type=Path, file_okay=False),
               help="Also write every assessment into the cohort store DIR (created if absent), as one transactional "
-                   "load (assessed again in this process, datasets kept; NDJSON exports are not stored).")
+                   "load committed when the batch ends (each patient assessed once; files and NDJSON exports alike).")
 def batch(paths: tuple[Path, ...], as_of: date, output: Path | None, input_format: str | None, reasoner: str,
           workers: int | None, scheduler: str | None, resume: bool, in_population: bool, time_budget: float | None,
           progress: bool | None, store_dir: Path | None) -> None:
@@ -56,7 +56,8 @@ def batch(paths: tuple[Path, ...], as_of: date, output: Path | None, input_forma
         raise click.UsageError("--workers sets local processes; with --scheduler the cluster's workers are used")
     done = done_sources(output) if resume else set()
     settings = batch_run.Settings(as_of=as_of, reasoner=reasoner, input_format=input_format, workers=workers,
-                                  scheduler=scheduler, budget=time_budget, in_population=in_population)
+                                  scheduler=scheduler, budget=time_budget, in_population=in_population,
+                                  datasets=store_dir is not None)
 
     def report(record: dict, kind: str) -> None:
         if kind == "rejected":
@@ -70,6 +71,14 @@ def batch(paths: tuple[Path, ...], as_of: date, output: Path | None, input_forma
         sink = JsonLinesSink(output, append=resume)
     except OSError as exc:
         raise click.FileError(str(output), exc.strerror) from None
+    if store_dir is not None:
+        from ..batch.sink import Tee
+        from ..batch.work import DATASET_KEY
+        from ..cohort.sink import StoreSink
+        from ..knowledge import load_knowledge
+
+        store = StoreSink(store_dir, load_knowledge().quads, DATASET_KEY)
+        sink = Tee(sink, store)
     bar = progress_bar() if show else None
     try:
         if bar is not None:
@@ -91,8 +100,7 @@ def batch(paths: tuple[Path, ...], as_of: date, output: Path | None, input_forma
                    f"(looked for {', '.join(sorted(PATIENT_SUFFIXES))} files and *.ndjson exports)", err=True)
     click.echo(f"b12kg: {counts.summary()}", err=True)
     if store_dir is not None:
-        from ..cohort.store import store_files
-
-        loader = store_files(list(paths), store_dir, as_of, reasoner, input_format, in_population)
-        click.echo(f"b12kg: store {store_dir}: {loader.added} assessments added, {loader.skipped} already there", err=True)
+        loader = store.loader
+        state = "added" if counts.exit_code != 130 else "not added (interrupted: the load was rolled back)"
+        click.echo(f"b12kg: store {store_dir}: {loader.added} assessments {state}, {loader.skipped} already there", err=True)
     sys.exit(counts.exit_code)

@@ -1,4 +1,6 @@
-"""The named population queries (queries/cohort/*.rq): their headers, parameters and results.
+"""The named population queries: their headers, parameters and results. The generic ones
+live in queries/cohort/, a guideline pack's own in its queries/<pack>/cohort/ folder; a
+query is named by its file's stem, unique across packs.
 
 Each file opens with a header (``# answers:``, ``# rec:``, ``# param:``/``# params:``,
 ``# columns:``, ``# latest:``). A parameter is declared as
@@ -14,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
+from pathlib import Path
 
 import pyoxigraph as ox
 
@@ -74,16 +77,23 @@ def parse(name: str, text: str) -> NamedQuery:
     for declared in header.get("param", "").split("\n") if header.get("param") else []:
         match = _PARAM.match(declared)
         if not match or match.group(2) not in _LEXICAL:
-            raise ValueError(f"queries/cohort/{name}.rq: cannot read the parameter declaration {declared!r}")
+            raise ValueError(f"cohort query {name}.rq: cannot read the parameter declaration {declared!r}")
         params.append(Param(match.group(1), match.group(2), match.group(3), match.group(4).strip()))
     return NamedQuery(name, text, header, tuple(params))
 
 
 @cache
 def named_queries() -> dict[str, NamedQuery]:
-    """Every packaged population query, by name (the file's stem)."""
-    folder = resources.data_dir("queries") / "cohort"
-    return {p.stem: parse(p.stem, p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.rq"))}
+    """Every population query of every pack (the generic ones first), by name (the file's stem)."""
+    found: dict[str, NamedQuery] = {}
+    where: dict[str, Path] = {}
+    for pack in resources.packs():
+        folder = pack.queries / "cohort" if pack.queries else None
+        for path in sorted(folder.glob("*.rq")) if folder and folder.is_dir() else ():
+            if path.stem in found:
+                raise ValueError(f"two cohort queries are named {path.stem!r}: {where[path.stem]} and {path}")
+            found[path.stem], where[path.stem] = parse(path.stem, path.read_text(encoding="utf-8")), path
+    return found
 
 
 def get(name: str) -> NamedQuery:

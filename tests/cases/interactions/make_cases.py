@@ -65,8 +65,9 @@ def pn(pid):
 
 CASES = {
     "contradiction-fires-could-become-pregnant-folic-acid-0_4-mg": dict(
-        description="Row 1. A woman of 30 with neuropathy takes folic acid 0.4 mg daily, no B12 therapy and no serum B12 yet: USPSTF recommends 0.4-0.8 mg daily "
-                    "(she could become pregnant), the B12 guideline advises against folic acid above 0.1 mg alone: contradiction, "
+        description="Row 1. A woman of 30 with neuropathy takes folic acid 0.4 mg daily, no B12 therapy and no serum B12 yet: "
+                    "USPSTF recommends 0.4-0.8 mg daily (she could become pregnant), the B12 guideline advises against folic acid "
+                    "above 0.1 mg alone: contradiction, "
                     "repaired by adding B12 or knowing the B12 status.",
         patient=("female", "1996-05-01"), facts=lambda p: [pn(p), *b12_untested(p), med(p, "med-folic", RX, "4511", "2026-01-01", 0.4)],
         b12_status="unknown", actions={"must": ["avoid-folic-acid-alone"]},
