@@ -42,7 +42,7 @@ def _services(knowledge: Knowledge) -> dict[str, Service]:
     for row in select(knowledge.store, knowledge.queries["cds/services"]):
         if row["hook"].value not in HOOKS:
             continue
-        iri = row["service"].value
+        iri = row["cdsService"].value
         query = _pack_query(knowledge, iri, row["issuesQuery"].value) if "issuesQuery" in row else None
         found[row["id"].value] = Service(iri, row["id"].value, row["hook"].value, row["title"].value, row["description"].value,
                                          row["guideline"].value if "guideline" in row else None, query)
