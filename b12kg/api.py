@@ -105,9 +105,9 @@ class Api:
 
     def to_fhir(self, result: Result) -> dict:
         """The assessment as a FHIR R4 Bundle (GuidanceResponse, RequestGroup, orders, DetectedIssue, Provenance)."""
-        from .fhir_output import to_bundle
+        from .render.fhir import to_bundle
 
-        return to_bundle(result.document, result.quads, self.knowledge, result.assessment.loaded.source_sha256)
+        return to_bundle(result.assessment, self.knowledge)
 
     def assess_json(self, text: str, as_of: date | None = None, name: str = DEFAULT_NAME) -> str:
         """The contract JSON of one FHIR Bundle given as JSON text, as JSON text."""

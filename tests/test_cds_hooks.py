@@ -25,7 +25,7 @@ from cds_hooks_rules import check_response  # noqa: E402
 from servers import LiveService, free_socket  # noqa: E402
 
 from b12kg.api import Api  # noqa: E402
-from b12kg.serve.cds_hooks import Config, create_app  # noqa: E402
+from b12kg.serve.cds import Config, create_app  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE / "cds-hooks"
@@ -128,27 +128,37 @@ def _call(client, service: str, body: dict) -> httpx.Response:
     return response
 
 
-def _shape(cards: list[dict]) -> list[dict]:
+def _shape(cards: list[dict], expected: list[dict] | None = None) -> list[dict]:
+    """Each card as (indicator, summary, resource types its suggestions create), sorted; a summary an
+    expected card gives only the start of (`summaryStartsWith`) is cut to that start."""
+    starts = [e["summaryStartsWith"] for e in expected or [] if "summaryStartsWith" in e]
     found = []
     for card in cards:
         creates = [a["resource"]["resourceType"] for s in card.get("suggestions", []) for a in s["actions"] if a["type"] == "create"]
-        found.append({"indicator": card["indicator"], "summary": card["summary"], "suggestions": sorted(set(creates))})
-    return sorted(found, key=lambda c: c["summary"])
+        summary = next((p for p in starts if card["summary"].startswith(p)), card["summary"])
+        found.append({"indicator": card["indicator"], "summary": summary, "suggestions": sorted(set(creates))})
+    return sorted(found, key=lambda c: (c["summary"], c["indicator"]))
+
+
+def _expected_shape(expected: list[dict]) -> list[dict]:
+    return sorted(({"indicator": e["indicator"], "summary": e.get("summary") or e["summaryStartsWith"], "suggestions": e["suggestions"]}
+                   for e in expected), key=lambda c: (c["summary"], c["indicator"]))
 
 
 # --- Discovery ----------------------------------------------------------------------------
 
-def test_discovery_lists_both_hooks_with_prefetch_templates(client):
+def test_discovery_lists_the_hooks_with_prefetch_templates(client):
     response = client.get("/cds-services")
     assert response.status_code == 200
     services = {s["id"]: s for s in response.json()["services"]}
-    assert {s["hook"] for s in services.values()} == {"patient-view", "order-sign"}
+    assert {s["hook"] for s in services.values()} == {"patient-view", "order-select", "order-sign"}
     for s in services.values():
         assert s["title"] and s["description"]
         assert set(s["prefetch"]) == set(make_requests.PREFETCH_TYPES)
         for key, template in s["prefetch"].items():
             assert template.startswith(make_requests.PREFETCH_TYPES[key]), (key, template)
             assert "{{context.patientId}}" in template
+            assert "_include" not in template and len(template) < 300  # the recommended prefetch subset, short
     observations = services["b12-patient-view"]["prefetch"]["observations"]
     assert "http://loinc.org|2132-9" in observations and "http://loinc.org|13964-2" in observations
     assert "16695-9" not in observations  # whole-blood cobalamin is not serum B12
@@ -160,17 +170,26 @@ def test_discovery_lists_both_hooks_with_prefetch_templates(client):
 def test_fixture(path: Path, client):
     expected = json.loads(path.with_name(path.stem + ".expected.json").read_text())
     body = json.loads(path.read_text())
-    service = "b12-patient-view" if body["hook"] == "patient-view" else "b12-order-sign"
+    service = f"b12-{body['hook']}"
     response = _call(client, service, body)
     assert response.status_code == expected["status"], response.text
     cards = response.json()["cards"]
     assert ("-in-" in path.name) == bool(expected["cards"])
-    assert _shape(cards) == sorted(expected["cards"], key=lambda c: c["summary"])
+    assert _shape(cards, expected["cards"]) == _expected_shape(expected["cards"])
     for card in cards:
         assert card["source"]["label"] == "Treatment of Peripheral Neuropathy with Mildly Low Vitamin B12"
         assert card["source"]["topic"]["code"]
         assert card["links"][0]["url"].startswith(client.base_url.__str__().rstrip("/") + "/explanations/")
-        assert "**B12 status:**" in card["detail"] and "guideline statement" in card["detail"]
+        assert card["summary"].startswith(("Repetition", "Contradiction")) or "**B12 status:**" in card["detail"]
+        assert "statement" in card["detail"] or "\n> " in card["detail"]
+    if body["hook"] != "patient-view":
+        drafts = {f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in body["context"]["draftOrders"]["entry"]}
+        actions = response.json().get("systemActions", [])
+        assert len(actions) == len(cards)  # each issue recorded on its draft
+        for action in actions:
+            assert action["type"] == "update" and f"{action['resource']['resourceType']}/{action['resource']['id']}" in drafts
+            (issue,) = [c for c in action["resource"]["contained"] if c["resourceType"] == "DetectedIssue"]
+            assert {"reference": f"#{issue['id']}"} in action["resource"]["detectedIssue"]
 
 
 def test_cards_carry_the_deciding_values_and_the_dose(client):
@@ -246,7 +265,9 @@ def test_null_prefetch_means_no_data(client):
     body = make_requests.request("patient-view", "null", bundle)
     body["prefetch"] = {key: None for key in make_requests.PREFETCH_TYPES} | make_requests.prefetch(bundle, ["patient", "conditions"])
     cards = _call(client, "b12-patient-view", body).json()["cards"]
-    assert _shape(cards) == [{"indicator": "info", "summary": make_requests.SUMMARY["order-serum-b12"], "suggestions": ["ServiceRequest"]}]
+    expected = [make_requests.decision("unknown", "order-serum-b12", others=1, suggestions=("ServiceRequest",)),
+                make_requests.interaction("repetition")]
+    assert _shape(cards, expected) == _expected_shape(expected)
 
 
 def test_missing_prefetch_in_prefetch_only_mode_is_412(assessor, tmp_path):
@@ -265,9 +286,9 @@ def test_missing_prefetch_in_prefetch_only_mode_is_412(assessor, tmp_path):
 # --- Feedback ---------------------------------------------------------------------------------
 
 def test_feedback_round_trip(client):
-    body = json.loads((FIXTURES / "request-b12-patient-view-in-confirmed-oral.json").read_text())
+    body = json.loads((FIXTURES / "request-b12-patient-view-in-folic-acid-alone.json").read_text())
     cards = _call(client, "b12-patient-view", body).json()["cards"]
-    oral = next(c for c in cards if c["suggestions"])
+    oral = next(c for c in cards if c.get("suggestions"))
     other = next(c for c in cards if not c.get("suggestions"))
     reason = oral["overrideReasons"][0]
     sent = {"feedback": [
@@ -282,13 +303,13 @@ def test_feedback_round_trip(client):
     assert mine[oral["uuid"]]["outcome"] == "accepted"
     assert mine[oral["uuid"]]["acceptedSuggestions"] == [{"id": oral["suggestions"][0]["uuid"]}]
     assert mine[other["uuid"]]["overrideReason"] == {"reason": reason, "userComment": "seen last week"}
-    assert mine[oral["uuid"]]["cardCode"] == "oral-b12-high-dose"
+    assert mine[oral["uuid"]]["cardCode"].startswith("order-mma")
     assert client.get("/cds-services/b12-order-sign/feedback").json()["feedback"] == [] or all(
         f["card"] not in mine for f in client.get("/cds-services/b12-order-sign/feedback").json()["feedback"])
 
 
 def test_feedback_is_durable(tmp_path, assessor):
-    from b12kg.serve.cds_feedback import FeedbackStore
+    from b12kg.serve.cds.feedback import FeedbackStore
 
     path = tmp_path / "fb.sqlite3"
     card = {"uuid": str(uuid.uuid4()), "summary": "s", "suggestions": []}
@@ -431,14 +452,14 @@ def test_no_card_outside_the_population(client, assessor):
 
 
 def test_cards_respect_the_population_flag(assessor):
-    from b12kg.fhir_output import vocabulary
-    from b12kg.serve.cds_cards import recommendation_cards
+    from b12kg.render.vocabulary import vocabulary
+    from b12kg.serve.cds.cards import patient_cards
 
     result = Api(assessor).assess(make_requests.bundle_of("ex1-confirmed-oral"), date(2026, 11, 24))
     vocab = vocabulary(assessor.knowledge)
-    assert recommendation_cards(result.document, {}, vocab, None)
+    assert any(c.get("suggestions") for c in patient_cards(result.document, {}, vocab, []))
     outside = result.document | {"population": {"in": False, "reason": "no-peripheral-neuropathy", "based_on": []}}
-    assert recommendation_cards(outside, {}, vocab, None) == []
+    assert not any(c.get("suggestions") for c in patient_cards(outside, {}, vocab, []))  # no B12 plan outside the population
 
 
 # --- The command ----------------------------------------------------------------------------------
@@ -461,7 +482,7 @@ def test_cli_serves_on_loopback(b12kg_command, tmp_path):
                 assert process.poll() is None, process.stderr.read()
                 assert time.monotonic() < deadline, "the service did not start"
                 time.sleep(0.2)
-        assert response.status_code == 200 and len(response.json()["services"]) == 2
+        assert response.status_code == 200 and len(response.json()["services"]) == 3
         table = Path("/proc/net/tcp")  # Linux: the listening socket is bound to 127.0.0.1 only
         if table.exists():
             listening = [line for line in table.read_text().splitlines()[1:]

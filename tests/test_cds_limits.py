@@ -21,9 +21,9 @@ pytest.importorskip("uvicorn")
 from servers import LiveService  # noqa: E402
 
 from b12kg.api import Api  # noqa: E402
-from b12kg.serve.cds_feedback import MAX_FEEDBACK_PER_CARD, FeedbackError, FeedbackStore  # noqa: E402
-from b12kg.serve.cds_hooks import Config, create_app  # noqa: E402
-from b12kg.serve.cds_prefetch import PrefetchMissing, Source, assemble  # noqa: E402
+from b12kg.serve.cds import Config, create_app  # noqa: E402
+from b12kg.serve.cds.feedback import MAX_FEEDBACK_PER_CARD, FeedbackError, FeedbackStore  # noqa: E402
+from b12kg.serve.cds.prefetch import PrefetchMissing, Source, assemble  # noqa: E402
 from b12kg.serve.fhir_client import MAX_CALL_BYTES, FhirBase, FhirClient  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent / "cds-hooks"

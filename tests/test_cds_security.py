@@ -23,8 +23,8 @@ pytest.importorskip("starlette")
 from servers import Listener, LiveService, fhir_json, slowloris  # noqa: E402
 
 from b12kg.api import Api  # noqa: E402
-from b12kg.serve.cds_hooks import Config, create_app  # noqa: E402
-from b12kg.serve.cds_prefetch import PrefetchMissing, Source, assemble  # noqa: E402
+from b12kg.serve.cds import Config, create_app  # noqa: E402
+from b12kg.serve.cds.prefetch import PrefetchMissing, Source, assemble  # noqa: E402
 from b12kg.serve.fhir_client import FhirBase, FhirClient, address_problem  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent / "cds-hooks"

@@ -156,14 +156,16 @@ CONSTRUCT = GM + "CONSTRUCT { ?a gm:asOf ?d } WHERE { ?a a gm:Assessment ; gm:as
     ("application/sparql-results+xml", "application/sparql-results+xml"),
     ("text/csv", "text/csv"),
     ("text/tab-separated-values", "text/tab-separated-values"),
-    ("text/html,application/xhtml+xml;q=0.9,*/*;q=0.8", "application/sparql-results+json"),
+    ("text/html,application/xhtml+xml;q=0.9,*/*;q=0.8", "text/html"),  # a browser: an HTML table
     ("text/csv;q=0.5, application/sparql-results+xml", "application/sparql-results+xml"),
 ])
 def test_select_content_negotiation(client, accept, media):
     response = client.get("/sparql", params={"query": SELECT}, headers={"Accept": accept})
     assert response.status_code == 200 and response.headers["content-type"].split(";")[0] == media
     body = response.text
-    if media.endswith("json"):
+    if media == "text/html":
+        assert "<table>" in body and body.count("<tr>") == 4 and "<script" not in body
+    elif media.endswith("json"):
         assert len(json.loads(body)["results"]["bindings"]) == 3
     elif media.endswith("xml"):
         assert len(ET.fromstring(body).findall(".//{http://www.w3.org/2005/sparql-results#}result")) == 3
@@ -200,7 +202,7 @@ def test_index_page_lists_the_named_queries(client):
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
     assert "<script" not in response.text
     for name in named.named_queries():
-        assert f'href="/queries/{name}?format=csv"' in response.text
+        assert f'href="/queries/{name}"' in response.text
 
 
 @pytest.mark.parametrize("query", [

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
-from b12kg.fhir_output import to_bundle, vocabulary
+from b12kg.render.fhir import to_bundle
+from b12kg.render.vocabulary import vocabulary
 
 CASES = Path(__file__).resolve().parent / "cases"
 ROOT = CASES.parent.parent
@@ -48,7 +49,7 @@ def test_fhir_bundle_is_valid_and_consistent_with_the_json(expected_file: Path, 
     as_of = date.fromisoformat(json.loads(expected_file.read_text())["as_of"])
     result = assessor.assess(_input(expected_file), as_of)
     doc = result.document
-    bundle = to_bundle(doc, result.quads, assessor.knowledge, result.loaded.source_sha256)
+    bundle = to_bundle(result, assessor.knowledge)
     Bundle.model_validate(bundle)  # R4B structural validation (raises on any error)
     json.dumps(bundle)
     vocab = vocabulary(assessor.knowledge)
@@ -69,9 +70,12 @@ def test_fhir_bundle_is_valid_and_consistent_with_the_json(expected_file: Path, 
     population = [p["valueBoolean"] for p in params["parameter"] if p["name"] == "in-population"]
     assert population == ([doc["population"]["in"]] if doc.get("population") else [])
 
-    # One RequestGroup action per recommendation, in order, citing the same statements.
-    assert [a["code"][0]["coding"][0]["code"] for a in group.get("action", [])] == [r["action"] for r in doc["recommendations"]]
-    for action, rec in zip(group.get("action", []), doc["recommendations"], strict=True):
+    # One RequestGroup action per recommendation, in order, citing the same statements, then one per
+    # conclusion of another guideline (contract section 8).
+    others = [c.get("action") or c["code"] for g in doc.get("guidelines", []) if not g.get("primary")
+              for c in g.get("conclusions", []) if c.get("kind", "action") == "action"]
+    assert [a["code"][0]["coding"][0]["code"] for a in group.get("action", [])] == [r["action"] for r in doc["recommendations"]] + others
+    for action, rec in zip(group.get("action", []), doc["recommendations"], strict=False):
         assert [d["display"] for d in action["documentation"]] == [e["statement"] for e in rec["evidence"]]
         orders = vocab.proposed(rec["action"])
         if orders:
@@ -83,8 +87,14 @@ def test_fhir_bundle_is_valid_and_consistent_with_the_json(expected_file: Path, 
 
     # DetectedIssue for exactly the warnings, implicating the facts the warning is based on.
     warnings = {r["action"]: r for r in doc["recommendations"] if vocab.item(r["action"]).severity}
-    issues = {i["code"]["coding"][0]["code"]: i for i in resources.get("DetectedIssue", [])}
+    found = resources.get("DetectedIssue", [])
+    issues = {i["code"]["coding"][0]["code"]: i for i in found if "interaction-type" not in i["code"]["coding"][0]["system"]}
     assert issues.keys() == warnings.keys()
+    # and one per interaction between guidelines, with both statements and the resolution
+    interactions = [i for i in found if "interaction-type" in i["code"]["coding"][0]["system"]]
+    assert sorted(i["code"]["coding"][0]["code"] for i in interactions) == sorted(x["type"] for x in doc.get("interactions", []))
+    for issue in interactions:
+        assert len(issue["evidence"]) >= 2 and issue["mitigation"][0]["action"]["text"] == issue["detail"]
     for code, issue in issues.items():
         assert sorted(_fact(r, warnings[code]["based_on"]) for r in issue.get("implicated", [])) == sorted(warnings[code]["based_on"])
 
@@ -102,7 +112,7 @@ def test_fhir_bundle_is_valid_and_consistent_with_the_json(expected_file: Path, 
 
 def test_proposed_oral_b12_matches_the_guideline_dose(assessor):
     result = assessor.assess(ROOT / "examples" / "ex1-confirmed-oral.json", date(2026, 11, 24))
-    bundle = to_bundle(result.document, result.quads, assessor.knowledge)
+    bundle = to_bundle(result, assessor.knowledge)
     request = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "MedicationRequest")
     dose = request["dosageInstruction"][0]["doseAndRate"][0]["doseRange"]
     assert (dose["low"]["value"], dose["high"]["value"], dose["low"]["code"]) == (1500, 2000, "ug")
@@ -120,7 +130,7 @@ def test_cli_format_fhir(b12kg_command):
 
 
 def test_fact_references():
-    from b12kg.fhir_output import fact_reference
+    from b12kg.render.fhir import fact_reference
 
     types = {"obs-1": "Observation"}
     assert fact_reference("obs-1", types) == {"reference": "Observation/obs-1"}

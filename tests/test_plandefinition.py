@@ -11,7 +11,7 @@ from fhir.resources.R4B.bundle import Bundle
 
 from b12kg.knowledge import load_knowledge
 from b12kg.namespaces import GM
-from b12kg.plandefinition import export
+from b12kg.render.plandefinition import export
 
 
 def _resources(bundle: dict, kind: str) -> list[dict]:
@@ -48,8 +48,19 @@ def test_export_is_valid_fhir_and_covers_the_ontology():
     for content in library["content"]:
         text = base64.b64decode(content["data"]).decode("utf-8")
         assert "SELECT" in text or "CONSTRUCT" in text or "INSERT" in text
-    existing = {r.query_path for r in load_knowledge().rules if r.query}  # each rule's file, found in its own pack
-    assert all(c["expression"]["expression"] in existing for a in plan["action"] for c in a["condition"])
+    texts = {r.query for r in knowledge.rules if r.query}  # each rule's SPARQL, from its own pack
+    for condition in (c for a in plan["action"] for c in a["condition"]):
+        expression = condition["expression"]
+        assert expression["expression"] in texts and "SPARQL" in expression["description"]
+        assert expression["reference"].startswith(library["url"] + "#")
+
+    # a CPG computable plan definition, named from the pack's data, with what it reads
+    assert plan["meta"]["profile"] == ["http://hl7.org/fhir/uv/cpg/StructureDefinition/cpg-computableplandefinition"]
+    assert plan["name"] == str(graph.value(rdflib.URIRef(knowledge.guideline_iri), GM.artifactName))
+    kinds = {r["type"] for r in library["dataRequirement"]}
+    assert {"Patient", "Observation", "Condition", "MedicationRequest"} <= kinds
+    observation = next(r for r in library["dataRequirement"] if r["type"] == "Observation")
+    assert {"system": "http://loinc.org", "code": "2132-9"} in observation["codeFilter"][0]["code"]
 
 
 def test_cli_export(b12kg_command, tmp_path):

@@ -80,6 +80,6 @@ def export_plandefinition(output: Path | None) -> None:
     citations), ActivityDefinitions for the orders, and a Library of the SPARQL rules.
     Generated from the ontology."""
     from ..knowledge import load_knowledge
-    from ..plandefinition import export
+    from ..render.plandefinition import export
 
     write(json.dumps(export(load_knowledge()), indent=2, ensure_ascii=False) + "\n", output)

@@ -50,7 +50,7 @@ def cds_hooks(host: str, port: int, fhir_servers: tuple[str, ...], fhir_allow_pr
     the explanation pages the cards link to. Needs the 'serve' extra:
     pip install 'b12kg[serve]'."""
     try:
-        from ..serve.cds_hooks import Config, serve
+        from ..serve.cds import Config, serve
     except ImportError as exc:
         raise click.ClickException(f"the CDS Hooks service needs the 'serve' extra (pip install 'b12kg[serve]'): {exc}") from None
     if jwt_issuers and not jwks_file:

@@ -31,7 +31,8 @@ NETWORK_EVENTS = frozenset({
 """Audit events refused inside the query process: no connection, lookup or new program."""
 
 RESULT_FORMATS = {"json": "json", "xml": "xml", "csv": "csv"}
-GRAPH_FORMATS = {"turtle": "turtle", "nt": "nt", "jsonld": "json-ld", "trig": "trig"}
+GRAPH_FORMATS = {"turtle": "turtle", "nt": "nt", "jsonld": "json-ld", "trig": "trig", "rdfxml": "xml", "nq": "nt"}
+"""RDF formats of a graph answer; N-Quads is the sorted N-Triples (a CONSTRUCT or DESCRIBE graph is a default graph)."""
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ def write_result(result: Result, fmt: str, stream) -> None:
         result.serialize(destination=stream, format=RESULT_FORMATS[fmt], encoding="utf-8")
     elif fmt not in GRAPH_FORMATS:
         raise ValueError(f"a {result.type} result is written as one of {', '.join(GRAPH_FORMATS)}, not {fmt}")
-    elif fmt == "nt":  # sorted, so that the same graph gives the same text
+    elif fmt in ("nt", "nq"):  # sorted, so that the same graph gives the same text (N-Quads: in the default graph)
         unsorted = _Capped(stream.cap) if isinstance(stream, _Capped) else io.BytesIO()
         result.graph.serialize(destination=unsorted, format="nt", encoding="utf-8")
         stream.write(b"".join(sorted(unsorted.getvalue().splitlines(keepends=True))))

@@ -33,7 +33,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from ..errors import InputRejected
+from ..errors import HttpError, InputRejected
 from ..load.strict_json import parse_json
 from ..net import is_loopback
 
@@ -49,12 +49,18 @@ MAX_CALL_BYTES = 10 * 1024 * 1024
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 
-class FetchRefused(Exception):
-    """A URL this service will not read (its message names the rule, never a probe result)."""
+class FetchRefused(HttpError):
+    """A URL this service will not read (its message names the rule, never a probe result). (HTTP 403)."""
+
+    def __init__(self, message: str):
+        super().__init__(403, message)
 
 
-class FetchFailed(Exception):
-    """A read that did not give FHIR JSON; its message is the same whatever went wrong."""
+class FetchFailed(HttpError):
+    """A read that did not give FHIR JSON; its message is the same whatever went wrong. (HTTP 412: the data is missing)."""
+
+    def __init__(self, message: str):
+        super().__init__(412, message)
 
 
 FAILED = "the FHIR server gave no FHIR answer"

@@ -1,8 +1,8 @@
 """Writes the CDS Hooks request fixtures of this folder from the clinical cases.
 
 Named as in cqframework's opioid-cds-r4: request-<service>-<in|out>-<reason>.json is a
-CDS Hooks request (complete prefetch, built from a case bundle; order-sign requests add
-context.draftOrders); `in` expects cards, `out` none. NAME.expected.json beside it holds
+CDS Hooks request (complete prefetch, built from a case bundle; order-sign and order-select
+requests add context.draftOrders, order-select context.selections); `in` expects cards, `out` none. NAME.expected.json beside it holds
 the HTTP status and the cards expected (indicator, summary, and the resource types the
 suggestions create), written here by hand from the guideline, not from b12kg's output.
 
@@ -27,22 +27,40 @@ PREFETCH_TYPES = {"patient": "Patient", "observations": "Observation", "conditio
 """Prefetch key -> the resource type it holds (the service's discovery templates; a test checks they agree)."""
 
 SUMMARY = {
-    "order-serum-b12": "No pre-treatment serum B12 result: order a serum vitamin B12 level.",
-    "order-mma": "Serum B12 does not settle B12 status: order methylmalonic acid (MMA).",
-    "oral-b12-high-dose": "B12 deficiency: start oral vitamin B12 1500-2000 mcg daily for 3 months.",
-    "im-b12-loading": "B12 deficiency with severe neurological signs: start intramuscular B12 1000 mcg (daily, weekly, then monthly).",
-    "follow-up-3-months": "Reassess serum B12, MMA, homocysteine and neurological symptoms 3 months after B12 therapy starts.",
     "urgent-untreated-deficiency": "B12 deficiency untreated for more than 3 months: risk of permanent spinal cord lesions. Treat without delay.",
     "avoid-folic-acid-alone": "Folic acid above 0.1 mg daily without B12 may mask B12 deficiency while nerve damage progresses.",
-    "enhanced-monitoring": "Risk factor for B12 deficiency: monitor B12 status more closely.",
     "draft-folic-acid-alone": "Folic acid above 0.1 mg daily ordered without B12 therapy: it may mask B12 deficiency.",
     "draft-reversible-cause-with-deficiency": "Metformin or a PPI ordered for a patient with B12 deficiency: both lower B12; monitor closely.",
     "draft-oral-b12-where-im-indicated": "Oral B12 ordered, but severe neurological signs call for intramuscular B12 loading.",
 }
+"""Card summaries of the safety warnings and the order issues (one card each)."""
+
+STATUS = {"unknown": "B12 status unknown (no baseline serum B12)", "confirmed": "Confirmed B12 deficiency",
+          "indeterminate": "B12 status indeterminate", "functional": "Functional B12 deficiency", "unlikely": "B12 deficiency unlikely"}
+PLAN = {"order-serum-b12": "order serum B12", "order-mma": "order MMA", "oral-b12-high-dose": "oral B12 1500-2000 mcg daily",
+        "im-b12-loading": "IM B12 loading", "follow-up-3-months": "reassess at 3 months", "enhanced-monitoring": "closer B12 monitoring"}
+"""The decision card's summary: the status, then the plan, in the assessment's order, and how many other guidelines concluded."""
+INTERACTION = {"repetition": "Repetition: ", "contradiction": "Contradiction: "}
+"""An interaction card's summary starts with its type; the resolution (ontology text) follows."""
 
 
 def card(code: str, indicator: str, *suggestions: str) -> dict:
     return {"indicator": indicator, "summary": SUMMARY[code], "suggestions": list(suggestions)}
+
+
+def safety(code: str) -> dict:
+    return {"indicator": "critical", "summary": SUMMARY[code], "suggestions": []}
+
+
+def decision(status: str, *plan: str, others: int = 0, suggestions: tuple[str, ...] = (), indicator: str = "info") -> dict:
+    summary = f"{STATUS[status]}: {'; '.join(PLAN[p] for p in plan)}" if plan else STATUS[status]
+    if others:
+        summary += f" (+ {others} other guideline{'s' if others > 1 else ''})"
+    return {"indicator": indicator, "summary": summary, "suggestions": list(suggestions)}
+
+
+def interaction(kind: str, indicator: str = "info") -> dict:
+    return {"indicator": indicator, "summaryStartsWith": INTERACTION[kind], "suggestions": []}
 
 
 def bundle_of(case: str) -> dict:
@@ -120,19 +138,23 @@ def omeprazole(pid: str) -> dict:
 
 
 PATIENT_VIEW = {
-    "in-confirmed-oral": ("ex1-confirmed-oral", [card("oral-b12-high-dose", "info", "MedicationRequest"),
-                                                 card("follow-up-3-months", "info")]),
+    "in-confirmed-oral": ("ex1-confirmed-oral", [
+        decision("confirmed", "oral-b12-high-dose", "follow-up-3-months", others=1, suggestions=("MedicationRequest",))]),
     "in-untreated-deficiency": ("combo-untreated-since-june-vegan-metformin", [
-        card("oral-b12-high-dose", "info", "MedicationRequest"), card("follow-up-3-months", "info"),
-        card("urgent-untreated-deficiency", "critical"), card("enhanced-monitoring", "info")]),
+        decision("confirmed", "enhanced-monitoring", "oral-b12-high-dose", "follow-up-3-months", others=2, suggestions=("MedicationRequest",)),
+        safety("urgent-untreated-deficiency"), interaction("repetition")]),
     "in-folic-acid-alone": ("avoid-folic-acid-alone-fires-0_4-mg-daily-rxnorm", [
-        card("order-mma", "info", "ServiceRequest"), card("avoid-folic-acid-alone", "warning")]),
-    "in-no-serum-b12": ("status-unknown-no-b12", [card("order-serum-b12", "info", "ServiceRequest")]),
-    "in-indeterminate": ("status-indeterminate-b12-exactly-350-ng-per-l", [card("order-mma", "info", "ServiceRequest")]),
+        decision("indeterminate", "order-mma", others=1, suggestions=("ServiceRequest",)), safety("avoid-folic-acid-alone"),
+        interaction("repetition")]),
+    "in-no-serum-b12": ("status-unknown-no-b12", [
+        decision("unknown", "order-serum-b12", others=1, suggestions=("ServiceRequest",)), interaction("repetition")]),
+    "in-indeterminate": ("status-indeterminate-b12-exactly-350-ng-per-l", [
+        decision("indeterminate", "order-mma", others=1, suggestions=("ServiceRequest",)), interaction("repetition")]),
     "in-severe-case-im": ("im-b12-loading-fires-clinician-asserted-severe-case", [
-        card("im-b12-loading", "info", "MedicationRequest"), card("follow-up-3-months", "info")]),
-    "out-b12-unlikely": ("order-mma-not-b12-500_1-neuropathy", []),
-    "out-latest-b12-normal": ("status-unlikely-latest-b12-600-older-b12-150", []),
+        decision("confirmed", "im-b12-loading", "follow-up-3-months", others=1, suggestions=("MedicationRequest",))]),
+    "in-unlikely-other-guideline": ("order-mma-not-b12-500_1-neuropathy", [decision("unlikely", others=1)]),
+    "in-safety-outside-population": ("avoid-folic-acid-alone-fires-outside-population-indeterminate", [safety("avoid-folic-acid-alone")]),
+    "out-no-neuropathy-b12-unlikely": ("order-mma-not-b12-420-no-neuropathy", []),
 }
 
 ORDER_SIGN = {
@@ -156,13 +178,26 @@ ORDER_SIGN = {
 }
 
 
-def request(hook: str, name: str, bundle: dict, drafts: list[dict] | None = None) -> dict:
+ORDER_SELECT = {
+    "in-folic-acid-selected-b12-not-yet": ("status-confirmed-b12-179_9-ng-per-l", lambda p: [folic(p, 1), oral_b12(p)],
+                                           ["MedicationRequest/draft-folic"], [card("draft-folic-acid-alone", "warning", "MedicationRequest")]),
+    "out-oral-b12-selected": ("status-confirmed-b12-179_9-ng-per-l", lambda p: [folic(p, 1), oral_b12(p)],
+                              ["MedicationRequest/draft-b12-oral"], []),
+    "in-metformin-selected": ("ex1-confirmed-oral", lambda p: [metformin(p)], ["MedicationRequest/draft-metformin"], [
+        card("draft-reversible-cause-with-deficiency", "warning", "MedicationRequest")]),
+}
+"""order-select: only the orders just selected are checked (the other drafts are not yet chosen)."""
+
+
+def request(hook: str, name: str, bundle: dict, drafts: list[dict] | None = None, selections: list[str] | None = None) -> dict:
     pid = patient_id(bundle)
     body = {"hookInstance": str(uuid.uuid5(uuid.NAMESPACE_URL, f"b12kg-cds-fixture/{hook}/{name}")), "hook": hook,
             "context": {"userId": "Practitioner/example", "patientId": pid}, "prefetch": prefetch(bundle)}
     if drafts is not None:
         body["context"]["draftOrders"] = {"resourceType": "Bundle", "type": "collection",
                                           "entry": [{"resource": d} for d in drafts]}
+    if selections is not None:
+        body["context"]["selections"] = selections
     return body
 
 
@@ -180,6 +215,10 @@ def main() -> None:
     for reason, (case, drafts, cards) in ORDER_SIGN.items():
         bundle = bundle_of(case)
         write(f"request-b12-order-sign-{reason}", request("order-sign", reason, bundle, drafts(patient_id(bundle))),
+              {"case": case, "status": 200, "cards": cards})
+    for reason, (case, drafts, selected, cards) in ORDER_SELECT.items():
+        bundle = bundle_of(case)
+        write(f"request-b12-order-select-{reason}", request("order-select", reason, bundle, drafts(patient_id(bundle)), selected),
               {"case": case, "status": 200, "cards": cards})
 
 

@@ -1,22 +1,22 @@
-"""order-sign: what the draft orders of a CDS Hooks call would cause for this patient.
+"""order-sign and order-select: what the draft orders of a CDS Hooks call would cause for this patient.
 
-The draft MedicationRequests (context.draftOrders) are proposed, not active: the patient
-is assessed without them (that assessment gives the status and the cards' suggestions),
-and a second time with each draft counted as if signed (a MedicationStatement started on
-the as-of date, with the draft's medication and dosage). queries/cds/order-sign.rq then
-finds the issues (gm:OrderIssue in the ontology) over that second dataset, the drafts
-marked gm:proposedOrder and the actions recommended before them (gm:recommendedBefore).
+The draft MedicationRequests (context.draftOrders; for order-select, those of
+context.selections) are proposed, not active: the patient is assessed without them (that
+assessment gives the status and the cards' suggestions), and a second time with each draft
+counted as if signed (a MedicationStatement started on the as-of date, with the draft's
+medication and dosage). The service's issues query (a pack's data: gm:issuesQuery, e.g.
+queries/b12/cds/order-sign.rq) then finds the issues (gm:OrderIssue) in that second
+assessment's store, the drafts marked gm:proposedOrder and the actions recommended before
+them gm:recommendedBefore, in a graph of their own that is removed afterwards.
 """
 
 from __future__ import annotations
 
 import pyoxigraph as ox
 
-from .. import resources
-from ..fhir_output import Vocabulary
-from ..knowledge import Knowledge
-from ..namespaces import GM, PT
-from ..sparql import select
+from ...errors import HttpError
+from ...namespaces import GM, PT
+from ...render.vocabulary import Vocabulary
 
 MAX_DRAFT_ORDERS = 100
 
@@ -24,13 +24,16 @@ _RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 _DRAFTS_GRAPH = ox.NamedNode("https://w3id.org/b12kg/graph/draft-orders")
 
 
-class BadDraftOrders(ValueError):
-    """context.draftOrders is not a FHIR Bundle of orders (HTTP 400)."""
+class BadDraftOrders(HttpError):
+    """context.draftOrders (or context.selections) is not what the hook needs (HTTP 400)."""
+
+    def __init__(self, message: str):
+        super().__init__(400, message)
 
 
-def draft_medications(draft_orders) -> list[dict]:
-    """The MedicationRequests of context.draftOrders, and the Medications they may reference
-    (other orders do not concern the guideline)."""
+def draft_medications(draft_orders, selections: list[str] | None = None) -> list[dict]:
+    """The MedicationRequests of context.draftOrders (only the selected ones when `selections`
+    is given), and the Medications they may reference (other orders do not concern the guideline)."""
     if not isinstance(draft_orders, dict) or draft_orders.get("resourceType") != "Bundle":
         raise BadDraftOrders("context.draftOrders: expected a FHIR Bundle")
     entries = draft_orders.get("entry", [])
@@ -45,7 +48,23 @@ def draft_medications(draft_orders) -> list[dict]:
             if not isinstance(resource.get("id"), str) or not resource["id"]:
                 raise BadDraftOrders(f"context.draftOrders.entry[{index}]: a {resource['resourceType']} needs an id")
             found.append(resource)
-    return found
+    if selections is None:
+        return found
+    chosen = set(selections)
+    known = {f"{r['resourceType']}/{r['id']}" for r in found} | {f"{r['resourceType']}/{r['id']}" for e in entries
+                                                                  if isinstance(r := e.get("resource"), dict) and isinstance(r.get("id"), str)}
+    unknown = sorted(chosen - known)
+    if unknown:
+        raise BadDraftOrders(f"context.selections: {', '.join(u[:80] for u in unknown[:5])} not in context.draftOrders")
+    return [r for r in found if r["resourceType"] == "Medication" or f"MedicationRequest/{r['id']}" in chosen]
+
+
+def selections_of(context: dict) -> list[str]:
+    """context.selections of an order-select call: the ids (Type/id) of the orders just selected."""
+    value = context.get("selections")
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and "/" in v for v in value) or len(value) > MAX_DRAFT_ORDERS:
+        raise BadDraftOrders("context.selections: required for order-select (a list of Type/id of the selected draft orders)")
+    return value
 
 
 def as_if_signed(drafts: list[dict], patient_id: str, as_of: str, taken: set[str]) -> tuple[list[dict], dict[str, str]]:
@@ -72,25 +91,28 @@ def as_if_signed(drafts: list[dict], patient_id: str, as_of: str, taken: set[str
     return statements, names
 
 
-def issues(quads: list[ox.Quad], knowledge: Knowledge, vocab: Vocabulary, drafts: dict[str, str],
-           recommended_before: list[str]) -> dict[tuple[str, str], list[str]]:
-    """(issue code, draft statement id) -> ids of the facts used, from queries/cds/order-sign.rq."""
-    store = ox.Store()
-    store.extend(knowledge.quads)
-    store.extend(quads)
-    marks = []
+def issues(view, query: str, vocab: Vocabulary, drafts: dict[str, str], recommended_before: list[str]) -> dict[tuple[str, str], list[str]]:
+    """(issue code, draft statement id) -> ids of the facts used, from the service's issues query run
+    in the assessment's own store (with the drafts' marks in a graph removed afterwards)."""
+    store = view.store
     fhir_id, patient_class = ox.NamedNode(str(PT.fhirId)), ox.NamedNode(str(PT.Patient))
-    for quad in quads:
+    mine = [*store.quads_for_pattern(None, fhir_id, None), *store.quads_for_pattern(None, _RDF_TYPE, patient_class)]
+    marks = []
+    for quad in mine:
         if quad.predicate == fhir_id and quad.object.value in drafts:
             marks.append(ox.Quad(quad.subject, ox.NamedNode(str(GM.proposedOrder)), ox.Literal(True), _DRAFTS_GRAPH))
         if quad.predicate == _RDF_TYPE and quad.object == patient_class:
             marks += [ox.Quad(quad.subject, ox.NamedNode(str(GM.recommendedBefore)), ox.NamedNode(vocab.items[code].iri), _DRAFTS_GRAPH)
                       for code in recommended_before if code in vocab.items]
-    store.extend(marks)
-    ids = {q.subject: q.object.value for q in quads if q.predicate == fhir_id}
+    ids = {q.subject: q.object.value for q in mine if q.predicate == fhir_id}
     codes = {item.iri: code for code, item in vocab.items.items()}
+    store.extend(marks)
+    try:
+        rows = view.select(query)
+    finally:
+        store.remove_graph(_DRAFTS_GRAPH)
     found: dict[tuple[str, str], list[str]] = {}
-    for row in select(store, resources.query_text("cds/order-sign.rq")):
+    for row in rows:
         key = (codes[row["issue"].value], ids.get(row["draft"], row["draft"].value))
         used = found.setdefault(key, [])
         fact = ids.get(row["fact"], row["fact"].value)

@@ -15,6 +15,8 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ...errors import HttpError
+
 OUTCOMES = ("accepted", "overridden")
 MAX_FEEDBACK_ITEMS = 100
 """Most feedback items in one request."""
@@ -35,12 +37,11 @@ def default_path() -> Path:
     return Path(state) / "b12kg" / "cds-feedback.sqlite3"
 
 
-class FeedbackError(ValueError):
+class FeedbackError(HttpError):
     """A feedback request that cannot be stored (HTTP 400), or names an unknown card (404)."""
 
     def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.status = status
+        super().__init__(status, message)
 
 
 def _is_uuid(value) -> bool:

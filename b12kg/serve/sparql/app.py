@@ -3,11 +3,13 @@ Starlette served by uvicorn (runner.py), like the CDS Hooks service.
 
 Routes:
     GET  /                 a small page: the named queries and a query form (no scripts)
-    GET  /sparql           ?query=... [&default-graph-uri=...][&named-graph-uri=...]
+    GET  /sparql           ?query=... [&default-graph-uri=...][&named-graph-uri=...]; with no query,
+                           the SPARQL 1.1 Service Description (a browser is sent to /)
     POST /sparql           application/x-www-form-urlencoded (query=...) or
                            application/sparql-query (the query as the body, UTF-8)
     GET  /queries          the named queries (JSON)
-    GET  /queries/NAME     a named query, its parameters from the query string
+    GET  /queries/NAME     a named query, its parameters from the query string (an HTML table for a browser)
+         /fhir/...         quality measures over the cohort: Measure, $evaluate-measure, $care-gaps (serve/fhir/measures.py)
 
 User SPARQL (/sparql) runs only through b12kg.query: parsed and checked once, evaluated
 and serialised in a sandboxed child process that cannot reach the network, its answer
@@ -17,7 +19,7 @@ queries are b12kg's own text, run on pyoxigraph with their parameters bound as R
 terms, in slots of their own (slow user queries cannot starve them). Both routes open the
 store for each request and read the committed loads only (a load under way, or killed,
 is hidden: cohort.store.uncommitted), so they always agree. Results are
-negotiated from Accept (or a `format` parameter).
+negotiated from Accept (or a `format` parameter, formats.py); a browser gets HTML tables (pages.py).
 
 Bounded: Host names and origins (web.py), request heads (runner.py), bodies, connections,
 concurrent queries and answer bytes. Binds to 127.0.0.1 unless told otherwise.
@@ -29,8 +31,7 @@ import asyncio
 import contextlib
 import json
 import time
-from dataclasses import dataclass, field
-from html import escape
+from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -44,11 +45,14 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from ..cohort import named
-from ..cohort.dataset import MAX_DATASET_GRAPHS, SelectedStoreSource
-from ..errors import InputRejected
-from ..query import Answer, QueryLimitExceeded, QueryLimits, answer_user_query, prepare_user_query
-from .web import Guard, HttpError, Site, host_names, read_body
+from ...cohort import named
+from ...cohort.dataset import MAX_DATASET_GRAPHS, SelectedStoreSource
+from ...errors import InputRejected
+from ...namespaces import ONTOLOGY_GRAPH
+from ...query import Answer, QueryLimitExceeded, QueryLimits, answer_user_query, prepare_user_query
+from ..web import Guard, HttpError, Site, host_names, read_body
+from .formats import FORMAT_PARAMETERS, MEDIA_OF, accepted, negotiate
+from .pages import answer_table, index_page, named_query_page, results_page, service_description
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_CONNECTIONS = 32
@@ -56,16 +60,13 @@ MAX_CONCURRENT_QUERIES = 4
 NAMED_QUERY_SLOTS = 2
 SLOT_WAIT_SECONDS = 1.0
 
-TABULAR = {"application/sparql-results+json": "json", "application/json": "json", "application/sparql-results+xml": "xml",
-           "application/xml": "xml", "text/csv": "csv", "text/tab-separated-values": "tsv"}
-GRAPH = {"text/turtle": "turtle", "application/n-triples": "nt", "application/ld+json": "jsonld", "text/plain": "nt"}
-MEDIA_OF = {"json": "application/sparql-results+json", "xml": "application/sparql-results+xml", "csv": "text/csv",
-            "tsv": "text/tab-separated-values", "turtle": "text/turtle", "nt": "application/n-triples", "jsonld": "application/ld+json"}
 OX_RESULTS = {"json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML, "csv": ox.QueryResultsFormat.CSV,
               "tsv": ox.QueryResultsFormat.TSV}
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 SAFE_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"
+HTML_ANSWER_BYTES = 4 * 1024 * 1024
+"""Largest answer read whole to be shown as an HTML table (the machine formats are streamed)."""
 
 
 @dataclass(frozen=True)
@@ -82,37 +83,13 @@ class Endpoint:
     named_slots: int = NAMED_QUERY_SLOTS
 
 
-def _accepted(accept: str | None) -> list[str]:
-    """Media types of an Accept header, best first (q=0 left out)."""
-    ranked = []
-    for position, part in enumerate((accept or "*/*").split(",")):
-        media, *params = [p.strip() for p in part.split(";")]
-        q = 1.0
-        for param in params:
-            key, _, value = param.partition("=")
-            if key.strip() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        if media and q > 0:
-            ranked.append((-q, position, media.lower()))
-    return [m for _, _, m in sorted(ranked)]
+def _formats(params: dict[str, list[str]]) -> list[str]:
+    """The format names a request gives (format, output, results: SPARQLWrapper sends all three)."""
+    return [v for name in FORMAT_PARAMETERS for v in params.get(name, []) if v]
 
 
-def negotiate(accept: str | None, kind: str, explicit: str | None = None) -> str:
-    """The output format for a result kind ('tabular' for SELECT/ASK, 'graph' for CONSTRUCT/DESCRIBE)."""
-    table = TABULAR if kind == "tabular" else GRAPH
-    if explicit:
-        if explicit not in table.values():
-            raise HttpError(HTTPStatus.BAD_REQUEST, f"format {explicit!r} is not one of {', '.join(sorted(set(table.values())))}")
-        return explicit
-    for media in _accepted(accept):
-        if media in table:
-            return table[media]
-        if media in ("*/*", "application/*", "text/*", "text/html"):
-            return "json" if kind == "tabular" else "turtle"
-    raise HttpError(HTTPStatus.NOT_ACCEPTABLE, f"no acceptable format; offered: {', '.join(table)}")
+def _html(response_body: bytes) -> Response:
+    return Response(response_body, media_type="text/html; charset=utf-8", headers={**SAFE_HEADERS, "Content-Security-Policy": PAGE_POLICY})
 
 
 def _single(params: dict[str, list[str]], name: str) -> str | None:
@@ -176,13 +153,14 @@ async def _take(slot: asyncio.Semaphore, what: str) -> None:
 
 def create_app(endpoint: Endpoint) -> Starlette:
     """The ASGI application over one cohort store, opened read-only."""
-    from ..cohort.store import CohortStore
+    from ...cohort.store import CohortStore
 
     CohortStore(endpoint.store_path, read_only=True)  # a cohort store, or InputRejected now
     store_path = str(endpoint.store_path)
     page = index_page()
     site = Site(hosts=host_names(endpoint.host, endpoint.allowed_hosts), origins=endpoint.allowed_origins,
-                methods=("GET", "HEAD", "POST"), request_headers=("content-type",))
+                methods=("GET", "HEAD", "POST"), request_headers=("accept", "content-type", "x-requested-with"),
+                expose_headers=("Content-Type", "Content-Length"))  # read-only CORS: a hosted YASGUI may query
     queries = asyncio.Semaphore(endpoint.max_queries)
     named_slots = asyncio.Semaphore(endpoint.named_slots)
     limits = endpoint.limits
@@ -197,7 +175,7 @@ def create_app(endpoint: Endpoint) -> Starlette:
         if request.method != "POST":
             query = _single(params, "query")
             if query is None:
-                return RedirectResponse("/", status_code=HTTPStatus.SEE_OTHER)
+                return description(request, params)
             return await _sparql(request, query, params)
         media, options = _media_type(request.headers.get("content-type"))
         body = await read_body(request, endpoint.max_body_bytes)
@@ -230,21 +208,36 @@ def create_app(endpoint: Endpoint) -> Starlette:
                                                                "application/x-www-form-urlencoded or application/sparql-query")
         return await _sparql(request, query, params)
 
+    def description(request: Request, params: dict[str, list[str]]) -> Response:
+        """The SPARQL 1.1 Service Description (a browser asking for HTML is sent to the page at /)."""
+        explicit = _formats(params)
+        if not explicit and accepted(request.headers.get("accept"))[:1] == ["text/html"]:
+            return RedirectResponse("/", status_code=HTTPStatus.SEE_OTHER)
+        fmt = negotiate(request.headers.get("accept"), "graph", explicit)
+        fmt = "turtle" if fmt == "html" else fmt
+        url = f"{request.url.scheme}://{request.headers.get('host', 'localhost')}/sparql"
+        body = service_description(url, fmt, str(ONTOLOGY_GRAPH))
+        return Response(body, media_type=f"{MEDIA_OF[fmt]}; charset=utf-8", headers=SAFE_HEADERS)
+
     async def _sparql(request: Request, text: str, params: dict[str, list[str]]) -> Response:
         deadline = time.monotonic() + limits.timeout  # the whole query: evaluation and writing the answer
         default, named_graphs = params.get("default-graph-uri"), params.get("named-graph-uri")
         if len(default or []) + len(named_graphs or []) > MAX_DATASET_GRAPHS:
             raise HttpError(HTTPStatus.BAD_REQUEST, f"at most {MAX_DATASET_GRAPHS} graphs may be named")
-        explicit = _single(params, "format")
+        explicit = _formats(params)
         try:
             query = prepare_user_query(text, "<request>", limits, protocol_dataset=bool(default or named_graphs))
         except InputRejected as exc:
             raise HttpError(HTTPStatus.BAD_REQUEST, str(exc)) from None
         fmt = negotiate(request.headers.get("accept"), "tabular" if query.form in ("SELECT", "ASK") else "graph", explicit)
+        shown = fmt == "html"
+        if shown:  # read whole (bounded), then shown as a table
+            fmt = "json" if query.form in ("SELECT", "ASK") else "nt"
         await _take(queries, "queries")
         try:
             source = SelectedStoreSource(endpoint.store_path, default, named_graphs)
-            answer = await run_in_threadpool(answer_user_query, query, source, fmt, limits, deadline)
+            capped = replace(limits, max_answer_bytes=min(limits.max_answer_bytes, HTML_ANSWER_BYTES)) if shown else limits
+            answer = await run_in_threadpool(answer_user_query, query, source, fmt, capped, deadline)
         except QueryLimitExceeded as exc:
             queries.release()
             timed_out = any(p.rule == "query time limit" for p in exc.problems)
@@ -255,7 +248,16 @@ def create_app(endpoint: Endpoint) -> Starlette:
         except BaseException:
             queries.release()
             raise
-        return AnswerResponse(answer, f"{MEDIA_OF[fmt]}; charset=utf-8", queries)
+        if not shown:
+            return AnswerResponse(answer, f"{MEDIA_OF[fmt]}; charset=utf-8", queries)
+        try:
+            body = await run_in_threadpool(lambda: b"".join(answer))
+        except InputRejected as exc:
+            raise HttpError(HTTPStatus.SERVICE_UNAVAILABLE, str(exc)) from None
+        finally:
+            await run_in_threadpool(answer.close)
+            queries.release()
+        return _html(results_page(text, answer_table(body, fmt)))
 
     def _read_only(request: Request) -> None:
         if request.method not in ("GET", "HEAD"):
@@ -264,7 +266,7 @@ def create_app(endpoint: Endpoint) -> Starlette:
 
     async def index(request: Request) -> Response:
         _read_only(request)
-        return Response(page, media_type="text/html; charset=utf-8", headers={**SAFE_HEADERS, "Content-Security-Policy": PAGE_POLICY})
+        return _html(page)
 
     async def listing(request: Request) -> Response:
         _read_only(request)
@@ -277,10 +279,10 @@ def create_app(endpoint: Endpoint) -> Starlette:
         _read_only(request)
         name = request.path_params["name"]
         params = parse_qs(request.url.query, keep_blank_values=True)
-        explicit = _single(params, "format")
+        explicit = _formats(params)
         given = {}
         for key, values in params.items():
-            if key == "format":
+            if key in FORMAT_PARAMETERS or values == [""]:  # an empty form field: the default
                 continue
             if len(values) != 1:
                 raise HttpError(HTTPStatus.BAD_REQUEST, f"{len(values)} values for parameter {key!r}")
@@ -292,12 +294,15 @@ def create_app(endpoint: Endpoint) -> Starlette:
             try:
                 # opened per request, as /sparql does: both routes read the same committed loads
                 body = await run_in_threadpool(
-                    lambda: named.run(ox.Store.read_only(store_path), query, given).serialize(format=OX_RESULTS[fmt]))
+                    lambda: named.run(ox.Store.read_only(store_path), query, given).serialize(
+                        format=OX_RESULTS["json" if fmt == "html" else fmt]))
             finally:
                 named_slots.release()
         except InputRejected as exc:
             status = HTTPStatus.NOT_FOUND if name not in named.named_queries() else HTTPStatus.BAD_REQUEST
             raise HttpError(status, str(exc)) from None
+        if fmt == "html":
+            return _html(named_query_page(query, given, body))
         return Response(body, media_type=f"{MEDIA_OF[fmt]}; charset=utf-8", headers=SAFE_HEADERS)
 
     async def not_found(request: Request) -> Response:
@@ -309,43 +314,20 @@ def create_app(endpoint: Endpoint) -> Starlette:
     async def internal_error(request: Request, exc: Exception) -> Response:
         return error_response(HttpError(HTTPStatus.INTERNAL_SERVER_ERROR, f"internal error: {type(exc).__name__}"))
 
+    from ..fhir.measures import routes as measure_routes
+
     routes = [Route("/", index, methods=ALL_METHODS), Route("/index.html", index, methods=ALL_METHODS),
               Route("/sparql", sparql, methods=ALL_METHODS), Route("/sparql/", sparql, methods=ALL_METHODS),
               Route("/queries", listing, methods=ALL_METHODS), Route("/queries/{name}", named_query, methods=ALL_METHODS),
-              Route("/{path:path}", not_found, methods=ALL_METHODS)]
+              *measure_routes(endpoint.store_path, named_slots), Route("/{path:path}", not_found, methods=ALL_METHODS)]
     return Starlette(routes=routes, middleware=[Middleware(Guard, site=site, error=error_response)],
                      exception_handlers={HttpError: http_error, Exception: internal_error})
-
-
-def index_page() -> bytes:
-    """The page at /: the named queries (what each answers, parameters, text) and a query form."""
-    items = []
-    for query in named.named_queries().values():
-        params = "".join(f"<li><code>{escape(p.name)}</code> (xsd:{escape(p.datatype)}"
-                         f"{', default ' + escape(p.default) if p.default else ''}): {escape(p.description)}</li>" for p in query.params)
-        items.append(f'<section id="{escape(query.name)}"><h3><a href="/queries/{escape(query.name)}?format=csv">{escape(query.name)}</a>'
-                     f"</h3><p>{escape(' '.join(query.answers.split()))}</p>"
-                     f"{'<ul>' + params + '</ul>' if params else ''}"
-                     f"<details><summary>SPARQL</summary><pre>{escape(query.text)}</pre></details></section>")
-    return ("<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>b12kg cohort SPARQL endpoint</title>"
-            "<style>body{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}pre{background:#f4f4f4;"
-            "padding:.5rem;overflow:auto}textarea{width:100%;height:10rem;font-family:monospace}</style></head><body>"
-            "<h1>b12kg cohort: SPARQL 1.1 endpoint (read-only)</h1>"
-            "<p>Query the cohort at <code>/sparql</code> (GET or POST). Each assessment's graphs are named "
-            "<code>{assessment}/graph/{asserted,inferred,concluded,activity,ignored,data-quality}</code>; the guideline is "
-            "<code>https://w3id.org/b12kg/graph/ontology</code>; the default graph is the union of all graphs. Updates, "
-            "SERVICE, LOAD and FROM are refused.</p>"
-            '<form method="post" action="/sparql"><textarea name="query" aria-label="SPARQL query">'
-            "SELECT ?s ?p ?o WHERE { ?s ?p ?o } LIMIT 10</textarea>"
-            '<label>Format <select name="format"><option>json</option><option>xml</option><option>csv</option>'
-            '<option>tsv</option></select></label> <button type="submit">Run</button></form>'
-            f"<h2>Named queries</h2>{''.join(items)}</body></html>").encode()
 
 
 def serve(app: Starlette, host: str, port: int, *, max_connections: int = MAX_CONNECTIONS, head_seconds: float | None = None,
           verbose: bool = False, on_listening=None) -> None:
     """Serve the endpoint's app with uvicorn until SIGINT or SIGTERM."""
-    from .runner import HEAD_SECONDS, run
+    from ..runner import HEAD_SECONDS, run
 
     with contextlib.suppress(KeyboardInterrupt):
         run(app, host, port, max_connections=max_connections, head_seconds=HEAD_SECONDS if head_seconds is None else head_seconds,

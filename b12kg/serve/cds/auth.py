@@ -18,6 +18,8 @@ from pathlib import Path
 
 import jwt
 
+from ...errors import HttpError
+
 ALGORITHMS = ["RS384", "ES384", "RS256", "ES256"]
 """CDS Hooks requires RS384 and ES384 support; RS256/ES256 are accepted as well."""
 
@@ -32,8 +34,11 @@ MAX_REMEMBERED = 100_000
 """jti values remembered at once (each until its token expires)."""
 
 
-class Unauthorized(Exception):
+class Unauthorized(HttpError):
     """The request's bearer token is missing or not trusted (HTTP 401)."""
+
+    def __init__(self, message: str):
+        super().__init__(401, message)
 
 
 class _SeenTokens:
