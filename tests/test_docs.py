@@ -2,10 +2,11 @@
 
 - README.md is a front door: under 250 lines, and its first two fenced code blocks are the
   two commands CI runs (.ci/run): install and assess the example, then the tests.
-- Every repository path named in README.md and docs/ (in backticks, in code blocks, or as a
-  Markdown link) exists; a glob must match something; placeholders (`queries/<pack>/`,
+- Every repository path named in README.md and docs/ (in backticks or in code blocks) exists,
+  from the repository root; a glob must match something; placeholders (`queries/<pack>/`,
   `tests/cases/NAME.json`, `{assessment}/graph/...`) are not paths and are skipped.
-- Every relative Markdown link resolves, and an anchor names a heading of its target.
+- Every relative Markdown link (and image) resolves from its page, and an anchor names a
+  heading of its target (GitHub's slugs).
 - Nothing points at ../shared: a user of the package does not have the project's shared folder.
 """
 
@@ -58,7 +59,7 @@ def _placeholder(path: str) -> bool:
 
 
 def candidates(text: str) -> set[str]:
-    """The repository paths a page names: tokens of code spans, code blocks and link targets."""
+    """The repository paths a page names in code spans and code blocks (links: broken_links)."""
     pieces = _CODE_SPAN.findall(_FENCE.sub("", text)) + _FENCE.findall(text)
     found = set()
     for piece in pieces:
@@ -103,9 +104,8 @@ def broken_links(text: str, page: Path) -> list[str]:
         relative = resolved.relative_to(ROOT).as_posix() if resolved.is_relative_to(ROOT) else None
         if relative in INCOMING:
             continue
-        if relative is None or not resolved.exists():
-            broken.append(target)
-        elif anchor and resolved.suffix == ".md" and anchor not in anchors(resolved):
+        missing_anchor = bool(anchor) and resolved.suffix == ".md" and resolved.exists() and anchor not in anchors(resolved)
+        if relative is None or not resolved.exists() or missing_anchor:
             broken.append(target)
     return broken
 
