@@ -22,6 +22,9 @@ README = ROOT / "README.md"
 DOCS = sorted((ROOT / "docs").rglob("*.md"))
 PAGES = [README, *DOCS]
 
+pytestmark = pytest.mark.skipif(not (ROOT / "docs").is_dir() or not (ROOT / ".ci" / "run").is_file(),
+                                reason="not a source checkout: the sdist ships neither docs/ nor .ci/")
+
 INSTALL = ("python3 -m venv .venv && .venv/bin/pip install . && "
            ".venv/bin/b12kg assess examples/ex1-confirmed-oral.json --as-of 2026-11-24")
 TESTS = ".venv/bin/pip install '.[all]' && .venv/bin/python -m pytest"
