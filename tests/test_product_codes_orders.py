@@ -1,0 +1,47 @@
+"""Issue 23: a draft order coded with an RxNorm product code gets the same card as one coded
+with the ingredient, through the shipped product table alone (folic acid 1 MG Oral Tablet
+310410, metformin hydrochloride 500 MG Oral Tablet 861007)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from b12kg.api import Api
+from b12kg.serve.cds_hooks import Config, create_app
+
+CASES = Path(__file__).parent / "cds-hooks"
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+
+
+@pytest.fixture(scope="module")
+def order_sign(assessor, tmp_path_factory):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+        client = TestClient(create_app(Config(as_of=date(2026, 11, 24), feedback_db=tmp_path_factory.mktemp("cds") / "f.sqlite3"),
+                                       Api(assessor)))
+    service = next(s["id"] for s in client.get("/cds-services").json()["services"] if s["hook"] == "order-sign")
+    return lambda request: [card["summary"] for card in client.post(f"/cds-services/{service}", json=request).json()["cards"]]
+
+
+def recoded(request: dict, old: str, new: str) -> dict:
+    text = json.dumps(request)
+    assert f'"{old}"' in text
+    return json.loads(text.replace(f'"code": "{old}"', f'"code": "{new}"').replace('"http://www.whocc.no/atc"', f'"{RXNORM}"'))
+
+
+@pytest.mark.parametrize(("case", "ingredient_code", "product"), [
+    ("request-b12-order-sign-in-folic-acid-status-unknown.json", "B03BB01", "310410"),
+    ("request-b12-order-sign-in-metformin-confirmed-deficiency.json", "6809", "861007"),
+])
+def test_issue_23_a_draft_coded_by_product_gets_the_ingredients_card(order_sign, case, ingredient_code, product):
+    request = json.loads((CASES / case).read_text())
+    cards = order_sign(request)
+    assert cards
+    assert order_sign(recoded(request, ingredient_code, product)) == cards
