@@ -11,6 +11,8 @@ Four checks, each reported with the entity it names:
 3. The guideline-integrity SHACL shapes (shapes/guideline-integrity.ttl, and each pack's
    shapes/*-integrity.ttl).
 4. The coverage check (b12kg.coverage): statement -> rule -> query -> cases, no gaps.
+5. Sources: every code in a value set names its source (dct:source on the code, or on the
+   owl:Ontology of the file that types it); a note until the hand-written files carry theirs.
 """
 
 from __future__ import annotations
@@ -169,14 +171,37 @@ def run_hermit(knowledge: Knowledge, timeout: float = 600) -> tuple[list[Finding
     return [Finding("owl-dl", iri, "owl:equivalentClass", "owl:Nothing (unsatisfiable class)") for iri in unsatisfiable], notes
 
 
+def codes_without_source(knowledge: Knowledge) -> list[Finding]:
+    """Value-set codes with no source: neither a dct:source on the code (anywhere in the merged
+    knowledge) nor a dct:source declared on the owl:Ontology of a file that types it in a value set."""
+    from rdflib import OWL
+
+    dct_source = URIRef("http://purl.org/dc/terms/source")
+    value_sets = set(knowledge.graph.subjects(RDF.type, GM.ValueSet))
+    sourced = set(knowledge.graph.subjects(dct_source, None))
+    missing: dict[str, set[str]] = {}
+    for pack in knowledge.packs:
+        for path in pack.ontology:
+            part = rdflib.Graph().parse(path, format="turtle")
+            if any((ontology, dct_source, None) in part for ontology in part.subjects(RDF.type, OWL.Ontology)):
+                continue  # the file declares its source for all it types
+            for code, cls in part.subject_objects(RDF.type):
+                if cls in value_sets and isinstance(code, URIRef) and code not in sourced:
+                    missing.setdefault(str(code), set()).add(f"{pack.name}/{path.name}")
+    return [Finding("value-set-source", code, "dct:source", f"no source (typed in a value set in {', '.join(sorted(files))})")
+            for code, files in sorted(missing.items())]
+
+
 def run_coverage(knowledge: Knowledge, cases: Path | None) -> list[Finding]:
     from .coverage import build
 
     return [Finding("coverage", "(coverage matrix)", "gap", gap) for gap in build(knowledge, cases).gaps]
 
 
-def check(knowledge: Knowledge, cases: Path | None = None, reasoner: bool = True, coverage: bool = True) -> Report:
-    """Every check over the merged knowledge."""
+def check(knowledge: Knowledge, cases: Path | None = None, reasoner: bool = True, coverage: bool = True,
+          strict_sources: bool = False) -> Report:
+    """Every check over the merged knowledge. A value-set code with no source is a failure with
+    strict_sources, otherwise a note (codes of the hand-written pack files still lack sources)."""
     report = Report()
     report.checks.append(f"{len(knowledge.packs)} packs ({', '.join(p.name for p in knowledge.packs)})")
     if reasoner:
@@ -186,6 +211,12 @@ def check(knowledge: Knowledge, cases: Path | None = None, reasoner: bool = True
     report.findings += run_qc_queries(knowledge)
     report.notes.append(f"{len(qc_queries())} QC queries (queries/qc/*-violation.rq)")
     report.findings += run_shapes(knowledge)
+    unsourced = codes_without_source(knowledge)
+    if strict_sources:
+        report.findings += unsourced
+    elif unsourced:
+        report.notes.append(f"{len(unsourced)} value-set codes have no source yet (first: {unsourced[0].entity}); "
+                            "b12kg.check.codes_without_source lists them")
     if coverage:
         report.findings += run_coverage(knowledge, cases)
     return report

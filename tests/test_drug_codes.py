@@ -20,8 +20,9 @@ B12 = rdflib.Namespace("https://w3id.org/b12kg/b12#")
 RX = rdflib.Namespace("http://purl.bioontology.org/ontology/RXNORM/")
 ATC = rdflib.Namespace("http://purl.bioontology.org/ontology/UATC/")
 DCT = rdflib.Namespace("http://purl.org/dc/terms/")
-VALUE_SETS = {B12.MetforminDrug, B12.ProtonPumpInhibitorDrug, B12.VitaminB12Drug, B12.FolicAcidDrug}
-ATC_GROUP = {B12.MetforminDrug: "A10BA", B12.ProtonPumpInhibitorDrug: "A02BC", B12.VitaminB12Drug: "B03BA", B12.FolicAcidDrug: "B03BB"}
+VALUE_SETS = {B12.MetforminDrug, B12.ProtonPumpInhibitorDrug, B12.VitaminB12Drug, B12.FolicAcidDrug, B12.FolateDrug}
+ATC_GROUP = {B12.MetforminDrug: "A10BA", B12.ProtonPumpInhibitorDrug: "A02BC", B12.VitaminB12Drug: "B03BA", B12.FolicAcidDrug: "B03BB",
+             B12.FolateDrug: ("B03BB", "V03AF")}  # folic acid, and the folinates (calcium folinate V03AF03)
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +104,7 @@ def test_products_are_in_the_value_sets_of_their_ingredients(module, union):
         assert {module.value(s, GM.ofIngredient) for s in strengths} == ingredients, product
         for strength in strengths:
             assert str(module.value(strength, GM.numeratorUnit)) in {"mg", "ug"}
-            assert str(module.value(strength, GM.denominatorUnit)) in {"mL", "{tablet}", "{capsule}", "{packet}", "{vial}"}
+            assert str(module.value(strength, GM.denominatorUnit)) in {"mL", "{tablet}", "{capsule}", "{packet}", "{vial}", "{lozenge}"}
             assert module.value(strength, GM.numeratorValue).toPython() > 0
 
 
@@ -171,8 +172,50 @@ def test_ingredients_carry_the_words_that_name_them_in_free_text(module):
     assert {"omeprazole"} <= names(RX["7646"])
     assert {"esomeprazole"} <= names(RX["283742"])
     assert {"dexlansoprazole"} <= names(RX["816346"])
-    assert {"cyanocobalamin", "vitamin b12"} <= names(ATC.B03BA01)
+    assert {"cyanocobalamin", "vitamin b12"} <= names(RX["11248"])
     assert {"folic acid"} <= names(RX["4511"])
     everywhere = [n for c in set(module.subjects(SKOS.hiddenLabel, None)) for n in names(c)]
     assert len(everywhere) == len(set(everywhere)), "a word names one ingredient only"
     assert "naprosyn" not in everywhere and all(n == n.lower() for n in everywhere)
+
+
+@pytest.mark.parametrize(
+    ("product", "value_set", "ingredient", "dose_form", "amount"),
+    [
+        ("310410", B12.FolicAcidDrug, "4511", "Oral Tablet", (1, "mg", "{tablet}")),
+        ("861007", B12.MetforminDrug, "6809", "Oral Tablet", (500, "mg", "{tablet}")),
+        ("198051", B12.ProtonPumpInhibitorDrug, "7646", "Delayed Release Oral Capsule", (20, "mg", "{capsule}")),
+        ("309594", B12.VitaminB12Drug, "11248", "Injectable Solution", (1, "mg", "mL")),
+        ("317106", B12.VitaminB12Drug, "5514", "Injectable Solution", (1, "mg", "mL")),
+        ("1803932", B12.FolateDrug, "6313", "Injection", (100, "mg", "{vial}")),
+        ("1013628", B12.FolateDrug, "1592257", "Oral Tablet", (0.451, "mg", "{tablet}")),
+    ],
+)
+def test_issue_23_product_codes_map_to_their_ingredient(module, product, value_set, ingredient, dose_form, amount):
+    """Issue 23: EHR drafts and records carry product codes (folic acid 1 MG tablet 310410, metformin
+    500 MG tablet 861007, the HL7 example's omeprazole 198051); each maps to its ingredient, dose form
+    (parenteral read from "Injectable Solution" / "Injection") and strength."""
+    code = RX[product]
+    assert (code, RDF.type, value_set) in module and (code, RDF.type, GM.DrugProduct) in module
+    assert set(module.objects(code, GM.hasIngredient)) == {RX[ingredient]}
+    assert str(module.value(code, GM.doseForm)) == dose_form
+    strength = module.value(code, GM.strength)
+    got = (module.value(strength, GM.numeratorValue).toPython(), str(module.value(strength, GM.numeratorUnit)),
+           str(module.value(strength, GM.denominatorUnit)))
+    assert (float(got[0]), got[1], got[2]) == (float(amount[0]), amount[1], amount[2])
+
+
+def test_folinic_acid_and_levomefolate_are_folates_not_folic_acid(module):
+    folates = set(module.subjects(RDF.type, B12.FolateDrug))
+    assert {RX["6313"], RX["877015"], RX["1592257"]} <= folates
+    assert not folates & set(module.subjects(RDF.type, B12.FolicAcidDrug))
+    assert (B12.FolicAcidDrug, RDFS.subClassOf, B12.FolateDrug) in module
+
+
+def test_every_product_source_row_is_read(builder):
+    rows = [line.split("\t") for line in (ROOT / "tools" / "sources" / "rxnorm" / "prescribable-products.tsv").read_text().splitlines()
+            if line and not line.startswith("#")]
+    expansion = builder.build()
+    for rxcui, tty, name in rows:
+        code = expansion.codes[f"rx:{rxcui}"]
+        assert code.term_type == tty and code.ingredients, (rxcui, name)

@@ -66,7 +66,19 @@ SYNTHEA_BUNDLES = Source(
     "Synthea R4 sample bundles (smart-on-fhir/generated-sample-data R4/SYNTHEA, commit 25ac808; "
     "copies in tests/realworld/synthea/), MedicationRequest codings",
     "https://www.apache.org/licenses/LICENSE-2.0", "synthea")
-ALL_SOURCES = (CPIC, CONTRACT, SYNTHEA_METFORMIN, SYNTHEA_ANEMIA, SYNTHEA_BUNDLES)
+RXNORM_PRESCRIBE = Source(
+    "rxnorm-prescribable",
+    "https://github.com/davidanderson3/rxnorm-ingredients/tree/a8fcf13a679fa37073e8fa83e11d5e0d8cc07276/web/data",
+    "NLM RxNorm Current Prescribable Content (ingredient -> clinical drug component -> clinical, branded drug and pack), "
+    "as extracted by davidanderson3/rxnorm-ingredients web/data/*.json (commit a8fcf13); rows kept in "
+    "tools/sources/rxnorm/",
+    "https://www.nlm.nih.gov/research/umls/rxnorm/docs/termsofservice.html", "nlm-rxnorm")
+SYNTHEA_COSTS = Source(
+    "synthea-costs",
+    "https://github.com/synthetichealth/synthea/blob/00f3c89a94f22ce7578c0646ef701597dd5b8650/src/main/resources/costs/medications.csv",
+    "Synthea medication cost table (synthetichealth/synthea src/main/resources/costs/medications.csv, commit 00f3c89): RxNorm code and display",
+    "https://www.apache.org/licenses/LICENSE-2.0", "synthea")
+ALL_SOURCES = (CPIC, CONTRACT, RXNORM_PRESCRIBE, SYNTHEA_METFORMIN, SYNTHEA_ANEMIA, SYNTHEA_BUNDLES, SYNTHEA_COSTS)
 
 
 # --- The guideline's ingredients -------------------------------------------------
@@ -91,6 +103,11 @@ INGREDIENTS = (
     Ingredient("pantoprazole", "b12:ProtonPumpInhibitorDrug", ("pantoprazole",)),
     Ingredient("rabeprazole", "b12:ProtonPumpInhibitorDrug", ("rabeprazole",)),
     Ingredient("folic acid", "b12:FolicAcidDrug", ("folic acid",)),
+    Ingredient("leucovorin", "b12:FolateDrug", ("leucovorin", "folinic acid", "calcium folinate"),
+               "leucovorin is folinic acid (contract v3: a folate that masks B12 deficiency like folic acid)."),
+    Ingredient("levoleucovorin", "b12:FolateDrug", ("levoleucovorin", "levofolinic acid"),
+               "levoleucovorin is the active L-isomer of folinic acid: typed as a folate (candidate)."),
+    Ingredient("levomefolate", "b12:FolateDrug", ("levomefolate", "l-methylfolate", "methylfolate")),
     Ingredient("cyanocobalamin", "b12:VitaminB12Drug", ("cyanocobalamin", "vitamin b 12", "vitamin b12", "vitamin b-12"),
                "RxNorm names cyanocobalamin 'vitamin B 12'; a product named 'Vitamin B 12' is read as cyanocobalamin (candidate)."),
     Ingredient("hydroxocobalamin", "b12:VitaminB12Drug", ("hydroxocobalamin",)),
@@ -107,6 +124,8 @@ DOSE_UNITS = (
     ("Oral Suspension", "{packet}"),
     ("Granules", "{packet}"),
     ("Injection", "{vial}"),
+    ("Lozenge", "{lozenge}"),
+    ("Powder", "{packet}"),
 )
 UNITS = {"MG": "mg", "MCG": "ug"}
 COMPONENT = re.compile(r"^(?P<name>.+?) (?P<value>\d+(?:\.\d+)?) (?P<unit>MG|MCG)(?P<per>/ML)?$", re.IGNORECASE)
@@ -165,7 +184,7 @@ class Parsed:
 def parse_clinical_drug(name: str) -> tuple[str, list[tuple[str, str, str, str | None]]]:
     """'24 HR metformin hydrochloride 500 MG Extended Release Oral Tablet' -> dose form, components."""
     text = re.sub(r"\s*\[[^\]]+\]$", "", name.strip())
-    text = re.sub(r"^\d+(?:\.\d+)? (?:HR|ML|DAY) ", "", text)
+    text = re.sub(r"^(?:Modified |Osmotic )?\d+(?:\.\d+)? (?:HR|ML|DAY) ", "", text)
     parts = text.split(" / ")
     last = re.match(r"^(?P<head>.+? \d+(?:\.\d+)? (?:MG|MCG)(?:/ML)?) (?P<form>[A-Za-z].*)$", parts[-1], re.IGNORECASE)
     if not last:
@@ -280,6 +299,36 @@ def read_cpic(expansion: Expansion) -> None:
             expansion.add_ingredient_codes(ingredient, row["rxnormId"] or None, atc_codes[0] if atc_codes else None, CPIC)
 
 
+def read_rxnorm_prescribable(expansion: Expansion) -> None:
+    """Ingredient and product rows of the NLM RxNorm Current Prescribable Content (tools/sources/rxnorm/)."""
+    by_name = {n: i for i in INGREDIENTS for n in (i.name, *i.names)}
+    for rxcui, _tty, name in _tsv(SOURCES / "rxnorm" / "prescribable-ingredients.tsv"):
+        ingredient = by_name.get(name.lower())
+        if ingredient is None:
+            raise ValueError(f"the RxNorm ingredient {name!r} ({rxcui}) names no guideline ingredient")
+        expansion.add_ingredient_codes(ingredient, rxcui, None, RXNORM_PRESCRIBE)
+    for rxcui, tty, name in _tsv(SOURCES / "rxnorm" / "prescribable-products.tsv"):
+        expansion.add_product(rxcui, name, RXNORM_PRESCRIBE)
+        if expansion.codes[rx(rxcui)].term_type != tty:
+            raise ValueError(f"RxNorm {rxcui} {name!r}: the source says {tty}, the name reads as {expansion.codes[rx(rxcui)].term_type}")
+
+
+def _tsv(path: Path) -> list[list[str]]:
+    rows = [line.rstrip("\n").split("\t") for line in path.read_text().splitlines(keepends=True) if not line.startswith("#")]
+    return [row for row in rows if row != [""]]
+
+
+def read_synthea_costs(expansion: Expansion) -> None:
+    """Synthea's cost table confirms a code already read when its display (before any ' -- ' or ' - ' note)
+    is the same RxNorm name, letter case aside; it adds no code of its own."""
+    with (SOURCES / "synthea" / "costs_medications.csv").open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            code = expansion.codes.get(rx(row["CODE"]))
+            display = re.split(r" --? ", row["COMMENTS"])[0].strip()
+            if code is not None and display.lower() in {a.lower() for a in code.alt_labels}:
+                code.add_source(SYNTHEA_COSTS)
+
+
 def read_synthea_module(expansion: Expansion, path: Path, source: Source) -> None:
     for state in json.loads(path.read_text()).values():
         for coding in state.get("codes", []):
@@ -316,6 +365,8 @@ def build() -> Expansion:
     read_synthea_module(expansion, SOURCES / "synthea" / "metabolic_syndrome_medications.json", SYNTHEA_METFORMIN)
     read_synthea_module(expansion, SOURCES / "synthea" / "anemia_sub.json", SYNTHEA_ANEMIA)
     read_synthea_bundles(expansion)
+    read_rxnorm_prescribable(expansion)
+    read_synthea_costs(expansion)
     for code in expansion.codes.values():
         if code.alt_labels:  # a product: its label is the display its first source gives
             labels = sorted(code.alt_labels)  # several displays: the first in code-point order is the label
@@ -365,7 +416,7 @@ HEADER = """\
 # Per ingredient code: skos:hiddenLabel, the lower-case words that name it in a medication's
 # free text (its RxNorm name forms and the brands of its single-ingredient branded products), for
 # reporting a medication whose code is not recognised but whose text names a guideline drug.
-# No source consulted maps NDC codes to these products: none are listed.
+# NDC codes: the NLM source maps 7,201 NDCs to these products, not shipped yet (tools/sources/README.md).
 @prefix b12:  <https://w3id.org/b12kg/b12#> .
 @prefix gm:   <https://w3id.org/b12kg/model#> .
 @prefix owl:  <http://www.w3.org/2002/07/owl#> .
@@ -383,6 +434,11 @@ HEADER = """\
     dct:title "B12 guideline drug codes (generated value-set expansions)" ;
     dct:description "RxNorm and ATC codes of metformin, the proton pump inhibitors, folic acid and vitamin B12, each with its source." ;
     rdfs:comment "Generated by tools/build_drug_codes.py; the value-set classes are defined in b12-neuropathy.ttl." .
+
+# Folates (contract v3): folic acid, folinic acid (leucovorin, levoleucovorin) and levomefolate mask B12
+# deficiency alike. Declared here too until b12-neuropathy.ttl defines b12:FolateDrug (a repeat is harmless).
+b12:FolateDrug a owl:Class, gm:ValueSet ; rdfs:label "folates (folic acid, folinic acid, levomefolate)" .
+b12:FolicAcidDrug rdfs:subClassOf b12:FolateDrug .
 """
 
 

@@ -114,12 +114,14 @@ def cases() -> list[tuple[str, dict, dict]]:
     out.append((name, collection(name, patient, neuropathy("pat1"), statement), expected(
         "MedicationStatement-example001.json (status active, effectiveDateTime 2015-01-23) with its contained Medication "
         "recoded as RxNorm 198051 (omeprazole 20 mg delayed-release capsule, a product code), plus an active peripheral "
-        "neuropathy Condition. No citable source in the shipped expansions maps this product code, so it is not "
-        "recognised; its display names omeprazole: reported (medication-unrecognised-code), no PPI risk factor from text; "
-        "order a serum B12.",
+        "neuropathy Condition. Since issue 23 the shipped product table (NLM RxNorm prescribable content) maps 198051 "
+        "to omeprazole, so it is read, not reported as unrecognised. Contract v3: the statement is active but its last "
+        "date is 2015-02-22 (dateAsserted), more than 12 months before the as-of date: a stale record, read as ended "
+        "2015-03-23 (last date + the 30-day default supply). About two months of omeprazole: no PPI risk factor, no "
+        "enhanced monitoring; order a serum B12.",
         source=ORIGIN + "MedicationStatement-example001.json (Medication recoded, Condition added)",
         must=("order-serum-b12",), population=in_population(),
-        data_quality=(("example001", "medication-unrecognised-code"),))))
+        data_quality=(("example001", "stale-record"),), no_data_quality_codes=("medication-unrecognised-code",))))
 
     document = read("Bundle-father.json")
     out.append(("document-example-dischargesummary", document, expected(

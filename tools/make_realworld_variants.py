@@ -178,13 +178,14 @@ def leonor_ppi(bundle: dict, fact: str) -> dict:
     return {
         "description": "Leonor Trujillo's record (neuropathy due to type 2 diabetes, no B12 result) with one active "
                        "MedicationRequest added, coded only by the RxNorm clinical drug 198051 'omeprazole 20 MG Delayed "
-                       "Release Oral Capsule' (a product code, not the ingredient 7646), authored 2020-01-09. The shipped "
-                       "expansions hold no citable source for this product code, so it is not recognised; its display "
-                       "names omeprazole, so it is reported (medication-unrecognised-code), never used silently: no PPI "
-                       "risk factor is derived from text.",
+                       "Release Oral Capsule' (a product code, not the ingredient 7646), authored 2020-01-09. Since issue 23 "
+                       "the shipped product table maps 198051 to omeprazole, so it is read (no medication-unrecognised-code). "
+                       "Contract v3: an active order never renewed in the 12 months before the as-of date is stale, read as "
+                       "ended 2020-02-07 (30-day default supply): one month of omeprazole, no PPI risk factor.",
         "must": ("order-serum-b12",),
         "population": in_population(bundle),
-        "data_quality": ((fact, "medication-unrecognised-code"),),
+        "data_quality": ((fact, "stale-record"),),
+        "no_data_quality_codes": ("medication-unrecognised-code",),
     }
 
 
@@ -263,7 +264,7 @@ VARIANTS = (
                     "2026-10-01: the issued date is used and reported (date-from-issued); confirmed, oral B12, follow-up "
                     "2027-02-24.", "date-from-issued")),
     ("dirk-kuhlman-metformin-renewed-medication-reference-contained", DIRK, to_contained_reference, dirk_reference),
-    ("leonor-trujillo-omeprazole-product-code-198051-unrecognised-reported", LEONOR,
+    ("leonor-trujillo-omeprazole-product-code-198051-read-stale-order", LEONOR,
      change_add(lambda v, b: medication_request(v, b, rxnorm("198051", "omeprazole 20 MG Delayed Release Oral Capsule"),
                                                 "2020-01-09T10:00:00+00:00")),
      leonor_ppi),

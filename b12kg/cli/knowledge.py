@@ -1,4 +1,4 @@
-"""The knowledge itself: coverage, check, interactions, export-plandefinition."""
+"""The knowledge itself: coverage, check, interactions, export-plandefinition, export-valuesets."""
 
 from __future__ import annotations
 
@@ -83,3 +83,25 @@ def export_plandefinition(output: Path | None) -> None:
     from ..render.plandefinition import export
 
     write(json.dumps(export(load_knowledge()), indent=2, ensure_ascii=False) + "\n", output)
+
+
+@main.command("export-valuesets")
+@click.option("--output", "-o", "target", type=click.Path(),
+              help="A directory (existing, or ending in /): one JSON file per resource; else a FILE: one Bundle. "
+                   "Default: the Bundle on standard output.")
+def export_valuesets(target: str | None) -> None:
+    """Write every value set of the knowledge as a FHIR R4 ValueSet (compose and expansion,
+    with version and sources) and the local fact codes as a CodeSystem."""
+    from ..knowledge import load_knowledge
+    from ..render.valuesets import export
+
+    resources = export(load_knowledge())
+    output = Path(target) if target else None
+    if output is not None and (output.is_dir() or target.endswith("/")):
+        output.mkdir(parents=True, exist_ok=True)
+        for resource in resources:
+            (output / f"{resource['resourceType']}-{resource['id']}.json").write_text(
+                json.dumps(resource, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        return
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in resources]}
+    write(json.dumps(bundle, indent=2, ensure_ascii=False) + "\n", output)
