@@ -11,10 +11,10 @@ from datetime import UTC, date, datetime
 
 import pyoxigraph as ox
 
-from . import __version__
 from .knowledge import Knowledge
 from .namespaces import GM, INFERRED_GRAPH, PROV, PT
 from .reason import INFERRED_LEAVES_OUT
+from .version import __version__
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 PROVENANCE_QUERIES = (("provenance/evidence-from-rule", "concluded"), ("provenance/prov-links", "provenance"))

@@ -13,10 +13,10 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from servers import LiveService, free_socket  # noqa: E402
+from servers import LiveService, free_socket
 
-from b12kg.api import Api  # noqa: E402
-from b12kg.serve.cds import Config, create_app  # noqa: E402
+from b12kg.api import Api
+from b12kg.serve.cds import Config, create_app
 
 CASES = Path(__file__).parent / "cds-hooks"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"

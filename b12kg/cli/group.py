@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from .. import __version__
 from ..errors import EXIT_INTERNAL, EnvironmentProblem, InputRejected, exit_code, rejection_report
+from ..version import __version__
 
 
 class Group(click.Group):

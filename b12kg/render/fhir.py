@@ -23,8 +23,8 @@ import re
 import uuid
 from datetime import UTC, datetime
 
-from .. import __version__
 from ..knowledge import Knowledge
+from ..version import __version__
 from .vocabulary import Vocabulary, clean, related_artifacts, request_resource, vocabulary
 
 FHIR_VERSION = "4.0.1"

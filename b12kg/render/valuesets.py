@@ -21,7 +21,7 @@ https://hl7.org/fhir/R4/valueset.html ; CodeSystem: https://hl7.org/fhir/R4/code
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import rdflib
 from rdflib import OWL, RDF, RDFS, SKOS, URIRef
@@ -29,7 +29,7 @@ from rdflib import OWL, RDF, RDFS, SKOS, URIRef
 from ..knowledge import CodeSystem, Knowledge
 from ..namespaces import GM
 
-__all__ = ["FACTS_SYSTEM", "VALUESET_BASE", "codesystem", "export", "valueset", "value_sets"]
+__all__ = ["FACTS_SYSTEM", "VALUESET_BASE", "codesystem", "export", "value_sets", "valueset"]
 
 DCT = rdflib.Namespace("http://purl.org/dc/terms/")
 VALUESET_BASE = "https://w3id.org/b12kg/fhir/ValueSet/"
@@ -191,5 +191,5 @@ def codesystem(knowledge: Knowledge) -> dict:
 
 def export(knowledge: Knowledge, timestamp: str | None = None) -> list[dict]:
     """Every value set of the knowledge as a ValueSet, then the local CodeSystem."""
-    stamp = timestamp or datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    stamp = timestamp or datetime.now(UTC).replace(microsecond=0).isoformat()
     return [valueset(knowledge, vs, stamp) for vs in value_sets(knowledge)] + [codesystem(knowledge)]

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ... import __version__
 from ...errors import HttpError
+from ...version import __version__
 from ..web import read_body
 
 FHIR_JSON = "application/fhir+json"
