@@ -83,12 +83,16 @@ encounters' diagnoses and procedures cost nothing."""
 def _reads_codes(resource: dict, knowledge: Knowledge) -> bool:
     """Whether a Condition, Procedure or Observation carries a code the guideline reads (or a
     group of it: a hierarchical code system's prefix), or, for a Condition, text naming a
-    condition the guideline reads (its code then unrecognised: reported, contract section 5)."""
+    condition the guideline reads (its code then unrecognised: reported, contract section 5).
+    A code that is not a CodeableConcept with a list of codings cannot be screened: it is kept,
+    so the model validation names what is wrong with it."""
     for key in ("code", "valueCodeableConcept"):
         codeable = resource.get(key)
-        codings = codeable.get("coding") if isinstance(codeable, dict) else None
-        if not isinstance(codings, list):
+        if codeable is None:
             continue
+        codings = codeable.get("coding", []) if isinstance(codeable, dict) else None
+        if not isinstance(codings, list):
+            return True
         for coding in codings:
             if not isinstance(coding, dict) or not isinstance(coding.get("system"), str) or coding.get("code") is None:
                 continue
@@ -105,7 +109,9 @@ def _texts(codeable: Any) -> list[str]:
     """The words of a CodeableConcept: its text and its codings' displays."""
     if not isinstance(codeable, dict):
         return []
-    found = [codeable.get("text")] + [c.get("display") for c in codeable.get("coding") or [] if isinstance(c, dict)]
+    codings = codeable.get("coding")
+    displays = [c.get("display") for c in codings if isinstance(c, dict)] if isinstance(codings, list) else []
+    found = [codeable.get("text"), *displays]
     return [t for t in found if isinstance(t, str)]
 
 
