@@ -41,13 +41,20 @@ from .group import main
               help="Require a JWT bearer token from this issuer (repeat for several). Off by default: no authentication.")
 @click.option("--jwks", "jwks_file", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="JWKS file with the issuers' public keys (needed with --jwt-issuer; never fetched).")
+@click.option("--smart-client-id", metavar="ID",
+              help="The client id an EHR gave b12kg as a SMART app (public client; launch URL PUBLIC_URL/smart/launch, "
+                   "redirect URI PUBLIC_URL/smart/callback): cards then carry a smart link to their explanation. Launches "
+                   "are accepted only from --fhir-server servers. Off by default.")
+@click.option("--smart-scope", default="launch", show_default=True, metavar="SCOPES",
+              help="The scopes the SMART app asks for (it reads no FHIR data: the launch context is enough).")
 def cds_hooks(host: str, port: int, fhir_servers: tuple[str, ...], fhir_allow_private: bool, allowed_origins: tuple[str, ...],
               allowed_hosts: tuple[str, ...], head_timeout: float, public_url: str | None, as_of: date | None,
               feedback_db: Path | None, cache_size: int,
-              jwt_issuers: tuple[str, ...], jwks_file: Path | None) -> None:
+              jwt_issuers: tuple[str, ...], jwks_file: Path | None, smart_client_id: str | None, smart_scope: str) -> None:
     """Run the CDS Hooks 2.0 service: discovery at /cds-services, the services
     b12-patient-view and b12-order-sign, feedback at /cds-services/{id}/feedback, and
-    the explanation pages the cards link to. Needs the 'serve' extra:
+    the explanation pages the cards link to (directly, and through a SMART app launch
+    with --smart-client-id). Needs the 'serve' extra:
     pip install 'b12kg[serve]'."""
     try:
         from ..serve.cds import Config, serve
@@ -61,7 +68,7 @@ def cds_hooks(host: str, port: int, fhir_servers: tuple[str, ...], fhir_allow_pr
     config = Config(host=host, port=port, fhir_servers=list(fhir_servers), allow_private_fhir=fhir_allow_private,
                     allowed_origins=list(allowed_origins), allowed_hosts=list(allowed_hosts), as_of=as_of,
                     jwt_issuers=list(jwt_issuers), jwks_file=jwks_file, cache_size=cache_size, head_seconds=head_timeout,
-                    public_url=public_url)
+                    public_url=public_url, smart_client_id=smart_client_id, smart_scope=smart_scope)
     if feedback_db:
         config.feedback_db = feedback_db
     try:

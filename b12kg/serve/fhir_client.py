@@ -63,6 +63,10 @@ class FetchFailed(HttpError):
         super().__init__(412, message)
 
 
+class FetchTimedOut(FetchFailed):
+    """A read that timed out (the same message: only a caller that may say so tells it apart)."""
+
+
 FAILED = "the FHIR server gave no FHIR answer"
 
 
@@ -229,29 +233,39 @@ class FhirClient:
         headers = {"Host": _netloc(base.host, None if base.port == default else base.port)}
         return target, headers, ({"sni_hostname": base.host} if base.scheme == "https" else {})
 
-    async def get_json(self, base: FhirBase, url: str, token: str | None, budget: Budget) -> Any:
-        """The JSON at `url` (under `base`); FetchRefused or FetchFailed."""
-        target, headers, extensions = await self._target(base, url)
-        headers["Accept"] = "application/fhir+json"
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
+    async def fetch(self, base: FhirBase, url: str, budget: Budget, headers: dict[str, str], method: str = "GET",
+                    content: bytes | None = None) -> tuple[int, bytes]:
+        """The status and body of one request to `url` (under `base`), the body read within `budget`;
+        FetchRefused (a rule, or the budget), FetchTimedOut, or FetchFailed (any other failure)."""
+        target, sent, extensions = await self._target(base, url)
+        sent.update(headers)
         chunks = []
         try:
-            async with self._client.stream("GET", target, headers=headers, extensions=extensions) as response:
+            async with self._client.stream(method, target, headers=sent, content=content, extensions=extensions) as response:
                 async for chunk in response.aiter_bytes():
                     budget.take(len(chunk))
                     chunks.append(chunk)
         except FetchRefused:
             raise
-        except Exception as exc:  # connection refused, reset, timeout, TLS: one answer for all
-            log.warning("FHIR read of %s failed: %s: %s", url, type(exc).__name__, exc)
+        except httpx.TimeoutException as exc:
+            log.warning("%s %s timed out: %s", method, url, type(exc).__name__)
+            raise FetchTimedOut(FAILED) from None
+        except Exception as exc:  # connection refused, reset, TLS: one answer for all
+            log.warning("%s %s failed: %s: %s", method, url, type(exc).__name__, exc)
             raise FetchFailed(FAILED) from None
-        if response.status_code != 200:
-            log.warning("FHIR read of %s answered HTTP %s", url, response.status_code)
+        return response.status_code, b"".join(chunks)
+
+    async def get_json(self, base: FhirBase, url: str, token: str | None, budget: Budget) -> Any:
+        """The JSON at `url` (under `base`); FetchRefused or FetchFailed."""
+        headers = {"Accept": "application/fhir+json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        status, body = await self.fetch(base, url, budget, headers)
+        if status != 200:
+            log.warning("FHIR read of %s answered HTTP %s", url, status)
             raise FetchFailed(FAILED)
         try:
-            text = b"".join(chunks).decode("utf-8")
-            return parse_json(text, url)
+            return parse_json(body.decode("utf-8"), url)
         except (UnicodeDecodeError, InputRejected) as exc:
             log.warning("FHIR read of %s is not FHIR JSON: %s", url, exc)
             raise FetchFailed(FAILED) from None

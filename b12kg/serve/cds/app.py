@@ -6,6 +6,7 @@
     POST /cds-services/{id}/feedback         store accepted / overridden outcomes
     GET  /cds-services/{id}/feedback         read them back
     GET  /explanations/{token}               the b12kg explanation page a card links to
+    GET  /smart/launch, /smart/callback      the same page through a SMART app launch (smart.py; with a client id)
          /fhir/...                           FHIR Clinical Reasoning: PlanDefinition, $apply (serve/fhir/)
 
 Prefetch is read from the request; a missing key is fetched from the request's fhirServer
@@ -42,6 +43,8 @@ from .hooks import Hooks
 from .prefetch import assemble, templates
 from .request import parse_call, read_json
 from .services import services
+from .smart import Smart
+from .smart import routes as smart_routes
 
 
 def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -65,6 +68,9 @@ class Service:
         self.store = FeedbackStore(config.feedback_db)
         self.verifier = JwtVerifier.from_files(config.jwt_issuers, config.jwks_file) if config.jwt_issuers else None
         self.explanations = Explanations()
+        config.check_smart()
+        self.smart = None if config.smart_client_id is None else \
+            Smart(config.smart_client_id, config.smart_scope, self.fhir, self.explanations, self.base_url)
         self.hooks = Hooks(self.api, self.vocab, self.links)
 
     def as_of(self) -> date:
@@ -75,10 +81,12 @@ class Service:
             self.verifier.verify(request.headers.get("authorization"), self.base_url + request.url.path)  # the audience: configuration
 
     def links(self, assessment) -> list[dict]:
-        """A card's links: the explanation page of the assessment behind it."""
+        """A card's links: the explanation page of the assessment behind it, and the same page through
+        the SMART app when it runs (smart.py: the EHR launches it, appContext names the page)."""
         token = self.explanations.put(assessment)
-        return [{"label": "Why? The b12kg explanation of this assessment", "url": f"{self.base_url}/explanations/{token}",
-                 "type": "absolute"}]
+        found = [{"label": "Why? The b12kg explanation of this assessment", "url": f"{self.base_url}/explanations/{token}",
+                  "type": "absolute"}]
+        return found + ([self.smart.link(token)] if self.smart else [])
 
     def service_of(self, request: Request):
         name = request.path_params["service"]
@@ -197,7 +205,7 @@ def create_app(config: Config | None = None, api: Api | None = None, fhir: FhirC
         service.store.close()
 
     middleware = [Middleware(Guard, site=site, error=lambda e: error(e.status, e.message, e.headers))]
-    app = Starlette(routes=[*routes(service), *fhir_routes(service)], middleware=middleware, lifespan=lifespan,
+    app = Starlette(routes=[*routes(service), *smart_routes(service.smart), *fhir_routes(service)], middleware=middleware, lifespan=lifespan,
                     exception_handlers={HttpError: http_error, Exception: internal_error})
     app.state.api, app.state.feedback, app.state.service = service.api, service.store, service
     return app

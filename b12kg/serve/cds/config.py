@@ -7,8 +7,10 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from ...net import is_loopback
 from ..runner import HEAD_SECONDS
 from .feedback import default_path
+from .smart import SCOPE
 
 MAX_REQUEST_BYTES = 12 * 1024 * 1024
 """Largest request body (a patient's prefetch is read up to the loader's 10 MiB)."""
@@ -59,6 +61,10 @@ class Config:
     request_timeout: float = REQUEST_TIMEOUT_SECONDS
     head_seconds: float = HEAD_SECONDS
     """Longest a client may take to send a request head (slowloris)."""
+    smart_client_id: str | None = None
+    """The client id an EHR registered b12kg under as a SMART app (a public client): cards then carry a
+    smart link and /smart/launch and /smart/callback run (smart.py); None: no smart link, /smart/* 404."""
+    smart_scope: str = SCOPE
 
     def base_url(self) -> str:
         """The service's base URL as clients call it, from configuration only (never a request header)."""
@@ -69,3 +75,18 @@ class Config:
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.query or parts.fragment:
             raise ValueError(f"--public-url {self.public_url!r}: expected http(s)://host[:port][/path]")
         return self.public_url.rstrip("/")
+
+    def check_smart(self) -> None:
+        """ValueError when the SMART app cannot run safely as configured."""
+        if self.smart_client_id is None:
+            return
+        if not self.smart_client_id or len(self.smart_client_id) > 256 or not self.smart_client_id.isprintable():
+            raise ValueError("--smart-client-id: the client id the EHR gave (printable, at most 256 characters)")
+        if not self.fhir_servers:
+            raise ValueError("--smart-client-id needs --fhir-server: launches are accepted only from allow-listed FHIR servers")
+        if not self.smart_scope.split() or not self.smart_scope.isprintable():
+            raise ValueError("--smart-scope: space-separated OAuth scopes, e.g. 'launch'")
+        parts = urlsplit(self.base_url())
+        if parts.scheme != "https" and not is_loopback(parts.hostname or ""):
+            raise ValueError(f"--smart-client-id needs an https --public-url: the authorization code comes back to "
+                             f"{self.base_url()}/smart/callback (plain http only on loopback)")
