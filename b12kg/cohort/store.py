@@ -248,11 +248,11 @@ class Loader:
         started = next((q.object.value for q in own if q.subject == node and q.predicate == _STARTED), "")
         earlier = self.history().setdefault(patient, [])
         before = [entry for entry in earlier if (entry[0], entry[1]) <= (as_of, started)]
+        self.revised += bool(earlier)  # the patient was assessed before (a revision), else new
         earlier.append((as_of, started, assessment))
         earlier.sort()
-        if not before:
+        if not before:  # back-filled: every assessment of the patient is later than this one
             return []
-        self.revised += 1
         return [ox.Quad(node, _REVISION_OF, ox.NamedNode(max(before)[2]), activity)]
 
     def add_graph(self, graph: ox.NamedNode, quads: list[ox.Quad]) -> bool:

@@ -26,6 +26,8 @@ from ..namespaces import GM
 
 KNOWLEDGE_NS = "https://w3id.org/b12kg/knowledge/"
 INSTALLED = "installed"
+NOT_ASSESSMENT = frozenset({"cohort", "living", "impact", "qc"})
+"""Query folders that never shape an assessment (population, history, impact and QC queries): left out of the hash."""
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 
 
@@ -66,7 +68,7 @@ def _pack_files(pack, pack_names: set[str]) -> list[tuple[str, Path]]:
     if pack.queries is not None and pack.queries.is_dir():
         for path in sorted(pack.queries.rglob("*.rq")):
             relative = path.relative_to(pack.queries)
-            if pack.name == resources.MODEL and relative.parts[0] in pack_names:
+            if (pack.name == resources.MODEL and relative.parts[0] in pack_names) or relative.parts[0] in NOT_ASSESSMENT:
                 continue
             files.append((f"queries/{relative.as_posix()}", path))
     return sorted(files)
