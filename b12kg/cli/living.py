@@ -28,3 +28,34 @@ def history_command(directory: Path, patient: str, fmt: str, output: Path | None
 
     found = history(CohortStore(directory, read_only=True), patient)
     write(json.dumps(found, indent=2, ensure_ascii=False) if fmt == "json" else text(found), output)
+
+
+@main.command("impact")
+@store_argument
+@click.option("--knowledge", "versions", multiple=True, required=True, metavar="OLD|NEW",
+              help="A knowledge version, given twice (old, then new): 'installed', a pack folder (ontology/, shapes/, "
+                   "queries/; it replaces the installed pack of its name) or a folder laid out like the repository root.")
+@click.option("--json", "json_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the JSON report to FILE (default: standard output, unless --html is given).")
+@click.option("--html", "html_file", type=click.Path(path_type=Path, dir_okay=False), help="Write the HTML page to FILE.")
+def impact_command(directory: Path, versions: tuple[str, ...], json_file: Path | None, html_file: Path | None) -> None:
+    """Assess the latest input of every patient in the cohort store DIR under two knowledge
+    versions and list, per patient, the conclusions that appear, disappear or change value,
+    each with the knowledge edit that explains it (a threshold, code, statement or rule that
+    differs between the versions), and the counts per edit. The store is only read."""
+    from ..cohort.impact import impact
+
+    if len(versions) != 2:
+        raise click.UsageError(f"--knowledge must be given twice (the old version, then the new one), not {len(versions)} times")
+    report = impact(directory, versions[0], versions[1])
+    if html_file is not None:
+        from ..cohort.impact_page import render
+        from ..output import write_text
+
+        write_text(render(report), html_file)
+    if json_file is not None or html_file is None:
+        write(json.dumps(report, indent=2, ensure_ascii=False), json_file)
+    counts = report["counts"]
+    click.echo(f"b12kg: impact: {counts['patients_changed']} of {counts['assessed']} patients change "
+               f"({counts['conclusions_changed']} conclusions; {counts['unexplained']} unexplained); "
+               f"{len(report['edits'])} knowledge edits", err=True)
