@@ -59,3 +59,18 @@ def impact_command(directory: Path, versions: tuple[str, ...], json_file: Path |
     click.echo(f"b12kg: impact: {counts['patients_changed']} of {counts['assessed']} patients change "
                f"({counts['conclusions_changed']} conclusions; {counts['unexplained']} unexplained); "
                f"{len(report['edits'])} knowledge edits", err=True)
+
+
+@main.command("feedback")
+@store_argument
+@click.option("--feedback-db", type=click.Path(path_type=Path, dir_okay=False, exists=True), required=True,
+              help="The CDS Hooks service's SQLite file of issued cards and feedback (serve cds-hooks --feedback-db).")
+def feedback_command(directory: Path, feedback_db: Path) -> None:
+    """Copy the CDS Hooks feedback (accepted / overridden, the override reason) into the
+    cohort store DIR as PROV-linked entities on the cards' conclusions, in one transactional
+    load; feedback already there is not added again (named query: override-rate)."""
+    from ..cohort.feedback import sync
+    from ..serve.cds.feedback import FeedbackStore
+
+    added, there = sync(FeedbackStore(feedback_db), directory)
+    click.echo(f"b12kg: store {directory}: {added} feedback items added, {there} already there", err=True)
