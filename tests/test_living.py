@@ -18,9 +18,9 @@ import httpx
 import pyoxigraph as ox
 import pytest
 
-from benchmarks.cohort import dumps, make_cohort
 from b12kg.cohort import named
 from b12kg.cohort.store import CohortStore
+from benchmarks.cohort import dumps, make_cohort
 
 ROOT = Path(__file__).resolve().parent.parent
 N = int(os.environ.get("B12KG_LIVING_PATIENTS", "2000"))

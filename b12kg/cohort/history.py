@@ -11,6 +11,8 @@ or because the knowledge differs, which the step says.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pyoxigraph as ox
 
 from ..errors import InputRejected
@@ -103,7 +105,7 @@ def step(cohort: CohortStore, old: dict, new: dict) -> dict:
 def history(cohort: CohortStore, patient: str) -> dict:
     iri = patient_iri(cohort, patient)
     found = assessments(cohort, iri)
-    return {"patient": iri, "assessments": found, "steps": [step(cohort, a, b) for a, b in zip(found, found[1:], strict=False)]}
+    return {"patient": iri, "assessments": found, "steps": [step(cohort, a, b) for a, b in pairwise(found)]}
 
 
 def text(found: dict) -> str:

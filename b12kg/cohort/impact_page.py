@@ -32,7 +32,7 @@ def render(report: dict) -> str:
     people = []
     for p in report["patients"][:MAX_PATIENTS]:
         for c in p["changes"]:
-            value = {"appears": f"+ {c['new']}", "disappears": f"− {c['old']}"}.get(c["change"], f"{c['old']} → {c['new']}")
+            value = {"appears": f"+ {c['new']}", "disappears": f"- {c['old']}"}.get(c["change"], f"{c['old']} → {c['new']}")
             why = ", ".join(_short(e) for e in c["explained_by"]) or "unexplained"
             if c.get("via"):
                 why += f" (via {', '.join(c['via'])})"
