@@ -276,6 +276,11 @@ def load_knowledge(extra: tuple | None = None) -> Knowledge:
     return _load(resources.packs(None if extra is None else tuple(extra)))
 
 
+def load_packs(packs: tuple) -> Knowledge:
+    """The merged knowledge of the given packs (model first; cached per set of packs)."""
+    return _load(tuple(packs))
+
+
 RULES_QUERY = """
 SELECT ?rule ?path ?stage ?phase ?order ?before WHERE {
   { ?rule a gm:Rule } UNION { ?rule a gm:InteractionRule }

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 import pyoxigraph as ox
 
 from .knowledge import Knowledge
+from .knowledge_version import version_of
 from .namespaces import GM, INFERRED_GRAPH, PROV, PT
 from .reason import INFERRED_LEAVES_OUT
 from .version import __version__
@@ -57,10 +58,12 @@ def assessment_quads(patient_iri: str, as_of: date, knowledge: Knowledge, reason
         (_iri(GM.inputSha256), ox.Literal(source_sha256)),
     ]
     triples += [(_iri(GM.guidelineVersion), ox.NamedNode(v)) for v in knowledge.version_iris]
+    version = version_of(knowledge)  # the packs and a hash of the merged knowledge (knowledge_version.py)
+    triples.append((_iri(GM.knowledgeVersion), ox.NamedNode(version.iri)))
     comment = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#comment")
     return [ox.Quad(node, p, o, graph) for p, o in triples] + [
         ox.Quad(ox.NamedNode(patient_iri), rdf_type, _iri(PT.Patient), graph),
-        ox.Quad(_iri(INFERRED_GRAPH), comment, ox.Literal(INFERRED_LEAVES_OUT), graph)]
+        ox.Quad(_iri(INFERRED_GRAPH), comment, ox.Literal(INFERRED_LEAVES_OUT), graph)] + version.describe(graph)
 
 
 def provenance_queries(knowledge: Knowledge) -> list[tuple[str, str]]:

@@ -136,6 +136,19 @@ def pack_from_dir(folder: Path, origin: str) -> Pack:
                 cases if cases.is_dir() else None, ontology)
 
 
+def pack_from_dir_tree(root: Path, name: str) -> Pack:
+    """Pack NAME of a folder laid out like the repository root (ontology/NAME, queries/NAME,
+    shapes/NAME; the model: ontology/model, the top-level queries/ and shapes/)."""
+    root = Path(root)
+    origin = f"--knowledge {root}"
+    if name == MODEL:
+        return Pack(MODEL, origin, _ttl(root / "ontology" / MODEL) + _ttl(root / "ontology", recursive=False),
+                    root / "queries", _ttl(root / "shapes", recursive=False), None, root / "ontology")
+    folder = root / "ontology" / name
+    queries = root / "queries" / name
+    return Pack(name, origin, _ttl(folder), queries if queries.is_dir() else None, _ttl(root / "shapes" / name), None, folder)
+
+
 def _entry_point_packs() -> list[Pack]:
     from importlib.metadata import entry_points
 

@@ -16,7 +16,10 @@ On the seeded synthetic cohort (benchmarks/cohort.py; 10k patients, and 100k wit
 - `b12kg batch --workers 1`, `b12kg batch` on every core, and `b12kg batch --scheduler`
   on a Dask LocalCluster with one single-threaded worker per core (cluster start-up
   excluded, the workers' preparation included);
-- one-patient `b12kg assess` wall time (median of 3).
+- one-patient `b12kg assess` wall time (median of 3);
+- incremental re-assessment (benchmarks/incremental.py): the cohort of --patients into a
+  store, then `--incremental` unchanged and with 1% of the records changed
+  (`--incremental-only` runs this part alone).
 
 Each batch run is also followed as it goes (patients written, CPU, RSS every 0.1 s) and
 printed by tenth of the patients: CPU ms per patient and peak RSS in each tenth, so a
@@ -242,11 +245,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--as-of", default="2026-11-24")
     parser.add_argument("--plots", type=Path, help="write an SVG of memory and cost against patients done, per cohort, here")
+    parser.add_argument("--incremental-only", action="store_true",
+                        help="only the incremental re-assessment (1%% of --patients changed; benchmarks/incremental.py)")
     args = parser.parse_args(argv)
     as_of = date.fromisoformat(args.as_of)
     from b12kg.batch.local import default_workers
 
     cores = default_workers()
+    from benchmarks import incremental
+
+    if args.incremental_only:
+        with tempfile.TemporaryDirectory(prefix="b12kg-bench-") as tmp:
+            incremental.print_rows(args.patients, incremental.measure(args.patients, args.seed, as_of, Path(tmp), cores))
+        return 0
     print(f"machine: {os.cpu_count()} cores ({cores} usable), load average at start {os.getloadavg()[0]:.2f}")
     print(f"one-patient b12kg assess (wall, median of 3): {one_patient_assess(as_of):.2f} s")
     sizes = [args.patients] + ([100_000] if args.large else [])
@@ -259,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
             print_table(f"{title} (load average {os.getloadavg()[0]:.2f})", rows)
             print_parts(rows, args.plots, f"cohort-{n}", title)
             shutil.rmtree(work / f"cohort-{n}")
+        incremental.print_rows(args.patients, incremental.measure(args.patients, args.seed, as_of, work, cores))
         if args.synthea.is_dir():
             files = sorted(p for p in args.synthea.glob("*.json") if not p.name.startswith("practitioner"))
             folder = work / "synthea"

@@ -25,6 +25,8 @@ class Counts:
 
     found: int = 0
     skipped: int = 0
+    unchanged: int = 0
+    """Left out by an incremental run: the store holds the same input as of the same date."""
     assessed: int = 0
     rejected: int = 0
     internal: int = 0
@@ -33,8 +35,9 @@ class Counts:
     def summary(self) -> str:
         done = f"{self.assessed} assessed, {self.rejected} rejected, {self.internal} internal errors"
         skipped = f", {self.skipped} skipped (already in the output)" if self.skipped else ""
+        skipped += f", {self.unchanged} unchanged (already in the store)" if self.unchanged else ""
         if self.interrupted:
-            left = self.found - self.skipped - self.assessed - self.rejected - self.internal
+            left = self.found - self.skipped - self.unchanged - self.assessed - self.rejected - self.internal
             return f"interrupted: {self.found} in: {done}{skipped}, {left} not assessed (--resume goes on from here)"
         return f"{self.found} in: {done}{skipped}"
 
@@ -106,15 +109,19 @@ def classify(record: dict, counts: Counts) -> str:
 
 
 def run(paths: list[Path], settings: Settings, sink: Sink, done: set[str] | None = None,
-        progress=None, report: Callable[[dict, str], None] | None = None) -> Counts:
-    """Assess everything under `paths` into `sink`; `done` are sources to skip (resume)."""
+        progress=None, report: Callable[[dict, str], None] | None = None, incremental=None) -> Counts:
+    """Assess everything under `paths` into `sink`; `done` are sources to skip (resume);
+    `incremental` (cohort.incremental.Incremental) leaves out the inputs the store already holds."""
     from .sources import discover
 
     found = discover(paths)
     counts = Counts()
     finished = False
     try:
-        counts.found = len(found)
+        if incremental is not None:
+            items, counts.found = incremental.items(found)
+        else:
+            items, counts.found = found.items(), len(found)
         task = progress.add_task("assessing", total=counts.found) if progress else None
 
         def advance(n: int) -> None:
@@ -122,9 +129,12 @@ def run(paths: list[Path], settings: Settings, sink: Sink, done: set[str] | None
                 progress.advance(task, n)
 
         def wanted() -> Iterator[Item]:
-            for item in found.items():
+            for item in items:
                 if done and item.source in done:
                     counts.skipped += 1
+                    advance(1)
+                elif incremental is not None and not incremental.wanted(item):
+                    counts.unchanged += 1
                     advance(1)
                 else:
                     yield item

@@ -102,6 +102,27 @@ def dataset_bytes(quads) -> bytes:
     return ox.serialize(quads, format=ox.RdfFormat.N_QUADS)
 
 
+def input_quads(item: Item, assessment, input_format: str | None) -> list:
+    """The input as read, kept on the assessment in a cohort store (gm:inputDocument, gm:inputFormat): what an
+    incremental run merges a partial export into, and what b12kg impact assesses again."""
+    import pyoxigraph as ox
+
+    from ..load import input_format as format_of
+    from ..load import read_text
+    from ..namespaces import ASSESSMENT_GRAPH, GM
+
+    if item.text is not None:
+        text, fmt = item.text, "fhir"
+    else:
+        try:
+            text, fmt = read_text(Path(item.path))[0], format_of(Path(item.path), input_format)
+        except (OSError, InputRejected):
+            return []
+    graph = ox.NamedNode(str(ASSESSMENT_GRAPH))
+    return [ox.Quad(assessment, ox.NamedNode(str(GM.inputDocument)), ox.Literal(text), graph),
+            ox.Quad(assessment, ox.NamedNode(str(GM.inputFormat)), ox.Literal(fmt), graph)]
+
+
 def rejected(item: Item, problems: list[Problem]) -> dict:
     return {"source": item.source, "file": item.source, "rejected": [p.as_dict() for p in problems]}
 
@@ -161,5 +182,5 @@ def assess_chunk(items: list[Item], job: Job, on_item: Callable[[int, str], None
         else:
             records[index] = assessed(item, outcome.document)
             if job.datasets:
-                records[index][DATASET_KEY] = dataset_bytes(outcome.quads)
+                records[index][DATASET_KEY] = dataset_bytes(outcome.quads + input_quads(item, outcome.assessment, input_format))
     return [r for r in records if r is not None]

@@ -32,9 +32,15 @@ from .group import main
 @click.option("--store", "store_dir", type=click.Path(path_type=Path, file_okay=False),
               help="Also write every assessment into the cohort store DIR (created if absent), as one transactional "
                    "load committed when the batch ends (each patient assessed once; files and NDJSON exports alike).")
+@click.option("--incremental", is_flag=True,
+              help="With --store: assess only the patients whose input changed (its SHA-256) or whose as-of date moved; "
+                   "each new assessment is linked to the patient's previous one (prov:wasRevisionOf).")
+@click.option("--partial", is_flag=True,
+              help="With --incremental: the Bulk exports hold only the resources changed since the last export (_since); "
+                   "they are merged into each patient's stored input, and the patients they do not name are kept.")
 def batch(paths: tuple[Path, ...], as_of: date, output: Path | None, input_format: str | None, reasoner: str,
           workers: int | None, scheduler: str | None, resume: bool, in_population: bool, time_budget: float | None,
-          progress: bool | None, store_dir: Path | None) -> None:
+          progress: bool | None, store_dir: Path | None, incremental: bool, partial: bool) -> None:
     """Assess many patients and write JSON Lines: one line per patient, naming its
     "source", holding the assessment object, or "rejected" / "internal_error".
 
@@ -54,7 +60,16 @@ def batch(paths: tuple[Path, ...], as_of: date, output: Path | None, input_forma
         raise click.UsageError("--resume needs --output FILE (the sources already there are skipped)")
     if scheduler and workers:
         raise click.UsageError("--workers sets local processes; with --scheduler the cluster's workers are used")
+    if incremental and store_dir is None:
+        raise click.UsageError("--incremental needs --store DIR (the store says which inputs were assessed)")
+    if partial and not incremental:
+        raise click.UsageError("--partial needs --incremental (a partial export is merged into the store's inputs)")
     done = done_sources(output) if resume else set()
+    since = None
+    if incremental:
+        from ..cohort.incremental import Incremental
+
+        since = Incremental(store_dir, as_of, partial)
     settings = batch_run.Settings(as_of=as_of, reasoner=reasoner, input_format=input_format, workers=workers,
                                   scheduler=scheduler, budget=time_budget, in_population=in_population,
                                   datasets=store_dir is not None)
@@ -83,7 +98,7 @@ def batch(paths: tuple[Path, ...], as_of: date, output: Path | None, input_forma
     try:
         if bar is not None:
             bar.start()
-        counts = batch_run.run(list(paths), settings, sink, done, bar, report)
+        counts = batch_run.run(list(paths), settings, sink, done, bar, report, since)
     except ImportError as exc:
         click.echo(f"b12kg: {exc.name or exc} is not installed: --scheduler needs the 'dask' extra "
                    "(pip install 'b12kg[dask]')", err=True)
@@ -103,4 +118,12 @@ def batch(paths: tuple[Path, ...], as_of: date, output: Path | None, input_forma
         loader = store.loader
         state = "added" if counts.exit_code != 130 else "not added (interrupted: the load was rolled back)"
         click.echo(f"b12kg: store {store_dir}: {loader.added} assessments {state}, {loader.skipped} already there", err=True)
+        if since is not None:
+            click.echo(f"b12kg: incremental: {counts.unchanged} unchanged (not assessed), {loader.revised} re-assessed "
+                       f"(linked to their previous assessment), {loader.added - loader.revised} new"
+                       + (f"; {since.merged} partial records merged into their stored input" if partial else ""), err=True)
+            if since.other_knowledge:
+                click.echo(f"b12kg: warning: {since.other_knowledge} unchanged inputs were assessed with other knowledge than "
+                           "this installation's: they are kept as they are (b12kg impact shows what the knowledge change "
+                           "would change; a new as-of date or store assesses them again)", err=True)
     sys.exit(counts.exit_code)

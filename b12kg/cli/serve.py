@@ -35,6 +35,9 @@ from .group import main
               help="Assess as of this date instead of today (demonstrations, tests).")
 @click.option("--feedback-db", type=click.Path(path_type=Path, dir_okay=False),
               help="SQLite file for issued cards and feedback (default: $XDG_STATE_HOME/b12kg/cds-feedback.sqlite3).")
+@click.option("--store", "cohort_store", type=click.Path(path_type=Path, file_okay=False),
+              help="Also copy every feedback item into the cohort store DIR (PROV-linked to the card's conclusions; "
+                   "queried by the named query override-rate).")
 @click.option("--cache-size", default=256, show_default=True, type=click.IntRange(0, 100_000),
               help="Assessments kept by input hash (a chart opened again unchanged is not re-assessed); 0 disables.")
 @click.option("--jwt-issuer", "jwt_issuers", multiple=True, metavar="ISS",
@@ -49,7 +52,7 @@ from .group import main
               help="The scopes the SMART app asks for (it reads no FHIR data: the launch context is enough).")
 def cds_hooks(host: str, port: int, fhir_servers: tuple[str, ...], fhir_allow_private: bool, allowed_origins: tuple[str, ...],
               allowed_hosts: tuple[str, ...], head_timeout: float, public_url: str | None, as_of: date | None,
-              feedback_db: Path | None, cache_size: int,
+              feedback_db: Path | None, cohort_store: Path | None, cache_size: int,
               jwt_issuers: tuple[str, ...], jwks_file: Path | None, smart_client_id: str | None, smart_scope: str) -> None:
     """Run the CDS Hooks 2.0 service: discovery at /cds-services, the services
     b12-patient-view and b12-order-sign, feedback at /cds-services/{id}/feedback, and
@@ -71,6 +74,7 @@ def cds_hooks(host: str, port: int, fhir_servers: tuple[str, ...], fhir_allow_pr
                     public_url=public_url, smart_client_id=smart_client_id, smart_scope=smart_scope)
     if feedback_db:
         config.feedback_db = feedback_db
+    config.cohort_store = cohort_store
     try:
         serve(config)
     except ValueError as exc:  # a configuration the service refuses (plain http FHIR server, '*' without JWT ...)

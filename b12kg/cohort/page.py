@@ -125,6 +125,22 @@ def _histogram(store: ox.Store, heading: str, caption: str, rows: list[dict[str,
             f"from its lower edge up; bars are divided by {escape(column_label(by, labels) or 'category')}.</figcaption></figure>")
 
 
+def _overrides(store: ox.Store) -> list[str]:
+    """Clinicians' overrides of the CDS Hooks cards per rule (named query override-rate), when there is feedback."""
+    rows = [r for r in named.rows(store, "override-rate") if r["by"] == "rule"]
+    if not rows:
+        return []
+    bars = [(r["item"].rsplit("/", 1)[-1], int(r["overrides"]), svg.colour("alert")) for r in rows]
+    return ['<h2 id="overrides">Overridden recommendations</h2>',
+            f"<figure>{svg.horizontal_bars('Cards overridden per rule', bars, 'overrides')}"
+            "<figcaption>CDS Hooks cards overridden by clinicians, per rule that made the card's conclusion.</figcaption></figure>",
+            _table("Override rate per rule and statement", "override-rate", ["by", "rule or statement", "feedback", "overridden",
+                                                                              "rate", "reasons"],
+                   [[r["by"], r["item"], r["feedbackItems"], r["overrides"], r["rate"], r.get("reasons", "")] for r in rows]
+                   + [[r["by"], r["item"], r["feedbackItems"], r["overrides"], r["rate"], r.get("reasons", "")]
+                      for r in named.rows(store, "override-rate") if r["by"] == "statement"], {2, 3, 4})]
+
+
 def render(store: ox.Store, as_of: date) -> str:
     """The cohort page for a store, overdue follow-ups counted as of `as_of`."""
     summary = (named.rows(store, "summary") or [{}])[0]
@@ -164,6 +180,7 @@ def render(store: ox.Store, as_of: date) -> str:
              '<h2 id="data-quality">Data quality</h2>',
              _table("Assessments by data-quality code", "counts-data-quality", ["code", "assessments", "entries"],
                     [[r["code"], r["assessments"], r["entries"]] for r in quality], {1, 2}),
+             *_overrides(store),
              '<h2 id="follow-ups">Follow-ups</h2>',
              "<figure>" + svg.stacked_bars("Follow-ups by the month they fall due", [r["month"] for r in months],
                                            [("overdue", [int(r["overdue"]) for r in months], svg.colour("alert")),

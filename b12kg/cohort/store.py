@@ -42,7 +42,9 @@ _ONTOLOGY = ox.NamedNode(str(ONTOLOGY_GRAPH))
 _P = {name: ox.NamedNode(str(GM[name])) for name in
       ("loadState", "loadedAssessment", "assessmentGraph", "Assessment", "CohortLoad", "assessedPatient", "asOf")}
 _ADDED_KNOWLEDGE = ox.NamedNode(str(GM.addedKnowledge))
+_LOADED_GRAPH = ox.NamedNode(str(GM.loadedGraph))
 _STARTED = ox.NamedNode("http://www.w3.org/ns/prov#startedAtTime")
+_REVISION_OF = ox.NamedNode("http://www.w3.org/ns/prov#wasRevisionOf")
 
 
 def _now() -> ox.Literal:
@@ -60,6 +62,7 @@ class Uncommitted:
             for quad in store.quads_for_pattern(load, _P["loadedAssessment"], None, CATALOG_GRAPH):
                 self.subjects.add(quad.object)
                 self.graphs.update(graph_of(quad.object.value, role) for role in ROLES)
+            self.graphs.update(q.object for q in store.quads_for_pattern(load, _LOADED_GRAPH, None, CATALOG_GRAPH))
             self.graphs.add(ox.NamedNode(f"{load.value}/derived-knowledge"))
             if any(store.quads_for_pattern(load, _ADDED_KNOWLEDGE, None, CATALOG_GRAPH)):
                 self.graphs.add(_ONTOLOGY)
@@ -112,6 +115,16 @@ class CohortStore:
     def has(self, assessment: str) -> bool:
         return self.store.contains_named_graph(graph_of(assessment, "activity"))
 
+    def select(self, query: str, bindings: dict[str, ox.NamedNode | ox.Literal] | None = None) -> list[dict]:
+        """The rows of one of b12kg's own queries (trusted text) over the committed loads, as dicts of terms."""
+        hidden = uncommitted(self.store)
+        options = {"substitutions": {ox.Variable(k): v for k, v in (bindings or {}).items()}}
+        if hidden is not None:
+            options["named_graphs"] = hidden.named_graphs(self.store)
+        solutions = self.store.query(query, **options)
+        names = [v.value for v in solutions.variables]
+        return [{n: row[n] for n in names if row[n] is not None} for row in solutions]
+
     def pending_loads(self) -> list[ox.NamedNode]:
         return [q.subject for q in self.store.quads_for_pattern(None, _P["loadState"], ox.Literal("pending"), CATALOG_GRAPH)]
 
@@ -136,6 +149,10 @@ class CohortStore:
             for catalogued in list(store.quads_for_pattern(assessment, None, None, CATALOG_GRAPH)):
                 store.remove(catalogued)
             store.remove(quad)
+        for quad in list(store.quads_for_pattern(load, _LOADED_GRAPH, None, CATALOG_GRAPH)):
+            if store.contains_named_graph(quad.object):
+                store.remove_graph(quad.object)
+            store.remove(quad)
         if any(store.quads_for_pattern(load, _ADDED_KNOWLEDGE, None, CATALOG_GRAPH)) and store.contains_named_graph(_ONTOLOGY):
             store.remove_graph(_ONTOLOGY)
         shared = ox.NamedNode(f"{load.value}/derived-knowledge")
@@ -159,7 +176,7 @@ class CohortStore:
                 self.store.extend([*knowledge_quads, ox.Quad(load, _ADDED_KNOWLEDGE, ox.Literal(True), CATALOG_GRAPH)])
             yield loader
             loader.flush()
-            if loader.added == 0 and not any(self.store.quads_for_pattern(load, _ADDED_KNOWLEDGE, None, CATALOG_GRAPH)):
+            if loader.added == 0 and loader.graphs_added == 0 and not any(self.store.quads_for_pattern(load, _ADDED_KNOWLEDGE, None, CATALOG_GRAPH)):
                 self._rollback(load)  # nothing new: leave no trace of the load
                 return
             self.store.extend([ox.Quad(load, _P["loadState"], ox.Literal("committed"), CATALOG_GRAPH)])
@@ -176,7 +193,8 @@ class Loader:
     def __init__(self, cohort: CohortStore, load: ox.NamedNode):
         self.cohort, self.load = cohort, load
         self.shared_graph = ox.NamedNode(f"{load.value}/derived-knowledge")
-        self.added = self.skipped = 0
+        self.added = self.skipped = self.revised = self.graphs_added = 0
+        self._history: dict[str, list[tuple[str, str, str]]] | None = None
         self._buffer: list[ox.Quad] = []
         self._catalog: list[ox.Quad] = []
         self._pending: set[str] = set()
@@ -198,6 +216,7 @@ class Loader:
         catalog = [ox.Quad(self.load, _P["loadedAssessment"], ox.NamedNode(owner.assessment), CATALOG_GRAPH),
                    ox.Quad(ox.NamedNode(owner.assessment), RDF_TYPE, _P["Assessment"], CATALOG_GRAPH),
                    ox.Quad(ox.NamedNode(owner.assessment), _P["assessedPatient"], ox.NamedNode(owner.patient), CATALOG_GRAPH)]
+        own += self._revision(owner.assessment, owner.patient, own)
         catalog += [ox.Quad(ox.NamedNode(owner.assessment), _P["assessmentGraph"], g, CATALOG_GRAPH) for g in {q.graph_name for q in own}]
         self._buffer += own
         self._catalog += catalog
@@ -206,6 +225,48 @@ class Loader:
         self.added += 1
         if len(self._pending) >= FLUSH_EVERY:
             self.flush()
+        return True
+
+    def history(self) -> dict[str, list[tuple[str, str, str]]]:
+        """(as-of, started, assessment) of every committed assessment, by patient IRI, in time
+        order (read once, kept up to date as this load adds assessments)."""
+        if self._history is None:
+            from ..resources import query_text
+
+            self._history = {}
+            for row in self.cohort.select(query_text("living/assessments.rq")):
+                started = row["started"].value if "started" in row else ""
+                self._history.setdefault(row["patient"].value, []).append(
+                    (row["asOf"].value, started, row["assessment"].value))
+        return self._history
+
+    def _revision(self, assessment: str, patient: str, own: list[ox.Quad]) -> list[ox.Quad]:
+        """`assessment prov:wasRevisionOf previous`, previous being the patient's latest assessment
+        (by as-of date, then start time) at or before this one, in the activity graph."""
+        node, activity = ox.NamedNode(assessment), graph_of(assessment, "activity")
+        as_of = next((q.object.value for q in own if q.subject == node and q.predicate == _P["asOf"]), "")
+        started = next((q.object.value for q in own if q.subject == node and q.predicate == _STARTED), "")
+        earlier = self.history().setdefault(patient, [])
+        before = [entry for entry in earlier if (entry[0], entry[1]) <= (as_of, started)]
+        self.revised += bool(earlier)  # the patient was assessed before (a revision), else new
+        earlier.append((as_of, started, assessment))
+        earlier.sort()
+        if not before:  # back-filled: every assessment of the patient is later than this one
+            return []
+        return [ox.Quad(node, _REVISION_OF, ox.NamedNode(max(before)[2]), activity)]
+
+    def add_graph(self, graph: ox.NamedNode, quads: list[ox.Quad]) -> bool:
+        """Add one named graph that belongs to no assessment (e.g. a clinician's feedback on a card),
+        journalled with the load; False when the store already holds it."""
+        store = self.cohort.store
+        if store.contains_named_graph(graph):
+            self.skipped += 1
+            return False
+        if any(q.graph_name != graph for q in quads):
+            raise ValueError(f"every quad of graph {graph.value} must be in it")
+        store.extend([ox.Quad(self.load, _LOADED_GRAPH, graph, CATALOG_GRAPH)])
+        store.extend(quads)
+        self.graphs_added += 1
         return True
 
     def flush(self) -> None:

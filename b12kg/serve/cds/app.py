@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from datetime import date
 
 from starlette.applications import Starlette
@@ -66,6 +67,7 @@ class Service:
         self.vocab = vocabulary(self.api.knowledge)
         self.services = services(self.api.knowledge)
         self.store = FeedbackStore(config.feedback_db)
+        self.sync_lock = threading.Lock()
         self.verifier = JwtVerifier.from_files(config.jwt_issuers, config.jwks_file) if config.jwt_issuers else None
         self.explanations = Explanations()
         config.check_smart()
@@ -87,6 +89,20 @@ class Service:
         found = [{"label": "Why? The b12kg explanation of this assessment", "url": f"{self.base_url}/explanations/{token}",
                   "type": "absolute"}]
         return found + ([self.smart.link(token)] if self.smart else [])
+
+    def sync_feedback(self) -> None:
+        """Copy the feedback into the cohort store (--store), one transactional load. SQLite stays the durable
+        record: a store another process holds (a batch loading) is synced by the next feedback or b12kg feedback."""
+        import logging
+
+        from ...cohort.feedback import sync
+
+        with self.sync_lock:
+            try:
+                sync(self.store, self.config.cohort_store)
+            except OSError as exc:
+                logging.getLogger("b12kg.cds").warning("b12kg: feedback kept in SQLite, not yet in the cohort store %s: %s",
+                                                       self.config.cohort_store, exc)
 
     def service_of(self, request: Request):
         name = request.path_params["service"]
@@ -141,7 +157,10 @@ def routes(service: Service) -> list[Route]:
         if not service.feedback_rate.take():
             raise HttpError(429, "too much feedback at once: try again shortly", {"Retry-After": "1"})
         body = await read_json(request, MAX_FEEDBACK_BYTES)
-        return JSONResponse({"stored": await run_in_threadpool(service.store.record, definition.id, body)})
+        stored = await run_in_threadpool(service.store.record, definition.id, body)
+        if service.config.cohort_store is not None:
+            await run_in_threadpool(service.sync_feedback)
+        return JSONResponse({"stored": stored})
 
     async def get_feedback(request: Request) -> Response:
         """Newest first, a page at a time: ?limit=N (at most 500) and ?before=ID (the page's `next`)."""

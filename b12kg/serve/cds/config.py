@@ -54,6 +54,8 @@ class Config:
     call_wait: float = CALL_WAIT_SECONDS
     as_of: date | None = None
     feedback_db: Path = field(default_factory=default_path)
+    cohort_store: Path | None = None
+    """A cohort store each feedback request is also copied into (cohort/feedback.py); None: SQLite only."""
     jwt_issuers: list[str] = field(default_factory=list)
     jwks_file: Path | None = None
     cache_size: int = ASSESSMENTS_CACHED

@@ -72,6 +72,9 @@ class FeedbackStore:
                 id INTEGER PRIMARY KEY AUTOINCREMENT, service TEXT NOT NULL, card TEXT NOT NULL REFERENCES card(uuid),
                 outcome TEXT NOT NULL, accepted_suggestions TEXT NOT NULL, override_reason TEXT, user_comment TEXT,
                 outcome_timestamp TEXT NOT NULL, received TEXT NOT NULL)""")
+            for table, column in (("card", "conclusions"), ("feedback", "uuid")):  # added for the cohort store (issue 24)
+                if column not in {r[1] for r in self._db.execute(f"PRAGMA table_info({table})")}:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
             self._db.execute("CREATE INDEX IF NOT EXISTS feedback_card ON feedback (card)")
             self._db.execute("CREATE INDEX IF NOT EXISTS feedback_service ON feedback (service, id)")
 
@@ -82,9 +85,11 @@ class FeedbackStore:
         """Record the cards of one response (so feedback can be checked against them)."""
         now = datetime.now(UTC).isoformat(timespec="seconds")
         rows = [(c["uuid"], service, hook_instance, patient, c.get("_code"), c["summary"],
-                 json.dumps([s["uuid"] for s in c.get("suggestions", []) if "uuid" in s]), now) for c in cards]
+                 json.dumps([s["uuid"] for s in c.get("suggestions", []) if "uuid" in s]), now,
+                 json.dumps(c.get("_conclusions", []))) for c in cards]
         with self._lock:
-            self._db.executemany("INSERT OR REPLACE INTO card VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            self._db.executemany("""INSERT OR REPLACE INTO card (uuid, service, hook_instance, patient, code, summary, suggestions,
+                                    issued, conclusions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""", rows)
             self._db.execute(_PRUNE["card"], (KEEP_ROWS,))
 
     def record(self, service: str, body) -> int:
@@ -143,12 +148,27 @@ class FeedbackStore:
                 raise FeedbackError(f"{where}.acceptedSuggestions: {unknown[0]} is not a suggestion of card {card}")
             rows.append((service, card, outcome, json.dumps([a["id"] for a in accepted]),
                          json.dumps(reason.get("reason")) if reason and reason.get("reason") else None,
-                         reason.get("userComment") if reason else None, timestamp, now))
+                         reason.get("userComment") if reason else None, timestamp, now, str(uuid.uuid4())))
         with self._lock:
             self._db.executemany("""INSERT INTO feedback (service, card, outcome, accepted_suggestions, override_reason,
-                                    user_comment, outcome_timestamp, received) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""", rows)
+                                    user_comment, outcome_timestamp, received, uuid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""", rows)
             self._db.execute(_PRUNE["feedback"], (KEEP_ROWS,))
         return len(rows)
+
+    def for_graph(self) -> list[dict]:
+        """Every feedback item with its card's service, patient and conclusions: what the cohort store keeps (cohort/feedback.py)."""
+        with self._lock:
+            rows = self._db.execute("""SELECT f.uuid, f.id, f.service, f.card, f.outcome, f.override_reason, f.user_comment,
+                                       f.outcome_timestamp, c.patient, c.code, c.conclusions FROM feedback f
+                                       JOIN card c ON c.uuid = f.card ORDER BY f.id""").fetchall()
+        names = ("uuid", "id", "service", "card", "outcome", "reason", "comment", "timestamp", "patient", "code", "conclusions")
+        found = []
+        for row in rows:
+            item = dict(zip(names, row, strict=True))
+            item["reason"] = json.loads(item["reason"]) if item["reason"] else None
+            item["conclusions"] = json.loads(item["conclusions"]) if item["conclusions"] else []
+            found.append(item)
+        return found
 
     def read(self, service: str, limit: int = PAGE, before: int | None = None) -> list[dict]:
         """The feedback stored for one service, newest first, in the shape it was sent (with its

@@ -32,6 +32,22 @@ class Answer:
         return found
 
 
+def card_conclusions(cards: list[dict], view) -> list[dict]:
+    """Each card with the conclusions it shows (`_conclusions`: IRI, code, rule, statements), read from the
+    assessment by queries/cds/card-conclusions.rq: feedback on the card is linked to them (cohort/feedback.py)."""
+    from ...resources import query_text
+
+    by_code: dict[str, dict] = {}
+    for row in view.select(query_text("cds/card-conclusions.rq")):
+        found = by_code.setdefault(row["code"].value, {"iri": row["conclusion"].value, "code": row["code"].value,
+                                                       "rule": row["rule"].value, "statements": []})
+        if "statement" in row and row["statement"].value not in found["statements"]:
+            found["statements"].append(row["statement"].value)
+    for card in cards:
+        card["_conclusions"] = [by_code[code] for code in card.get("_code", "").split("+") if code in by_code]
+    return cards
+
+
 class Hooks:
     """The hooks' logic over one prepared Api; `links(assessment)` gives a card's links to its explanation."""
 
@@ -54,7 +70,8 @@ class Hooks:
         document = view.document
         if not document["recommendations"] and not document.get("interactions") and not card_set.companion_conclusions(document):
             return Answer([], [])
-        return Answer(card_set.patient_cards(document, facts(view, self.api.knowledge), self.vocab, self.links(view)), [])
+        cards = card_set.patient_cards(document, facts(view, self.api.knowledge), self.vocab, self.links(view))
+        return Answer(card_conclusions(cards, view), [])
 
     def order_check(self, call: Call, bundle: dict, as_of: date) -> Answer:
         name = f"{call.service.id} request for Patient/{call.patient_id}"
