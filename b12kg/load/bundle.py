@@ -13,11 +13,10 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from rdflib import RDF, Literal
-
 from ..errors import InputRejected, Problem
 from ..knowledge import Knowledge
-from ..namespaces import PT
+from .codes import tables
+from .facts import RDF_TYPE, P, plain
 from .fhir_base import EARLIEST_DATE, Mapper, fact_iri, patient_iri
 from .fhir_clinical import map_condition, map_patient, map_procedure
 from .fhir_medication import MEDICATIONS, map_medication
@@ -27,9 +26,9 @@ from .locate import resource_name
 from .reading import MAX_BUNDLE_ENTRIES
 
 MAPPINGS = {
-    "Observation": (PT.Observation, map_observation),
-    "Condition": (PT.Condition, map_condition),
-    "Procedure": (PT.Procedure, map_procedure),
+    "Observation": (P.Observation, map_observation),
+    "Condition": (P.Condition, map_condition),
+    "Procedure": (P.Procedure, map_procedure),
     **{name: (table["class"], map_medication) for name, table in MEDICATIONS.items()},
 }
 """Resource type -> (class in the patient vocabulary, mapping). Medication resources are
@@ -84,6 +83,7 @@ def _reads_codes(resource: dict, knowledge: Knowledge) -> bool:
     """Whether a Condition, Procedure or Observation carries a code the guideline reads (or a
     group of it: a hierarchical code system's prefix), or, for a Condition, text naming a
     condition the guideline reads (its code then unrecognised: reported, contract section 5)."""
+    codes = tables(knowledge)
     for key in ("code", "valueCodeableConcept"):
         codeable = resource.get(key)
         codings = codeable.get("coding") if isinstance(codeable, dict) else None
@@ -92,11 +92,11 @@ def _reads_codes(resource: dict, knowledge: Knowledge) -> bool:
         for coding in codings:
             if not isinstance(coding, dict) or not isinstance(coding.get("system"), str) or coding.get("code") is None:
                 continue
-            system = knowledge.code_system(coding["system"])
-            if system is None:
+            namespace = codes.namespaces.get(coding["system"])
+            if namespace is None:
                 continue
-            iri = system.namespace + quote(str(coding["code"]), safe="-._~")
-            if knowledge.reads_code(iri) or knowledge.analyte_for_code(iri) is not None:
+            iri = namespace + quote(str(coding["code"]), safe="-._~")
+            if codes.reads_code(iri) or codes.analyte_for_code(iri) is not None:
                 return True
     return resource.get("resourceType") == "Condition" and knowledge.names_condition_read(_texts(resource.get("code")))
 
@@ -234,8 +234,8 @@ def bundle_to_graph(bundle: Any, knowledge: Knowledge, file: str) -> Mapper:
     mapper.ignored.extend(screened)
     mapper.record_dates = frozenset(dates)
     mapper.patient, mapper.patient_id = patient_node, patient_id
-    mapper.graph.add((patient_node, RDF.type, PT.Patient))
-    mapper.graph.add((patient_node, PT.fhirId, Literal(patient_id)))
+    mapper.graph.add(patient_node, RDF_TYPE, P.Patient)
+    mapper.graph.add(patient_node, P.fhirId, plain(patient_id))
     map_patient(mapper, patient_node, patient)
     map_demographics(mapper, patient_node, patient)
     for _, resource, url in resources:
