@@ -10,6 +10,7 @@ mapping then reads the raw JSON, keeping every resource's FHIR id on its RDF nod
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -18,6 +19,7 @@ from ..knowledge import Knowledge
 from .codes import tables
 from .facts import RDF_TYPE, P, plain
 from .fhir_base import EARLIEST_DATE, Mapper, fact_iri, patient_iri
+from .fhir_check import certainly_valid
 from .fhir_clinical import map_condition, map_patient, map_procedure
 from .fhir_medication import MEDICATIONS, map_medication
 from .fhir_observation import map_observation
@@ -167,8 +169,10 @@ def _entries(bundle: dict, file: str, knowledge: Knowledge, ignored: list[dict],
             ignored.append({"id": str(resource.get("id") or full_url or f"entry-{index}"), "resourceType": rtype,
                             "reason": f"a {rtype} with no code this guideline reads"})
             continue
-        model_problems = (_model_errors(file, where, resource) if rtype in VALIDATED
-                          else _type_problem(file, where, rtype))
+        if rtype in VALIDATED:
+            model_problems = [] if certainly_valid(resource) else _model_errors(file, where, resource)
+        else:
+            model_problems = _type_problem(file, where, rtype)
         if not model_problems and not resource.get("id"):
             if full_url:
                 resource = {**resource, "id": full_url}
@@ -195,14 +199,21 @@ def _entries(bundle: dict, file: str, knowledge: Knowledge, ignored: list[dict],
 
 
 def _type_problem(file: str, where: str, resource_type: Any) -> list[Problem]:
+    if _is_fhir_type(resource_type):
+        return []
+    return [Problem(file, f"{str(resource_type)[:60]!r} is not a FHIR R4 resource type", where, "resourceType",
+                    "FHIR R4 resource types")]
+
+
+@lru_cache(maxsize=1024)
+def _is_fhir_type(resource_type: str) -> bool:
     from fhir.resources.R4B import get_fhir_model_class
 
     try:
         get_fhir_model_class(resource_type)
     except (KeyError, ValueError, TypeError):
-        return [Problem(file, f"{str(resource_type)[:60]!r} is not a FHIR R4 resource type", where, "resourceType",
-                        "FHIR R4 resource types")]
-    return []
+        return False
+    return True
 
 
 def bundle_to_graph(bundle: Any, knowledge: Knowledge, file: str) -> Mapper:
