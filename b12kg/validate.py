@@ -143,6 +143,46 @@ def validate_input(loaded: LoadedPatient, knowledge: Knowledge) -> None:
     loaded.validated = True
 
 
+@cache
+def shape_predicates(name: str) -> frozenset[str] | None:
+    """The predicates a shapes file can read: every IRI it names (paths, targets, classes), every
+    IRI of its SPARQL queries, rdf:type and rdfs:subClassOf. A fact with another predicate cannot
+    change what the shapes find, so a chunk is validated without them (less for the engine to read).
+    None when that cannot be told: a closed shape, a query with a variable predicate or one that
+    does not parse."""
+    from rdflib.plugins.sparql import prepareQuery
+    from rdflib.term import Variable
+
+    graph = shapes_graph(name)
+    if (None, SH.closed, None) in graph:
+        return None
+    found = {str(t) for triple in graph for t in triple if isinstance(t, rdflib.URIRef)}
+    found |= {str(rdflib.RDF.type), str(rdflib.RDFS.subClassOf)}
+    prefixes = {str(p): str(n) for d in graph.objects(None, SH.declare)
+                for p in graph.objects(d, SH.prefix) for n in graph.objects(d, SH.namespace)}
+    for query in [*graph.objects(None, SH.select), *graph.objects(None, SH.ask), *graph.objects(None, SH.construct)]:
+        try:
+            algebra = prepareQuery(str(query), initNs=prefixes).algebra
+        except Exception:
+            return None
+        stack, variable_predicate = [algebra], False
+        while stack:
+            node = stack.pop()
+            if isinstance(node, rdflib.URIRef):
+                found.add(str(node))
+            elif isinstance(node, dict):
+                if isinstance(node.get("triples"), list):
+                    variable_predicate |= any(isinstance(t[1], Variable) for t in node["triples"] if len(t) == 3)
+                stack.extend(node.values())
+            elif isinstance(node, list | tuple | set | frozenset):
+                stack.extend(node)
+            elif hasattr(node, "__dict__") and not isinstance(node, rdflib.term.Node):  # property paths
+                stack.extend(vars(node).values())
+        if variable_predicate:
+            return None
+    return frozenset(found)
+
+
 def validate_chunk(patients: list[LoadedPatient], knowledge: Knowledge) -> list[Exception | None]:
     """Check the input shapes of the patients not yet checked, all in one validation: for each
     patient, its rejection (the problems it has validated alone, or an engine failure) or None.
@@ -168,7 +208,8 @@ def validate_chunk(patients: list[LoadedPatient], knowledge: Knowledge) -> list[
         from pyshacl_turbo.rdf import Input
 
         try:
-            ok, report, _ = compiled(Input("".join(patients[i].facts.ntriples() for i in together), "nt", None, {}),
+            read = shape_predicates("patient-input")
+            ok, report, _ = compiled(Input("".join(patients[i].facts.ntriples(read) for i in together), "nt", None, {}),
                                      inference="none", allow_warnings=True)
         except Exception:  # an engine failure: each patient alone says whose
             ok, report = False, None

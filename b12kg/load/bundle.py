@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 from typing import Any
-from urllib.parse import quote
 
 from ..errors import InputRejected, Problem
 from ..knowledge import Knowledge
 from .codes import tables
 from .facts import RDF_TYPE, P, plain
-from .fhir_base import EARLIEST_DATE, Mapper, fact_iri, patient_iri
+from .fhir_base import EARLIEST_DATE, Mapper, code_segment, fact_iri, patient_iri
 from .fhir_check import certainly_valid
 from .fhir_clinical import map_condition, map_patient, map_procedure
 from .fhir_medication import MEDICATIONS, map_medication
@@ -97,7 +96,7 @@ def _reads_codes(resource: dict, knowledge: Knowledge) -> bool:
             namespace = codes.namespaces.get(coding["system"])
             if namespace is None:
                 continue
-            iri = namespace + quote(str(coding["code"]), safe="-._~")
+            iri = namespace + code_segment(str(coding["code"]))
             if codes.reads_code(iri) or codes.analyte_for_code(iri) is not None:
                 return True
     return resource.get("resourceType") == "Condition" and knowledge.names_condition_read(_texts(resource.get("code")))

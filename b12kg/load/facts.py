@@ -6,10 +6,10 @@ Terms: an IRI is a `str`; a blank node (native RDF only) a `Blank`; a literal a 
 strings are xsd:string literals. Literals are built by the functions below, which give the
 lexical forms rdflib gave (its normalisation), so what reaches the store is unchanged.
 
-`Facts` keeps the three indexes of rdflib's Memory store (subject, predicate and object
-first, each a dict in insertion order, emptied entries kept) so that every pattern lists its
-triples in the order rdflib listed them: the order of problems found while reading a file
-stays what it was.
+`Facts` keeps two of the indexes of rdflib's Memory store (subject first and predicate first,
+each a dict in insertion order, emptied entries kept; the loader asks no pattern that rdflib
+answered from its third) so that every pattern lists its triples in the order rdflib listed
+them: the order of problems found while reading a file stays what it was.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ def decimal(number: Decimal) -> tuple:
 
 
 _DATE = re.compile(r"(\d{4})-(\d\d)-(\d\d)")
+_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 _DATETIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)")
 
 
@@ -76,6 +77,7 @@ def typed(lexical: str, datatype: str) -> tuple:
     return _rdflib_literal(lexical, datatype)[0]
 
 
+@lru_cache(maxsize=8192)
 def _valid_date(lexical: str) -> bool:
     match = _DATE.fullmatch(lexical)
     if match is None:
@@ -117,6 +119,8 @@ def ill_typed(literal: tuple) -> bool:
         return False
     if (datatype == XSD_DATE and _valid_date(lexical)) or (datatype == XSD_DATETIME and _valid_datetime(lexical)):
         return False
+    if (datatype == XSD_DECIMAL and _DECIMAL.fullmatch(lexical)) or (datatype == XSD_BOOLEAN and lexical in ("true", "false")):
+        return False
     return _rdflib_literal(lexical, datatype)[1]
 
 
@@ -149,23 +153,33 @@ def nt(term) -> str:
 class Facts:
     """A set of triples with rdflib's Memory-store indexes and iteration orders (see the module)."""
 
-    __slots__ = ("_osp", "_pos", "_spo", "count")
+    __slots__ = ("_pos", "_spo", "count")
 
     def __init__(self, triples=()):
         self._spo: dict = {}
         self._pos: dict = {}
-        self._osp: dict = {}
         self.count = 0
         for s, p, o in triples:
             self.add(s, p, o)
 
     def add(self, s, p, o) -> None:
-        objects = self._spo.setdefault(s, {}).setdefault(p, {})
-        if o in objects:
+        by_predicate = self._spo.get(s)
+        if by_predicate is None:
+            by_predicate = self._spo[s] = {}
+        objects = by_predicate.get(p)
+        if objects is None:
+            objects = by_predicate[p] = {}
+        elif o in objects:
             return
         objects[o] = 1
-        self._pos.setdefault(p, {}).setdefault(o, {})[s] = 1
-        self._osp.setdefault(o, {}).setdefault(s, {})[p] = 1
+        by_object = self._pos.get(p)
+        if by_object is None:
+            by_object = self._pos[p] = {}
+        subjects = by_object.get(o)
+        if subjects is None:
+            by_object[o] = {s: 1}
+        else:
+            subjects[s] = 1
         self.count += 1
 
     def remove(self, s, p, o) -> None:
@@ -174,7 +188,6 @@ class Facts:
             return
         del objects[o]
         del self._pos[p][o][s]
-        del self._osp[o][s][p]
         self.count -= 1
 
     def __len__(self) -> int:
@@ -228,12 +241,12 @@ class Facts:
     def predicate_objects(self, s) -> list[tuple]:
         return [(p, o) for p, objects in self._spo.get(s, {}).items() for o in objects]
 
-    def nodes(self) -> list:
+    def nodes(self) -> set:
         """The IRIs and blank nodes that are objects."""
-        return [o for o, by_subject in self._osp.items() if type(o) is not tuple and any(by_subject.values())]
+        return {o for by_object in self._pos.values() for o, subjects in by_object.items() if subjects and type(o) is not tuple}
 
     def has_blank_nodes(self) -> bool:
-        return any(type(s) is Blank for s in self._spo) or any(type(o) is Blank for o in self._osp)
+        return any(type(s) is Blank for s in self._spo) or any(type(o) is Blank for o in self.nodes())
 
     def ntriples(self, predicates: frozenset | None = None) -> str:
         """The facts as N-Triples (only those of some predicates, when given)."""

@@ -3,6 +3,7 @@ resources) and the readers of FHIR datatypes (dates, numbers, CodeableConcepts).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -13,6 +14,12 @@ from .codes import tables
 from .facts import RDF_TYPE, XSD_DATE, XSD_DATETIME, Facts, P, decimal, plain, typed
 from .locate import resource_name
 from .numbers import decimal_or_none, inexact
+
+
+@lru_cache(maxsize=16384)
+def code_segment(code: str) -> str:
+    """A code as the last segment of its concept's IRI (percent-encoded)."""
+    return quote(code, safe="-._~")
 
 
 def patient_iri(patient_id: str) -> str:
@@ -149,7 +156,7 @@ class Mapper:
             if namespace is None:
                 unbound.append(f"{system}|{code}")
             else:
-                iris.append(namespace + quote(str(code), safe="-._~"))
+                iris.append(namespace + code_segment(str(code)))
         return iris, unbound
 
     def add_codes(self, node: str, prop: str, codeable: Any, with_text: bool = False) -> None:

@@ -122,15 +122,28 @@ def _literal_problem(graph: Facts, triple, expected: str | None, names: rdflib.G
     return None
 
 
+def _accepted_literals(knowledge: Knowledge) -> dict:
+    """(property, literal) pairs already found fine and left as they are (knowledge.derived: one memo per Knowledge)."""
+    return {}
+
+
 def check_terms(graph: Facts, knowledge: Knowledge, file: str) -> None:
     """Refuse what is not a patient fact: terms outside the patient vocabulary (axioms,
     conclusions, computed values) and literals that are ill-typed or of the wrong datatype."""
     terms = knowledge.derived(input_terms)
+    classes, accepted = terms[0], knowledge.derived(_accepted_literals)
     refused = []
     for triple in list(graph):  # a number may be rewritten as a decimal on the way
+        _, prop, value = triple
+        if (value in classes if prop == RDF_TYPE else type(value) is tuple and (prop, value) in accepted):
+            continue
         reason = _term_problem(graph, triple, terms, knowledge.graph)
         if reason:
             refused.append((triple, reason))
+        elif type(value) is tuple and triple in graph:  # fine, and not rewritten
+            if len(accepted) > 100_000:
+                accepted.clear()
+            accepted[(prop, value)] = True
     if refused:
         from .facts import to_rdflib
 
