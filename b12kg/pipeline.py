@@ -24,7 +24,7 @@ from .derive import run_rules
 from .errors import InputRejected
 from .knowledge import Knowledge, load_knowledge
 from .load import LoadedPatient, load_patient
-from .load.facts import quads, rdflib_triples
+from .load.facts import put_facts, rdflib_triples
 from .load.facts import to_ox as fact_term
 from .namespaces import (
     ASSERTED_GRAPH,
@@ -189,10 +189,10 @@ class Assessor:
         store = self.store = self.new_store()
         inferred, concluded = (ox.NamedNode(str(g)) for g in (INFERRED_GRAPH, CONCLUDED_GRAPH))
         asserted, ignored = (fact_term(str(g)) for g in (ASSERTED_GRAPH, IGNORED_GRAPH))
+        put_facts(store, [p.facts for p in patients], asserted)
+        put_facts(store, [p.ignored_facts for p in patients], ignored)
         facts = []
         for loaded in patients:
-            store.extend(quads(loaded.facts, asserted))
-            store.extend(quads(loaded.ignored_facts, ignored))
             store.extend(assessment_quads(loaded.node, as_of, self.knowledge, self.reasoner.name,
                                           loaded.file, loaded.source_sha256, ox.NamedNode(str(ASSESSMENT_GRAPH))))
             if self.in_population:
