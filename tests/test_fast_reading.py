@@ -110,12 +110,16 @@ def test_the_fast_check_vouches_for_no_broken_mutation():
 
 
 def _always_walked(text: str):
-    """parse_json as it was: the located-problems walk on every document."""
+    """parse_json as it was: the located-problems walk on every document (its answer, or its messages)."""
     try:
         doc = json.loads(text, object_pairs_hook=strict_json._unique_keys, parse_constant=strict_json._not_a_number,
                          parse_int=strict_json._integer, parse_float=Decimal)
-    except (ValueError, RecursionError):
-        return "refused"
+    except json.JSONDecodeError as exc:
+        return [f"f: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"]
+    except RecursionError:
+        return ["f: not valid JSON: nested more than 64 levels deep"]
+    except ValueError as exc:
+        return [f"f: not valid JSON: {exc}"]
     problems = strict_json.json_problems(doc, "f")
     return [str(p) for p in problems] if problems else doc
 
@@ -124,7 +128,7 @@ def _parsed(text: str):
     try:
         return strict_json.parse_json(text, "f")
     except InputRejected as exc:
-        return [str(p) for p in exc.problems] if not str(exc).startswith("f: not valid JSON") else "refused"
+        return [str(p) for p in exc.problems]
 
 
 TEXTS = st.lists(st.sampled_from(["a", "<", "!", "<!DOCTYPE", "\\", "\ud800", "\udc00", "é", " ", "u"]), max_size=6).map("".join)
@@ -145,4 +149,28 @@ def test_strict_json_skips_its_walk_only_when_it_would_find_nothing(document, de
 @pytest.mark.parametrize("text", ['{"a": "\\u003c!DOCTYPE x"}', '{"\\ud800": 1}', '["<!ENTITY"]', "[" * 66 + "]" * 66,
                                   "[" * 65 + "1" + "]" * 65, "[" * 64 + "1" + "]" * 64, '{"a": "x\\\\u"}'])
 def test_strict_json_edge_documents(text):
+    assert _parsed(text) == _always_walked(text)
+
+
+def _written(node, rnd: random.Random) -> str:
+    """JSON text of a document whose objects are lists of pairs: keys may repeat, spacing varies."""
+    space = rnd.choice(["", " ", "\n  "])
+    if isinstance(node, tuple):  # an object, as its pairs
+        return "{" + ",".join(f"{json.dumps(k)}{space}:{space}{_written(v, rnd)}" for k, v in node) + "}"
+    if isinstance(node, list):
+        return "[" + f",{space}".join(_written(v, rnd) for v in node) + "]"
+    return json.dumps(node)
+
+
+KEYS_TEXT = st.sampled_from(["a", "b", 'q"', "c:", '":', "\\", "é"])
+PAIRS = st.recursive(st.one_of(TEXTS, st.integers(), st.none()),
+                     lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                             st.lists(st.tuples(KEYS_TEXT, inner), max_size=4).map(tuple)), max_leaves=40)
+
+
+@settings(max_examples=400, deadline=None)
+@given(PAIRS, st.randoms(use_true_random=False))
+def test_strict_json_finds_every_key_given_twice(document, rnd):
+    """A key given twice is refused, with the same message, wherever it is."""
+    text = _written(document, rnd)
     assert _parsed(text) == _always_walked(text)
