@@ -29,7 +29,7 @@ from functools import cached_property
 import pyoxigraph as ox
 
 from .load import LoadedPatient
-from .load.facts import to_ox as fact_term
+from .load.convert import to_ox as fact_term
 from .namespaces import (
     ASSERTED_GRAPH,
     ASSESSMENT_GRAPH,

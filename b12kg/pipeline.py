@@ -24,8 +24,8 @@ from .derive import run_rules
 from .errors import InputRejected
 from .knowledge import Knowledge, load_knowledge
 from .load import LoadedPatient, load_patient
-from .load.facts import put_facts, rdflib_triples
-from .load.facts import to_ox as fact_term
+from .load.convert import put_facts, rdflib_triples
+from .load.convert import to_ox as fact_term
 from .namespaces import (
     ASSERTED_GRAPH,
     ASSESSMENT_GRAPH,

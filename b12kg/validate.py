@@ -16,7 +16,8 @@ from . import resources
 from .errors import InputRejected, Problem
 from .knowledge import Knowledge
 from .load import LoadedPatient
-from .load.facts import Facts, from_rdflib
+from .load.convert import from_rdflib
+from .load.facts import Facts
 from .load.locate import describe, field_name
 
 SH = Namespace("http://www.w3.org/ns/shacl#")

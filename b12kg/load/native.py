@@ -18,7 +18,8 @@ from rdflib import OWL, RDF, XSD
 from ..errors import InputRejected, Problem
 from ..knowledge import Knowledge
 from ..rdfterms import to_rdflib
-from .facts import RDF_TYPE, Blank, Facts, P, from_rdflib, lexical, truthy
+from .convert import from_rdflib
+from .facts import RDF_TYPE, Blank, Facts, P, lexical, truthy
 from .locate import describe, field_name
 from .numbers import DECIMAL, inexact
 from .reading import MAX_TRIPLES

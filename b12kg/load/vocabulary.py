@@ -145,7 +145,7 @@ def check_terms(graph: Facts, knowledge: Knowledge, file: str) -> None:
                 accepted.clear()
             accepted[(prop, value)] = True
     if refused:
-        from .facts import to_rdflib
+        from .convert import to_rdflib
 
         with rdflib_quiet():  # ordered as rdflib orders its terms
             ordered = sorted(((tuple(to_rdflib(t) for t in triple), triple), reason) for triple, reason in refused)
