@@ -59,7 +59,7 @@ def to_ox(term):
             found = ox.Literal(term[0])
         else:
             found = ox.Literal(term[0], datatype=to_ox(term[1]))
-    if len(_OX) > 200_000:
+    if len(_OX) > 50_000:
         _OX.clear()
     _OX[term] = found
     return found
@@ -84,7 +84,7 @@ def rdflib_triples(facts: Facts) -> list[tuple]:
     """The facts as rdflib triples (for the OWL reasoner)."""
     found = []
     memo = _RDFLIB
-    if len(memo) > 200_000:
+    if len(memo) > 50_000:
         memo.clear()
     for triple in facts:
         converted = []
