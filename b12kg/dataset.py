@@ -29,6 +29,7 @@ from functools import cached_property
 import pyoxigraph as ox
 
 from .load import LoadedPatient
+from .load.convert import to_ox as fact_term
 from .namespaces import (
     ASSERTED_GRAPH,
     ASSESSMENT_GRAPH,
@@ -39,7 +40,6 @@ from .namespaces import (
     PREFIXES,
     PROVENANCE_GRAPH,
 )
-from .rdfterms import to_ox
 
 PATIENT_GRAPHS = tuple(ox.NamedNode(str(g)) for g in (ASSERTED_GRAPH, INFERRED_GRAPH, CONCLUDED_GRAPH, PROVENANCE_GRAPH,
                                                       ASSESSMENT_GRAPH, IGNORED_GRAPH, CITED_GRAPH))
@@ -118,7 +118,7 @@ class AssessmentSet:
 
     @cached_property
     def _partitioned(self) -> tuple[dict[str, list[ox.Quad]], list[ox.Quad]]:
-        owners = [Owner(a.value, str(p.patient), {to_ox(s) for g in (p.graph, p.ignored_graph) for s in g.subjects()})
+        owners = [Owner(a.value, p.node, {fact_term(s) for facts in (p.facts, p.ignored_facts) for s in facts.subjects()})
                   for p, a in zip(self.patients, self.assessments, strict=True)]
         graphs = [g for g in PATIENT_GRAPHS if g.value != str(CITED_GRAPH)]  # the cited excerpt: knowledge, per chunk
         mine, shared = partition((q for g in graphs for q in self.store.quads_for_pattern(None, None, None, g)), owners)
@@ -159,7 +159,7 @@ class PatientView:
 
     @property
     def patient(self) -> ox.NamedNode:
-        return ox.NamedNode(str(self.loaded.patient))
+        return ox.NamedNode(self.loaded.node)
 
     @property
     def store(self) -> ox.Store:

@@ -24,6 +24,8 @@ from .derive import run_rules
 from .errors import InputRejected
 from .knowledge import Knowledge, load_knowledge
 from .load import LoadedPatient, load_patient
+from .load.convert import put_facts, rdflib_triples
+from .load.convert import to_ox as fact_term
 from .namespaces import (
     ASSERTED_GRAPH,
     ASSESSMENT_GRAPH,
@@ -35,10 +37,10 @@ from .namespaces import (
     PROVENANCE_GRAPH,
 )
 from .provenance import CITED_KNOWLEDGE_QUERIES, assessment_node, assessment_quads, provenance_queries
-from .rdfterms import to_ox, to_rdflib, triples_to_quads
+from .rdfterms import to_ox, to_rdflib
 from .render.contract import documents
 from .sparql import add, construct
-from .validate import validate_input
+from .validate import validate_chunk, validate_input
 
 
 def _time_budget() -> float:
@@ -61,7 +63,7 @@ the watchdog (b12kg.watchdog) for one patient, by stopping the worker in a batch
 def population_asserted(loaded: LoadedPatient, as_of: date, graph: ox.NamedNode) -> list[ox.Quad]:
     """The caller's assertion that the patient belongs to the guideline's population, on the
     assessment (read by queries/b12/derive/population.rq)."""
-    node = assessment_node(str(loaded.patient), as_of, loaded.source_sha256)
+    node = assessment_node(loaded.node, as_of, loaded.source_sha256)
     return [ox.Quad(node, ox.NamedNode(str(GM.populationAsserted)), ox.Literal(True), graph)]
 
 Assessment = PatientView
@@ -99,10 +101,12 @@ class Assessor:
         store.extend(self.knowledge.quads)
         return store
 
-    def load(self, path: Path, as_of: date, input_format: str | None = None) -> LoadedPatient:
-        """Load and validate one patient file (raises InputRejected)."""
+    def load(self, path: Path, as_of: date, input_format: str | None = None, validate: bool = True) -> LoadedPatient:
+        """Load and validate one patient file (raises InputRejected). Without `validate`, its input
+        shapes are checked with its chunk's (assess_loaded_many: one SHACL run per chunk)."""
         loaded = load_patient(Path(path), self.knowledge, as_of, input_format)
-        validate_input(loaded, self.knowledge)
+        if validate:
+            validate_input(loaded, self.knowledge)
         return loaded
 
     def assess(self, path: Path, as_of: date, input_format: str | None = None) -> Assessment:
@@ -117,7 +121,7 @@ class Assessor:
         """Assess loaded patients in one store (their nodes must not overlap: assess_loaded_many
         chunks them so): the set, with each patient's contract JSON."""
         store = self._run(patients, as_of)
-        assessments = [assessment_node(str(p.patient), as_of, p.source_sha256) for p in patients]
+        assessments = [assessment_node(p.node, as_of, p.source_sha256) for p in patients]
         found = AssessmentSet(store=store, as_of=as_of, patients=list(patients), assessments=assessments)
         found.documents = documents(found, self.knowledge)
         return found
@@ -133,7 +137,7 @@ class Assessor:
             loaded: list[LoadedPatient | Exception] = []
             for path in part:
                 try:
-                    loaded.append(self.load(path, as_of, input_format))
+                    loaded.append(self.load(path, as_of, input_format, validate=False))
                 except Exception as exc:  # InputRejected, or a loader defect on one file
                     loaded.append(exc)
             found = iter(self.assess_loaded_many([x for x in loaded if isinstance(x, LoadedPatient)], as_of, chunk_size))
@@ -147,11 +151,15 @@ class Assessor:
         Patients share a store, one reasoner call and one run of each rule per chunk
         (every rule joins on the patient); patients whose nodes overlap go to separate
         chunks, and a chunk that fails is re-run patient by patient so one defect stops
-        no one else.
+        no one else. The input shapes of patients not yet validated are checked once per
+        chunk: one that breaks them is its InputRejected.
         """
         results: list[Assessment | Exception] = []
-        for chunk in chunked(patients, chunk_size, keys=lambda loaded: set(loaded.graph.subjects())):
-            results += self._assess_chunk(chunk, as_of)
+        for chunk in chunked(patients, chunk_size, keys=lambda loaded: set(loaded.facts.subjects())):
+            rejected = validate_chunk(chunk, self.knowledge)
+            valid = [p for p, problem in zip(chunk, rejected, strict=True) if problem is None]
+            assessed = iter(self._assess_chunk(valid, as_of) if valid else [])
+            results += [problem if problem is not None else next(assessed) for problem in rejected]
         return results
 
     def _assess_chunk(self, patients: list[LoadedPatient], as_of: date) -> list[Assessment | Exception]:
@@ -180,15 +188,16 @@ class Assessor:
 
         store = self.store = self.new_store()
         inferred, concluded = (ox.NamedNode(str(g)) for g in (INFERRED_GRAPH, CONCLUDED_GRAPH))
+        asserted, ignored = (fact_term(str(g)) for g in (ASSERTED_GRAPH, IGNORED_GRAPH))
+        put_facts(store, [p.facts for p in patients], asserted)
+        put_facts(store, [p.ignored_facts for p in patients], ignored)
         facts = []
         for loaded in patients:
-            store.extend(triples_to_quads(loaded.graph, ASSERTED_GRAPH))
-            store.extend(triples_to_quads(loaded.ignored_graph, IGNORED_GRAPH))
-            store.extend(assessment_quads(str(loaded.patient), as_of, self.knowledge, self.reasoner.name,
+            store.extend(assessment_quads(loaded.node, as_of, self.knowledge, self.reasoner.name,
                                           loaded.file, loaded.source_sha256, ox.NamedNode(str(ASSESSMENT_GRAPH))))
             if self.in_population:
                 store.extend(population_asserted(loaded, as_of, ox.NamedNode(str(ASSESSMENT_GRAPH))))
-            facts.extend(loaded.graph)
+            facts.extend(rdflib_triples(loaded.facts))
 
         run_rules(store, self.classify_rules, inferred, check)
         facts += [tuple(to_rdflib(t) for t in (q.subject, q.predicate, q.object))

@@ -37,7 +37,8 @@ def assess_baseline(path: Path, as_of: date) -> dict:
     shapes = rdflib.Graph().parse(resources.shapes_file("patient-input"), format="turtle")
     knowledge = load_knowledge()
     loaded = load_patient(path, knowledge, as_of)
-    conforms, _, text = pyshacl.validate(loaded.graph, shacl_graph=shapes, inference="none")
+    facts = loaded.graph  # an rdflib Graph, built once
+    conforms, _, text = pyshacl.validate(facts, shacl_graph=shapes, inference="none")
     if not conforms:
         raise ValueError(text)
 
@@ -45,7 +46,7 @@ def assess_baseline(path: Path, as_of: date) -> dict:
     for triple in ontology:
         dataset.graph(ONTOLOGY_GRAPH).add(triple)
     asserted = dataset.graph(ASSERTED_GRAPH)
-    for triple in loaded.graph:
+    for triple in facts:
         asserted.add(triple)
     activity = rdflib.URIRef(f"{loaded.patient}/assessment")
     meta = dataset.graph(ASSESSMENT_GRAPH)
@@ -59,12 +60,12 @@ def assess_baseline(path: Path, as_of: date) -> dict:
         for triple in dataset.query(rule.query):
             inferred.add(triple)
     closure = rdflib.Graph()
-    for graph in (ontology, loaded.graph, inferred):
+    for graph in (ontology, facts, inferred):
         for triple in graph:
             closure.add(triple)
     owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(closure)
     for triple in closure:
-        if triple not in ontology and triple not in loaded.graph:
+        if triple not in ontology and triple not in facts:
             inferred.add(triple)
     for rule in (r for r in rules if not r.before_reasoning):
         for triple in dataset.query(rule.query):

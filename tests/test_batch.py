@@ -146,7 +146,9 @@ def test_a_patient_over_the_time_budget_is_stopped_once_and_the_rest_assessed(as
     assert "budget" in stopped["rejected"][0]["reason"] and stopped["rejected"][0]["rule"] == "time budget"
     slow_seq = next(i for i, item in enumerate(items) if item.source.endswith("b-slow.json"))
     assert pool.stats.stopped == [str(tmp_path / "b-slow.json")]
-    assert slow_seq not in pool.stats.starts, "a slow patient never runs twice"
+    # Stopped once, never run after that: while loading (the loader's share of the record's time
+    # over the budget), or while its chunk was assessed and then once more alone (local.py).
+    assert pool.stats.starts.get(slow_seq, 1) <= 2, "a stopped patient never runs again"
     for item, record in zip(items, records, strict=True):
         if not item.source.endswith("b-slow.json"):
             assert answer(record) == serial(assessor, Path(item.path)), item.source

@@ -139,17 +139,15 @@ def over_budget(item: Item, seconds: float) -> dict:
 
 
 def load(item: Item, prepared, as_of: date, input_format: str | None):
-    """The item's LoadedPatient (validated), or raise InputRejected."""
+    """The item's LoadedPatient, or raise InputRejected (its input shapes are checked with its
+    chunk's, by the pipeline's assess_loaded_many)."""
     from ..load import load_document
-    from ..validate import validate_input
 
     if item.problem is not None:
         raise InputRejected.one(item.source, item.problem)
     if item.path is not None:
-        return prepared.load(Path(item.path), as_of, input_format)
-    loaded = load_document(item.text, item.source, prepared.knowledge, as_of, fmt="fhir")
-    validate_input(loaded, prepared.knowledge)
-    return loaded
+        return prepared.load(Path(item.path), as_of, input_format, validate=False)
+    return load_document(item.text, item.source, prepared.knowledge, as_of, fmt="fhir")
 
 
 def assess_chunk(items: list[Item], job: Job, on_item: Callable[[int, str], None] | None = None) -> list[dict]:

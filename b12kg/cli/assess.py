@@ -69,7 +69,7 @@ def validate(path: Path, as_of: date, input_format: str | None) -> None:
     from ..pipeline import Assessor
 
     loaded = Assessor().load(path, as_of, input_format)
-    click.echo(f"{path}: valid ({len(loaded.graph)} triples about patient {loaded.patient_id}"
+    click.echo(f"{path}: valid ({len(loaded.facts)} triples about patient {loaded.patient_id}"
                f"{f', {len(loaded.ignored)} facts ignored' if loaded.ignored else ''})")
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from ..errors import InputRejected
 from ..knowledge import Knowledge
 from .bundle import bundle_to_graph
+from .facts import Facts
 from .fhir_base import fact_iri, patient_iri
 from .locate import describe, field_name
 from .native import native_patient, parse_rdf, refuse_imports, refuse_reserved_iris
@@ -48,9 +49,28 @@ from .scope import EXCLUDED_STATUSES, add_quality_notes, scope
 from .strict_json import parse_json
 from .vocabulary import check_terms
 
-__all__ = ["EXCLUDED_STATUSES", "FORMATS", "MAX_BUNDLE_ENTRIES", "MAX_INPUT_BYTES", "MAX_JSON_DEPTH", "MAX_JSON_DIGITS",
-           "MAX_RESULTS_PER_ANALYTE", "MAX_TRIPLES", "LoadedPatient", "accepted_spelling", "describe", "fact_iri",
-           "field_name", "input_format", "load_document", "load_patient", "parse_json", "patient_iri", "read_text"]
+__all__ = [
+    "EXCLUDED_STATUSES",
+    "FORMATS",
+    "MAX_BUNDLE_ENTRIES",
+    "MAX_INPUT_BYTES",
+    "MAX_JSON_DEPTH",
+    "MAX_JSON_DIGITS",
+    "MAX_RESULTS_PER_ANALYTE",
+    "MAX_TRIPLES",
+    "Facts",
+    "LoadedPatient",
+    "accepted_spelling",
+    "describe",
+    "fact_iri",
+    "field_name",
+    "input_format",
+    "load_document",
+    "load_patient",
+    "parse_json",
+    "patient_iri",
+    "read_text",
+]
 
 
 def load_document(document: dict | str, file: str, knowledge: Knowledge, as_of: date, fmt: str = "fhir",
@@ -77,18 +97,18 @@ def load_document(document: dict | str, file: str, knowledge: Knowledge, as_of: 
     record_dates: frozenset[str] = frozenset()
     if fmt == "fhir":
         mapped = bundle_to_graph(document, knowledge, file)
-        graph, patient, patient_id, ignored = mapped.graph, mapped.patient, mapped.patient_id, mapped.ignored
+        facts, patient, patient_id, ignored = mapped.graph, mapped.patient, mapped.patient_id, mapped.ignored
         set_aside, quality, record_dates = mapped.set_aside, mapped.quality, mapped.record_dates
     else:
-        graph = parse_rdf(document, fmt, file, knowledge)
-        refuse_imports(graph, knowledge, file)
-        patient, patient_id = native_patient(graph, file)
-        refuse_reserved_iris(graph, patient, file)
-    if len(graph) > MAX_TRIPLES:
-        raise InputRejected.one(file, f"{len(graph)} triples, over the limit of {MAX_TRIPLES} per patient", rule="limit")
-    check_terms(graph, knowledge, file)
-    normalise(graph, knowledge, file)
-    loaded = LoadedPatient(file=file, patient=patient, patient_id=patient_id, graph=graph, ignored=ignored,
+        facts = parse_rdf(document, fmt, file, knowledge)
+        refuse_imports(facts, knowledge, file)
+        patient, patient_id = native_patient(facts, file)
+        refuse_reserved_iris(facts, patient, file)
+    if len(facts) > MAX_TRIPLES:
+        raise InputRejected.one(file, f"{len(facts)} triples, over the limit of {MAX_TRIPLES} per patient", rule="limit")
+    check_terms(facts, knowledge, file)
+    normalise(facts, knowledge, file)
+    loaded = LoadedPatient(file=file, node=patient, patient_id=patient_id, facts=facts, ignored=ignored,
                            source_sha256=source_sha256, set_aside=set_aside, quality=quality, record_dates=record_dates)
     scope(loaded, as_of, knowledge)
     add_quality_notes(loaded)

@@ -10,15 +10,15 @@ mapping then reads the raw JSON, keeping every resource's FHIR id on its RDF nod
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
-from urllib.parse import quote
-
-from rdflib import RDF, Literal
 
 from ..errors import InputRejected, Problem
 from ..knowledge import Knowledge
-from ..namespaces import PT
-from .fhir_base import EARLIEST_DATE, Mapper, fact_iri, patient_iri
+from .codes import tables
+from .facts import RDF_TYPE, P, plain
+from .fhir_base import EARLIEST_DATE, Mapper, code_segment, fact_iri, patient_iri
+from .fhir_check import certainly_valid
 from .fhir_clinical import map_condition, map_patient, map_procedure
 from .fhir_medication import MEDICATIONS, map_medication
 from .fhir_observation import map_observation
@@ -27,9 +27,9 @@ from .locate import resource_name
 from .reading import MAX_BUNDLE_ENTRIES
 
 MAPPINGS = {
-    "Observation": (PT.Observation, map_observation),
-    "Condition": (PT.Condition, map_condition),
-    "Procedure": (PT.Procedure, map_procedure),
+    "Observation": (P.Observation, map_observation),
+    "Condition": (P.Condition, map_condition),
+    "Procedure": (P.Procedure, map_procedure),
     **{name: (table["class"], map_medication) for name, table in MEDICATIONS.items()},
 }
 """Resource type -> (class in the patient vocabulary, mapping). Medication resources are
@@ -86,6 +86,7 @@ def _reads_codes(resource: dict, knowledge: Knowledge) -> bool:
     condition the guideline reads (its code then unrecognised: reported, contract section 5).
     A code that is not a CodeableConcept with a list of codings cannot be screened: it is kept,
     so the model validation names what is wrong with it."""
+    codes = tables(knowledge)
     for key in ("code", "valueCodeableConcept"):
         codeable = resource.get(key)
         if codeable is None:
@@ -96,11 +97,11 @@ def _reads_codes(resource: dict, knowledge: Knowledge) -> bool:
         for coding in codings:
             if not isinstance(coding, dict) or not isinstance(coding.get("system"), str) or coding.get("code") is None:
                 continue
-            system = knowledge.code_system(coding["system"])
-            if system is None:
+            namespace = codes.namespaces.get(coding["system"])
+            if namespace is None:
                 continue
-            iri = system.namespace + quote(str(coding["code"]), safe="-._~")
-            if knowledge.reads_code(iri) or knowledge.analyte_for_code(iri) is not None:
+            iri = namespace + code_segment(str(coding["code"]))
+            if codes.reads_code(iri) or codes.analyte_for_code(iri) is not None:
                 return True
     return resource.get("resourceType") == "Condition" and knowledge.names_condition_read(_texts(resource.get("code")))
 
@@ -173,8 +174,10 @@ def _entries(bundle: dict, file: str, knowledge: Knowledge, ignored: list[dict],
             ignored.append({"id": str(resource.get("id") or full_url or f"entry-{index}"), "resourceType": rtype,
                             "reason": f"a {rtype} with no code this guideline reads"})
             continue
-        model_problems = (_model_errors(file, where, resource) if rtype in VALIDATED
-                          else _type_problem(file, where, rtype))
+        if rtype in VALIDATED:
+            model_problems = [] if certainly_valid(resource) else _model_errors(file, where, resource)
+        else:
+            model_problems = _type_problem(file, where, rtype)
         if not model_problems and not resource.get("id"):
             if full_url:
                 resource = {**resource, "id": full_url}
@@ -201,14 +204,21 @@ def _entries(bundle: dict, file: str, knowledge: Knowledge, ignored: list[dict],
 
 
 def _type_problem(file: str, where: str, resource_type: Any) -> list[Problem]:
+    if _is_fhir_type(resource_type):
+        return []
+    return [Problem(file, f"{str(resource_type)[:60]!r} is not a FHIR R4 resource type", where, "resourceType",
+                    "FHIR R4 resource types")]
+
+
+@lru_cache(maxsize=1024)
+def _is_fhir_type(resource_type: str) -> bool:
     from fhir.resources.R4B import get_fhir_model_class
 
     try:
         get_fhir_model_class(resource_type)
     except (KeyError, ValueError, TypeError):
-        return [Problem(file, f"{str(resource_type)[:60]!r} is not a FHIR R4 resource type", where, "resourceType",
-                        "FHIR R4 resource types")]
-    return []
+        return False
+    return True
 
 
 def bundle_to_graph(bundle: Any, knowledge: Knowledge, file: str) -> Mapper:
@@ -240,8 +250,8 @@ def bundle_to_graph(bundle: Any, knowledge: Knowledge, file: str) -> Mapper:
     mapper.ignored.extend(screened)
     mapper.record_dates = frozenset(dates)
     mapper.patient, mapper.patient_id = patient_node, patient_id
-    mapper.graph.add((patient_node, RDF.type, PT.Patient))
-    mapper.graph.add((patient_node, PT.fhirId, Literal(patient_id)))
+    mapper.graph.add(patient_node, RDF_TYPE, P.Patient)
+    mapper.graph.add(patient_node, P.fhirId, plain(patient_id))
     map_patient(mapper, patient_node, patient)
     map_demographics(mapper, patient_node, patient)
     for _, resource, url in resources:

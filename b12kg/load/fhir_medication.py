@@ -28,31 +28,29 @@ given in those units (pt:strengthMg, pt:strengthUnit).
 from __future__ import annotations
 
 from contextlib import suppress
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
-from rdflib import RDF, XSD, Literal, URIRef
-
 from .. import units
-from ..namespaces import PT
+from .facts import RDF_TYPE, XSD_DATE, P, decimal, plain, typed
 from .fhir_base import EARLIEST_DATE, Mapper, first, plain_reference
 from .numbers import decimal_or_none, inexact
 
 MEDICATIONS = {
     "MedicationStatement": {
-        "class": PT.MedicationStatement, "start": ("effectivePeriod.start", "effectiveDateTime"),
+        "class": P.MedicationStatement, "start": ("effectivePeriod.start", "effectiveDateTime"),
         "end": ("effectivePeriod.end",), "dosage": "dosage"},
     "MedicationRequest": {
-        "class": PT.MedicationRequest,
+        "class": P.MedicationRequest,
         "start": ("dosageInstruction.0.timing.repeat.boundsPeriod.start", "dispenseRequest.validityPeriod.start", "authoredOn"),
         "end": ("dosageInstruction.0.timing.repeat.boundsPeriod.end", "dispenseRequest.validityPeriod.end"),
         "dosage": "dosageInstruction"},
     "MedicationAdministration": {
-        "class": PT.MedicationAdministration, "start": ("effectiveDateTime", "effectivePeriod.start"),
+        "class": P.MedicationAdministration, "start": ("effectiveDateTime", "effectivePeriod.start"),
         "end": ("effectivePeriod.end",), "dosage": None},
     "MedicationDispense": {
-        "class": PT.MedicationDispense, "start": ("whenHandedOver", "whenPrepared"), "end": (), "dosage": "dosageInstruction"},
+        "class": P.MedicationDispense, "start": ("whenHandedOver", "whenPrepared"), "end": (), "dosage": "dosageInstruction"},
 }
 
 RECORD_DATES = ("authoredOn", "dateAsserted", "effectiveDateTime", "whenHandedOver", "whenPrepared",
@@ -64,15 +62,15 @@ contract's own example ex4 reads an active statement started 21 months earlier a
 dateAsserted, where given, dates it."""
 
 
-def map_medication(m: Mapper, node: URIRef, r: dict) -> None:
+def map_medication(m: Mapper, node: str, r: dict) -> None:
     table = MEDICATIONS[r["resourceType"]]
     g = m.graph
     if r.get("intent"):
-        g.add((node, PT.intent, Literal(str(r["intent"]))))
+        g.add(node, P.intent, plain(str(r["intent"])))
     _drug(m, node, r)
-    m.add_date(node, PT.startDate, r, *table["start"])
+    m.add_date(node, P.startDate, r, *table["start"])
     if table["end"]:
-        m.add_date(node, PT.endDate, r, *table["end"])
+        m.add_date(node, P.endDate, r, *table["end"])
     if isinstance(r.get("daysSupply"), dict):
         _supply(m, node, r, r["daysSupply"])
     _latest_date(m, node, r)
@@ -80,41 +78,41 @@ def map_medication(m: Mapper, node: URIRef, r: dict) -> None:
     if table["dosage"] is None:
         dosage = r.get("dosage")
         if isinstance(dosage, dict):
-            m.add_codes(node, PT.route, dosage.get("route"))
+            m.add_codes(node, P.route, dosage.get("route"))
             _dose(m, node, r, 0, dosage.get("dose"), {}, "dosage.dose")
         return
     for index, dosage in enumerate(r.get(table["dosage"]) or []):
         if not isinstance(dosage, dict):
             continue
-        m.add_codes(node, PT.route, dosage.get("route"))
+        m.add_codes(node, P.route, dosage.get("route"))
         dose = next((d.get("doseQuantity") for d in dosage.get("doseAndRate") or [] if isinstance(d, dict) and d.get("doseQuantity")),
                     None)
         repeat = (dosage.get("timing") or {}).get("repeat") or {}
         _dose(m, node, r, index, dose, repeat, f"{table['dosage']}[{index}].doseAndRate.doseQuantity")
 
 
-def _dose(m: Mapper, node: URIRef, r: dict, index: int, dose: Any, repeat: dict, field: str) -> None:
+def _dose(m: Mapper, node: str, r: dict, index: int, dose: Any, repeat: dict, field: str) -> None:
     if not isinstance(dose, dict):
         return
     g = m.graph
-    dosage_node = URIRef(f"{node}/dosage/{index}")
-    g.add((node, PT.dosage, dosage_node))
-    g.add((dosage_node, RDF.type, PT.Dosage))
-    m.add_number(dosage_node, PT.doseValue, r, f"{field}.value", dose.get("value"), owner=node)
+    dosage_node = f"{node}/dosage/{index}"
+    g.add(node, P.dosage, dosage_node)
+    g.add(dosage_node, RDF_TYPE, P.Dosage)
+    m.add_number(dosage_node, P.doseValue, r, f"{field}.value", dose.get("value"), owner=node)
     unit = dose.get("code") or dose.get("unit")
     if unit:
-        g.add((dosage_node, PT.doseUnit, Literal(str(unit))))
-    for key, prop in (("frequency", PT.frequency), ("period", PT.period)):
+        g.add(dosage_node, P.doseUnit, plain(str(unit)))
+    for key, prop in (("frequency", P.frequency), ("period", P.period)):
         m.add_number(dosage_node, prop, r, f"{field.split('.')[0]}.timing.repeat.{key}", repeat.get(key), owner=node)
     if repeat.get("periodUnit"):
-        g.add((dosage_node, PT.periodUnit, Literal(str(repeat["periodUnit"]))))
+        g.add(dosage_node, P.periodUnit, plain(str(repeat["periodUnit"])))
 
 
-def _supply(m: Mapper, node: URIRef, r: dict, supply: dict) -> None:
+def _supply(m: Mapper, node: str, r: dict, supply: dict) -> None:
     """daysSupply, and the last day of the supply (the date handed over + daysSupply, in days)."""
-    m.add_number(node, PT.daysSupply, r, "daysSupply.value", supply.get("value"))
+    m.add_number(node, P.daysSupply, r, "daysSupply.value", supply.get("value"))
     days, unit = decimal_or_none(supply.get("value")), supply.get("code") or supply.get("unit") or "d"
-    start = m.graph.value(node, PT.startDate)
+    start = m.graph.value(node, P.startDate)
     if days is None or start is None or days < 0 or days > 3660:
         return
     try:
@@ -122,11 +120,11 @@ def _supply(m: Mapper, node: URIRef, r: dict, supply: dict) -> None:
     except (units.UnitError, ArithmeticError):
         return
     covered = int(days.to_integral_value(rounding=ROUND_CEILING))
-    end = start.toPython() + timedelta(days=max(covered - 1, 0))  # counted inclusively: 30 days from 1 January end on 30 January
-    m.graph.add((node, PT.supplyEndDate, Literal(end.isoformat(), datatype=XSD.date)))
+    end = date.fromisoformat(start[0]) + timedelta(days=max(covered - 1, 0))  # counted inclusively: 30 days from 1 January end on 30 January
+    m.graph.add(node, P.supplyEndDate, typed(end.isoformat(), XSD_DATE))
 
 
-def _latest_date(m: Mapper, node: URIRef, r: dict) -> None:
+def _latest_date(m: Mapper, node: str, r: dict) -> None:
     """pt:latestDate: the latest full date among the record's own dates (RECORD_DATES)."""
     dates = []
     for path in RECORD_DATES:
@@ -135,10 +133,10 @@ def _latest_date(m: Mapper, node: URIRef, r: dict) -> None:
             dates.append(value[:10])
     if dates:
         with suppress(ValueError):  # not a date: the start's own check reports it where the guideline reads the record
-            m.graph.add((node, PT.latestDate, Literal(max(dates), datatype=XSD.date)))
+            m.graph.add(node, P.latestDate, typed(max(dates), XSD_DATE))
 
 
-def _dispense_request(m: Mapper, node: URIRef, r: dict) -> None:
+def _dispense_request(m: Mapper, node: str, r: dict) -> None:
     """A request's expected supply (in days) and repeats, and the quantity of a request or dispense."""
     request = r.get("dispenseRequest") if isinstance(r.get("dispenseRequest"), dict) else {}
     expected = request.get("expectedSupplyDuration")
@@ -149,43 +147,43 @@ def _dispense_request(m: Mapper, node: URIRef, r: dict) -> None:
         except (units.UnitError, ArithmeticError):
             days = None
         if days is not None and 0 < days <= 3660 and not inexact(days):
-            m.graph.add((node, PT.expectedSupplyDays, Literal(Decimal(days), datatype=XSD.decimal)))
+            m.graph.add(node, P.expectedSupplyDays, decimal(Decimal(days)))
             repeats = decimal_or_none(request.get("numberOfRepeatsAllowed"))
             if repeats is not None and 0 <= repeats <= 1000:
-                m.graph.add((node, PT.repeatsAllowed, Literal(repeats, datatype=XSD.decimal)))
+                m.graph.add(node, P.repeatsAllowed, decimal(repeats))
     quantity = r.get("quantity") if isinstance(r.get("quantity"), dict) else request.get("quantity")
     if isinstance(quantity, dict):
         value = decimal_or_none(quantity.get("value"))
         unit = quantity.get("code") or quantity.get("unit")
         if value is not None and value > 0 and not inexact(value) and isinstance(unit, str):
-            m.graph.add((node, PT.quantityValue, Literal(value, datatype=XSD.decimal)))
-            m.graph.add((node, PT.quantityUnit, Literal(unit)))
+            m.graph.add(node, P.quantityValue, decimal(value))
+            m.graph.add(node, P.quantityUnit, plain(unit))
 
 
-def _drug(m: Mapper, node: URIRef, r: dict) -> None:
+def _drug(m: Mapper, node: str, r: dict) -> None:
     """The codes (and text, and strength) of the drug a medication record is about."""
     if "medicationCodeableConcept" in r:
-        m.add_codes(node, PT.code, r.get("medicationCodeableConcept"), with_text=True)
+        m.add_codes(node, P.code, r.get("medicationCodeableConcept"), with_text=True)
         return
     reference = (r.get("medicationReference") or {}).get("reference")
     medication = _referenced(m, r, reference) if isinstance(reference, str) else None
     if medication is None:
         if isinstance((r.get("medicationReference") or {}).get("display"), str):
-            m.graph.add((node, PT.text, Literal(r["medicationReference"]["display"][:300])))
+            m.graph.add(node, P.text, plain(r["medicationReference"]["display"][:300]))
         return
-    m.add_codes(node, PT.code, medication.get("code"), with_text=True)
-    read = m.knowledge.reads_any(m.graph.objects(node, PT.code))
+    m.add_codes(node, P.code, medication.get("code"), with_text=True)
+    read = m.codes.reads_any(m.graph.objects(node, P.code))
     for ingredient in medication.get("ingredient") or []:
         if not isinstance(ingredient, dict):
             continue
         item = ingredient.get("itemCodeableConcept")
         if item is None and isinstance(ingredient.get("itemReference"), dict):
             item = (_referenced(m, r, ingredient["itemReference"].get("reference")) or {}).get("code")
-        before = set(m.graph.objects(node, PT.code))
+        before = set(m.graph.objects(node, P.code))
         if not read:
-            m.add_codes(node, PT.code, item, with_text=True)
-        added = set(m.graph.objects(node, PT.code)) - before
-        if (m.knowledge.reads_any(added) or read) and ingredient.get("strength"):
+            m.add_codes(node, P.code, item, with_text=True)
+        added = set(m.graph.objects(node, P.code)) - before
+        if (m.codes.reads_any(added) or read) and ingredient.get("strength"):
             _strength(m, node, ingredient["strength"])
 
 
@@ -198,7 +196,7 @@ def _referenced(m: Mapper, r: dict, reference: str | None) -> dict | None:
     return m.resources.get(reference) or m.resources.get(plain_reference(reference))
 
 
-def _strength(m: Mapper, node: URIRef, ratio: Any) -> None:
+def _strength(m: Mapper, node: str, ratio: Any) -> None:
     """mg of the ingredient per dose unit (tablet, mL...), from a strength Ratio whose numerator is a mass."""
     if not isinstance(ratio, dict):
         return
@@ -213,5 +211,5 @@ def _strength(m: Mapper, node: URIRef, ratio: Any) -> None:
         return
     if inexact(mg) or mg <= 0:
         return
-    m.graph.add((node, PT.strengthMg, Literal(Decimal(mg).normalize(), datatype=XSD.decimal)))
-    m.graph.add((node, PT.strengthUnit, Literal(str(per_unit))))
+    m.graph.add(node, P.strengthMg, decimal(Decimal(mg).normalize()))
+    m.graph.add(node, P.strengthUnit, plain(str(per_unit)))

@@ -22,9 +22,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from rdflib import Literal, URIRef
-
-from ..namespaces import PT
+from .facts import P, plain
 from .fhir_base import Mapper
 
 UCUM_SYSTEM = "http://unitsofmeasure.org"
@@ -39,12 +37,12 @@ _QUANTITY_TEXT = re.compile(r"\s*(<=|>=|<|>)?\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s
 """A quantity written as text: an optional comparator, a decimal number and a unit."""
 
 
-def map_observation(m: Mapper, node: URIRef, r: dict) -> None:
-    m.add_codes(node, PT.code, r.get("code"))
+def map_observation(m: Mapper, node: str, r: dict) -> None:
+    m.add_codes(node, P.code, r.get("code"))
     if "valueCodeableConcept" in r:
-        m.add_codes(node, PT.valueCode, r["valueCodeableConcept"])
-    analyte = next((a for c in m.graph.objects(node, PT.code) if (a := m.knowledge.analyte_for_code(str(c)))), None)
-    m.add_date(node, PT.effectiveDate, r, *EFFECTIVE)
+        m.add_codes(node, P.valueCode, r["valueCodeableConcept"])
+    analyte = next((a for c in m.graph.objects(node, P.code) if (a := m.codes.analyte_for_code(c))), None)
+    m.add_date(node, P.effectiveDate, r, *EFFECTIVE)
     if analyte is None:
         return
     status = r.get("status")
@@ -56,9 +54,9 @@ def map_observation(m: Mapper, node: URIRef, r: dict) -> None:
         return
     if status == "preliminary":
         m.note(node, "preliminary-result", f"{analyte.label}: a preliminary result, read as a result; the final one may differ")
-    if (node, PT.effectiveDate, None) not in m.graph and not m.deferred.get(node):
+    if not m.graph.has(node, P.effectiveDate) and not m.deferred.get(node):
         if isinstance(r.get("issued"), str):
-            m.add_date(node, PT.effectiveDate, r, "issued")
+            m.add_date(node, P.effectiveDate, r, "issued")
             m.note(node, "date-from-issued", f"{analyte.label}: no effective date; dated by its issued date {r['issued'][:10]}")
         else:
             m.set_aside[node] = "a result with no effective date and no issued date"
@@ -79,33 +77,33 @@ def map_observation(m: Mapper, node: URIRef, r: dict) -> None:
         m.note(node, "value-absent", f"{analyte.label}: no value recorded: set aside, not a result")
 
 
-def _quantity(m: Mapper, node: URIRef, r: dict, quantity: dict, label: str) -> None:
-    m.add_number(node, PT.value, r, "valueQuantity.value", quantity.get("value"))
+def _quantity(m: Mapper, node: str, r: dict, quantity: dict, label: str) -> None:
+    m.add_number(node, P.value, r, "valueQuantity.value", quantity.get("value"))
     comparator = quantity.get("comparator")
     if comparator is not None:
-        m.graph.add((node, PT.comparator, Literal(str(comparator))))
+        m.graph.add(node, P.comparator, plain(str(comparator)))
     system, code, unit = quantity.get("system"), quantity.get("code"), quantity.get("unit")
     if code and system not in (None, UCUM_SYSTEM):
         m.problem(node, f"the unit code {code!r} is from {system!r}, not UCUM ({UCUM_SYSTEM})", r,
                   "valueQuantity.system", "UCUM")
     elif code:
-        m.graph.add((node, PT.unit, Literal(str(code))))
+        m.graph.add(node, P.unit, plain(str(code)))
     elif unit:
-        m.graph.add((node, PT.unit, Literal(str(unit))))
+        m.graph.add(node, P.unit, plain(str(unit)))
         m.note(node, "unit-from-text", f"{label}: no unit code; the unit {str(unit)[:40]!r} was read from valueQuantity.unit")
 
 
-def _from_text(m: Mapper, node: URIRef, r: dict, text: str, label: str) -> None:
+def _from_text(m: Mapper, node: str, r: dict, text: str, label: str) -> None:
     match = _QUANTITY_TEXT.fullmatch(text[:200])
     if match is None or match.group(3) is None:
         m.set_aside[node] = f"the value {text[:60]!r} is not a quantity"
         m.note(node, "value-not-a-quantity", f"{label}: the value {text[:60]!r} is not a quantity with a unit: set aside")
         return
     comparator, number, unit = match.groups()
-    m.add_number(node, PT.value, r, "valueString", Decimal(number))
+    m.add_number(node, P.value, r, "valueString", Decimal(number))
     if comparator:
-        m.graph.add((node, PT.comparator, Literal(comparator)))
-    m.graph.add((node, PT.unit, Literal(unit)))
+        m.graph.add(node, P.comparator, plain(comparator))
+    m.graph.add(node, P.unit, plain(unit))
     m.note(node, "value-from-text", f"{label}: the value was read from the text {text[:60]!r}")
 
 

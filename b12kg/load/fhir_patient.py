@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-from rdflib import RDF, XSD, Literal, URIRef
-
-from ..namespaces import PT
+from .facts import RDF_TYPE, XSD_DATE, P, plain, typed
 from .fhir_base import Mapper
 
 BIRTH_SEX = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-birthsex"
 
 
-def map_demographics(m: Mapper, patient_node: URIRef, r: dict) -> None:
+def map_demographics(m: Mapper, patient_node: str, r: dict) -> None:
     """The Patient's record node (only when it records a demographic a guideline reads)."""
     gender = r.get("gender")
     birth_sex = next((e.get("valueCode") for e in r.get("extension") or [] if isinstance(e, dict) and e.get("url") == BIRTH_SEX), None)
@@ -19,16 +17,16 @@ def map_demographics(m: Mapper, patient_node: URIRef, r: dict) -> None:
     if not (gender or birth_sex or birth_date):
         return
     g = m.graph
-    node = URIRef(f"{patient_node}/Patient/record")
-    g.add((node, RDF.type, PT.PatientRecord))
-    g.add((node, PT.subject, patient_node))
-    g.add((node, PT.fhirId, Literal(str(r["id"]))))
-    g.add((node, PT.resourceType, Literal("Patient")))
+    node = f"{patient_node}/Patient/record"
+    g.add(node, RDF_TYPE, P.PatientRecord)
+    g.add(node, P.subject, patient_node)
+    g.add(node, P.fhirId, plain(str(r["id"])))
+    g.add(node, P.resourceType, plain("Patient"))
     if isinstance(gender, str):
-        g.add((node, PT.gender, Literal(gender)))
+        g.add(node, P.gender, plain(gender))
     if isinstance(birth_sex, str):
-        g.add((node, PT.birthSex, Literal(birth_sex)))
+        g.add(node, P.birthSex, plain(birth_sex))
     if isinstance(birth_date, str) and len(birth_date) >= 4:
         # a partial birth date (1990, 1990-06) stands for the first day of its period: the age is never overstated by more than a year
         full = (birth_date + "-01-01")[:10] if len(birth_date) == 4 else (birth_date + "-01")[:10]
-        g.add((node, PT.birthDate, Literal(full, datatype=XSD.date)))
+        g.add(node, P.birthDate, typed(full, XSD_DATE))

@@ -10,6 +10,7 @@ import rdflib
 
 from ..knowledge import Knowledge
 from ..namespaces import PT
+from .facts import Facts, P, lexical, truthy
 
 
 def json_path(path: tuple) -> str:
@@ -33,8 +34,14 @@ def resource_name(resource: dict) -> str:
     return f"{resource.get('resourceType')}/{resource.get('id')}"
 
 
-def describe(graph: rdflib.Graph, node) -> str:
+def describe(graph: Facts | rdflib.Graph, node) -> str:
     """'ResourceType/id' for a fact node (its statement, for a dosage), else the node."""
+    if isinstance(graph, Facts):
+        owner = graph.subject(P.dosage, node) or node
+        rtype, fid = graph.value(owner, P.resourceType), graph.value(owner, P.fhirId)
+        if rtype is not None and fid is not None:
+            return f"{lexical(rtype)}/{lexical(fid)}"
+        return lexical(fid) if truthy(fid) else lexical(owner)
     owner = graph.value(predicate=PT.dosage, object=node) or node
     rtype, fid = graph.value(owner, PT.resourceType), graph.value(owner, PT.fhirId)
     if rtype is not None and fid is not None:
@@ -46,5 +53,7 @@ def field_name(knowledge: Knowledge, prop) -> str | None:
     """The FHIR path a property of the patient vocabulary stands for (pt:fhirPath), else its IRI."""
     if prop is None:
         return None
+    if type(prop) is str:
+        prop = rdflib.URIRef(prop)
     fhir_path = knowledge.graph.value(prop, PT.fhirPath)
     return str(fhir_path) if fhir_path is not None else str(prop)

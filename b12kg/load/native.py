@@ -13,13 +13,13 @@ from decimal import Decimal
 from typing import Any
 
 import pyoxigraph as ox
-import rdflib
-from rdflib import OWL, RDF, XSD, URIRef
+from rdflib import OWL, RDF, XSD
 
 from ..errors import InputRejected, Problem
 from ..knowledge import Knowledge
-from ..namespaces import PT
 from ..rdfterms import to_rdflib
+from .convert import from_rdflib
+from .facts import RDF_TYPE, Blank, Facts, P, lexical, truthy
 from .locate import describe, field_name
 from .numbers import DECIMAL, inexact
 from .reading import MAX_TRIPLES
@@ -61,8 +61,8 @@ def _remote_contexts(node: Any) -> list[str]:
     return found
 
 
-def parse_rdf(text: str, fmt: str, file: str, knowledge: Knowledge) -> rdflib.Graph:
-    """Native RDF as an rdflib graph (see the module), or InputRejected with located problems."""
+def parse_rdf(text: str, fmt: str, file: str, knowledge: Knowledge) -> Facts:
+    """Native RDF as facts (see the module; each term as rdflib reads it), or InputRejected with located problems."""
     rdf_format, name = RDF_FORMATS[fmt]
     if MARKUP_DECLARATION.search(text):
         raise InputRejected.one(file, f"the file holds {MARKUP_REFUSED}")
@@ -73,7 +73,7 @@ def parse_rdf(text: str, fmt: str, file: str, knowledge: Knowledge) -> rdflib.Gr
             raise InputRejected.one(file, f"JSON-LD context by reference ({remote[0]}) is not fetched: put the context inline",
                                     field="@context")
         text = json.dumps(_exact_numbers(doc), ensure_ascii=False)
-    graph = rdflib.Graph(bind_namespaces="none")
+    graph = Facts()
     refused: list[tuple[ox.Quad, str]] = []
     try:
         with rdflib_quiet():
@@ -86,15 +86,15 @@ def parse_rdf(text: str, fmt: str, file: str, knowledge: Knowledge) -> rdflib.Gr
                 if reason is None:
                     triple = tuple(to_rdflib(term) for term in (quad.subject, quad.predicate, quad.object))
                     if not getattr(triple[2], "ill_typed", False):
-                        graph.add(triple)
+                        graph.add(*(from_rdflib(term) for term in triple))
                         continue
                     reason = f"{quad.object.value[:40]!r} is not a valid {short(knowledge.graph, triple[2].datatype)}"
                 refused.append((quad, reason))
     except SyntaxError as exc:
         raise InputRejected.one(file, f"not valid {name}: {exc}") from None
     if refused:
-        raise InputRejected([Problem(file, reason, describe(graph, to_rdflib(quad.subject)),
-                                     field_name(knowledge, to_rdflib(quad.predicate)), "patient vocabulary")
+        raise InputRejected([Problem(file, reason, describe(graph, from_rdflib(to_rdflib(quad.subject))),
+                                     field_name(knowledge, quad.predicate.value), "patient vocabulary")
                              for quad, reason in refused])
     return graph
 
@@ -146,13 +146,19 @@ def _exact_numbers(node: Any, key: str | None = None) -> Any:
     return {"@value": str(node), "@type": str(datatype)}
 
 
-def refuse_reserved_iris(graph: rdflib.Graph, patient: URIRef, file: str) -> None:
+def _node_order(node) -> tuple[bool, str]:
+    """rdflib's order of nodes: blank nodes first, then IRIs, each by their text."""
+    return (type(node) is not Blank, node)
+
+
+def refuse_reserved_iris(graph: Facts, patient: str, file: str) -> None:
     """Refuse an input node whose IRI is one b12kg writes itself (a conclusion, the assessment,
     a data quality note of this patient): a fact could otherwise pose as a conclusion, or a
     conclusion be 'based on' itself."""
     prefix = f"{patient}/"
-    for node in sorted({*graph.subjects(), *(o for o in graph.objects() if isinstance(o, URIRef))}):
-        if isinstance(node, URIRef) and str(node).startswith(prefix):
+    objects = (o for _, _, o in graph if type(o) is str)
+    for node in sorted({*graph.subjects(), *objects}, key=_node_order):
+        if type(node) is str and node.startswith(prefix):
             segments = str(node)[len(prefix):].split("/")
             if segments[0] in RESERVED_SEGMENTS or (len(segments) > 2 and segments[2] in RESERVED_SEGMENTS):
                 raise InputRejected.one(file, f"the IRI <{str(node)[:200]}> is one b12kg gives its own "
@@ -161,23 +167,24 @@ def refuse_reserved_iris(graph: rdflib.Graph, patient: URIRef, file: str) -> Non
                                         rule="patient vocabulary")
 
 
-def refuse_imports(graph: rdflib.Graph, knowledge: Knowledge, file: str) -> None:
+def refuse_imports(graph: Facts, knowledge: Knowledge, file: str) -> None:
     """owl:imports are never followed: importing anything but b12kg's own ontologies (which
     are always loaded) is refused rather than silently dropped."""
-    own = set(knowledge.graph.subjects(RDF.type, OWL.Ontology))
-    for ontology, imported in graph.subject_objects(OWL.imports):
-        if imported not in own:
-            raise InputRejected.one(file, f"owl:imports <{imported}> is not followed (b12kg never fetches anything): "
-                                    "put the facts in this file", resource=str(ontology), field="owl:imports")
+    own = {str(o) for o in knowledge.graph.subjects(RDF.type, OWL.Ontology)}
+    for ontology, imported in graph.subject_objects(str(OWL.imports)):
+        if type(imported) is not str or imported not in own:
+            raise InputRejected.one(file, f"owl:imports <{lexical(imported)}> is not followed (b12kg never fetches anything): "
+                                    "put the facts in this file", resource=lexical(ontology), field="owl:imports")
 
 
-def native_patient(graph: rdflib.Graph, file: str) -> tuple[URIRef, str]:
+def native_patient(graph: Facts, file: str) -> tuple[str, str]:
     """The one pt:Patient of a native RDF file and its id."""
-    patients = sorted(set(graph.subjects(RDF.type, PT.Patient)))
+    patients = sorted(set(graph.subjects(RDF_TYPE, P.Patient)), key=_node_order)
     if len(patients) != 1:
         raise InputRejected.one(file, f"the file must describe exactly one pt:Patient, found {len(patients)}",
                                 field="rdf:type pt:Patient")
     patient = patients[0]
-    if not isinstance(patient, URIRef):
+    if type(patient) is not str:
         raise InputRejected.one(file, "the pt:Patient must be named by an IRI, not a blank node")
-    return patient, str(graph.value(patient, PT.fhirId) or patient)
+    fhir_id = graph.value(patient, P.fhirId)
+    return patient, lexical(fhir_id) if truthy(fhir_id) else patient

@@ -10,13 +10,11 @@ import re
 from collections import Counter
 from decimal import Decimal
 
-import rdflib
-from rdflib import XSD, Literal, URIRef
-
 from .. import units
 from ..errors import InputRejected, Problem
 from ..knowledge import Analyte, Knowledge
-from ..namespaces import PT
+from .codes import tables
+from .facts import Facts, P, decimal, lexical, plain
 from .locate import describe
 from .numbers import decimal_value, inexact
 from .reading import MAX_RESULTS_PER_ANALYTE
@@ -87,12 +85,13 @@ def _dose_unit(unit: str) -> str:
     return COUNT_UNITS.get(unit.strip().strip("{}").lower(), unit.strip().strip("{}").lower())
 
 
-def _read_drug(graph: rdflib.Graph, dosage, knowledge: Knowledge) -> bool:
-    owner = graph.value(predicate=PT.dosage, object=dosage)
-    return knowledge.reads_any(graph.objects(owner, PT.code))
+def _read_drug(graph: Facts, dosage, knowledge: Knowledge) -> bool:
+    owner = graph.subject(P.dosage, dosage)
+    codes = graph.objects(owner, P.code) if owner is not None else graph.all_objects(P.code)
+    return tables(knowledge).reads_any(codes)
 
 
-def normalise(graph: rdflib.Graph, knowledge: Knowledge, file: str) -> None:
+def normalise(graph: Facts, knowledge: Knowledge, file: str) -> None:
     """Add canonical values: lab results in the analyte's unit, doses in mg, periods in days.
 
     Units that are not accepted and implausible values (against the analyte's plausible
@@ -100,16 +99,18 @@ def normalise(graph: rdflib.Graph, knowledge: Knowledge, file: str) -> None:
     """
     problems: list[Problem] = []
     results: Counter[Analyte] = Counter()
-    for fact, concept in list(graph.subject_objects(PT.code)):
-        analyte = knowledge.analyte_for_code(str(concept))
+    codes = tables(knowledge)
+    for fact, concept in graph.subject_objects(P.code):
+        analyte = codes.analyte_for_code(concept)
         if analyte is None:
             continue
         results[analyte] += 1
-        graph.add((fact, PT.measures, URIRef(analyte.iri)))
-        value, unit = decimal_value(graph.value(fact, PT.value)), graph.value(fact, PT.unit)
-        spelling = accepted_spelling(str(unit), analyte) if unit is not None else None
+        graph.add(fact, P.measures, analyte.iri)
+        value, unit = decimal_value(graph.value(fact, P.value)), graph.value(fact, P.unit)
+        unit = lexical(unit) if unit is not None else None
+        spelling = accepted_spelling(unit, analyte) if unit is not None else None
         if unit is not None and spelling is None:
-            problems.append(Problem(file, _unit_reason(str(unit), analyte), describe(graph, fact), "valueQuantity.code", "UCUM"))
+            problems.append(Problem(file, _unit_reason(unit, analyte), describe(graph, fact), "valueQuantity.code", "UCUM"))
             continue
         if value is None or spelling is None:
             continue
@@ -119,25 +120,26 @@ def normalise(graph: rdflib.Graph, knowledge: Knowledge, file: str) -> None:
                                     f"(plausible: more than {analyte.plausible_min} and at most {analyte.plausible_max} {analyte.canonical_unit})",
                                     describe(graph, fact), "valueQuantity.value", "plausible range"))
             continue
-        graph.add((fact, PT.canonicalValue, Literal(canonical, datatype=XSD.decimal)))
-        graph.add((fact, PT.canonicalUnit, Literal(analyte.canonical_unit)))
+        graph.add(fact, P.canonicalValue, decimal(canonical))
+        graph.add(fact, P.canonicalUnit, plain(analyte.canonical_unit))
     problems += [Problem(file, f"{count} results of {analyte.label}, over the limit of {MAX_RESULTS_PER_ANALYTE} per patient",
                          field="code", rule="limit")
                  for analyte, count in results.items() if count > MAX_RESULTS_PER_ANALYTE]
 
     dose = knowledge.dose_analyte()
-    for dosage, value_literal in list(graph.subject_objects(PT.doseValue)):
+    for dosage, value_literal in graph.subject_objects(P.doseValue):
         if not _read_drug(graph, dosage, knowledge):
             continue
-        owner = graph.value(predicate=PT.dosage, object=dosage)
-        value, unit = decimal_value(value_literal), graph.value(dosage, PT.doseUnit)
+        owner = graph.subject(P.dosage, dosage)
+        value, unit = decimal_value(value_literal), graph.value(dosage, P.doseUnit)
         if value is None or unit is None:
             continue
-        spelling = accepted_spelling(str(unit), dose)
-        strength, per = graph.value(owner, PT.strengthMg), graph.value(owner, PT.strengthUnit)
+        unit = lexical(unit)
+        spelling = accepted_spelling(unit, dose)
+        strength, per = graph.value(owner, P.strengthMg), graph.value(owner, P.strengthUnit)
         if spelling is not None:
             mg = _canonical(value, spelling, dose)
-        elif strength is not None and per is not None and _dose_unit(str(unit)) == _dose_unit(str(per)):
+        elif strength is not None and per is not None and _dose_unit(unit) == _dose_unit(lexical(per)):
             mg = value * decimal_value(strength)
             mg = mg if not inexact(mg) and dose.plausible_min < mg <= dose.plausible_max else None
         else:
@@ -146,23 +148,24 @@ def normalise(graph: rdflib.Graph, knowledge: Knowledge, file: str) -> None:
             problems.append(Problem(file, f"a dose of {value} {unit} is not plausible", describe(graph, dosage),
                                     "dosage.doseAndRate.doseQuantity.value", "plausible range"))
             continue
-        graph.add((dosage, PT.doseMg, Literal(mg, datatype=XSD.decimal)))
-    for dosage, unit in list(graph.subject_objects(PT.periodUnit)):
+        graph.add(dosage, P.doseMg, decimal(mg))
+    for dosage, unit in graph.subject_objects(P.periodUnit):
         if not _read_drug(graph, dosage, knowledge):
             continue
-        period = decimal_value(graph.value(dosage, PT.period)) or Decimal(1)
+        unit = lexical(unit)
+        period = decimal_value(graph.value(dosage, P.period)) or Decimal(1)
         try:
-            if not UCUM_SHAPE.fullmatch(str(unit)):
-                raise units.UnitError(str(unit))
-            days = units.convert(period, str(unit), "d")
+            if not UCUM_SHAPE.fullmatch(unit):
+                raise units.UnitError(unit)
+            days = units.convert(period, unit, "d")
         except (units.UnitError, ArithmeticError):
-            problems.append(Problem(file, f"period unit {str(unit)!r} is not a UCUM unit of time", describe(graph, dosage),
+            problems.append(Problem(file, f"period unit {unit!r} is not a UCUM unit of time", describe(graph, dosage),
                                     "dosage.timing.repeat.periodUnit", "UCUM"))
             continue
         if days <= 0 or inexact(days):
             problems.append(Problem(file, inexact(days) or "the dosing period must be positive", describe(graph, dosage),
                                     "dosage.timing.repeat.period", "plausible range"))
             continue
-        graph.add((dosage, PT.periodDays, Literal(days, datatype=XSD.decimal)))
+        graph.add(dosage, P.periodDays, decimal(days))
     if problems:
         raise InputRejected(problems)

@@ -10,8 +10,6 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from rdflib import Literal
-
 MAX_DECIMAL_PLACES = 18
 MAX_MAGNITUDE = Decimal(10) ** 12
 """Every number must be held exactly by the rules' SPARQL engine (pyoxigraph's xsd:decimal:
@@ -32,9 +30,9 @@ def decimal_or_none(value: Any) -> Decimal | None:
     return number if number.is_finite() else None
 
 
-def decimal_value(literal: Any) -> Decimal | None:
-    """An RDF literal's finite decimal value, else None."""
-    return decimal_or_none(str(literal)) if isinstance(literal, Literal) else None
+def decimal_value(term: Any) -> Decimal | None:
+    """A literal's (load.facts: a tuple) finite decimal value, else None."""
+    return decimal_or_none(term[0]) if type(term) is tuple else None
 
 
 def _decimal_places(number: Decimal) -> int:

@@ -77,6 +77,39 @@ def json_problems(doc: Any, file: str) -> list[Problem]:
     return problems
 
 
+def _unicode_escape(text: str) -> bool:
+    """Whether the text holds a \\u escape (found from its backslashes: one-character searches run at C speed)."""
+    at = text.find("\\")
+    for _ in range(1000):
+        if at < 0:
+            return False
+        if text[at + 1:at + 2] == "u":
+            return True
+        at = text.find("\\", at + 2)  # past the escaped character
+    return "\\u" in text
+
+
+def _may_hold_problems(text: str, doc: Any) -> bool:
+    """Whether json_problems could find anything, told from the text at C speed and the nesting of
+    the containers: an unpaired surrogate needs a \\u escape (or a non-UTF-8 str), markup needs
+    '<!' or a \\u escape, too deep a node needs MAX_JSON_DEPTH nested containers."""
+    if ("!" in text and "<!" in text) or _unicode_escape(text):
+        return True
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+    level, depth = [doc] if type(doc) is dict or type(doc) is list else [], 0
+    while level:
+        if depth >= MAX_JSON_DEPTH:
+            return True
+        level = [child for node in level for child in (node.values() if type(node) is dict else node)
+                 if type(child) is dict or type(child) is list]
+        depth += 1
+    return False
+
+
 def parse_json(text: str, file: str) -> Any:
     """Strict JSON (see the module), or InputRejected with every problem located."""
     try:
@@ -88,7 +121,8 @@ def parse_json(text: str, file: str) -> Any:
         raise InputRejected.one(file, f"not valid JSON: nested more than {MAX_JSON_DEPTH} levels deep") from None
     except ValueError as exc:  # from the hooks
         raise InputRejected.one(file, f"not valid JSON: {exc}") from None
-    problems = json_problems(doc, file)
-    if problems:
-        raise InputRejected(problems)
+    if _may_hold_problems(text, doc):
+        problems = json_problems(doc, file)
+        if problems:
+            raise InputRejected(problems)
     return doc
