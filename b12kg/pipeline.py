@@ -35,7 +35,7 @@ from .namespaces import (
     PROVENANCE_GRAPH,
 )
 from .provenance import CITED_KNOWLEDGE_QUERIES, assessment_node, assessment_quads, provenance_queries
-from .rdfterms import to_ox, to_rdflib, triples_to_quads
+from .rdfterms import triples_to_quads
 from .render.contract import documents
 from .sparql import add, construct
 from .validate import validate_input
@@ -180,7 +180,6 @@ class Assessor:
 
         store = self.store = self.new_store()
         inferred, concluded = (ox.NamedNode(str(g)) for g in (INFERRED_GRAPH, CONCLUDED_GRAPH))
-        facts = []
         for loaded in patients:
             store.extend(triples_to_quads(loaded.graph, ASSERTED_GRAPH))
             store.extend(triples_to_quads(loaded.ignored_graph, IGNORED_GRAPH))
@@ -188,13 +187,10 @@ class Assessor:
                                           loaded.file, loaded.source_sha256, ox.NamedNode(str(ASSESSMENT_GRAPH))))
             if self.in_population:
                 store.extend(population_asserted(loaded, as_of, ox.NamedNode(str(ASSESSMENT_GRAPH))))
-            facts.extend(loaded.graph)
 
         run_rules(store, self.classify_rules, inferred, check)
-        facts += [tuple(to_rdflib(t) for t in (q.subject, q.predicate, q.object))
-                  for q in store.quads_for_pattern(None, None, None, inferred)]
-        entailed = reason.readable(self.reasoner.infer(facts), facts)
-        store.extend([ox.Quad(to_ox(s), to_ox(p), to_ox(o), inferred) for s, p, o in entailed])
+        reason.materialise(self.reasoner, store, [p.graph for p in patients], [ox.NamedNode(str(ASSERTED_GRAPH)), inferred],
+                           inferred)
         check(f"the {self.reasoner.name} reasoner")
 
         provenance = ox.NamedNode(str(PROVENANCE_GRAPH))
