@@ -21,7 +21,7 @@ from b12kg.errors import InputRejected
 
 CASES = Path(__file__).resolve().parent / "cases"
 AS_OF = date(2026, 11, 24)
-SETTINGS = batch_run.Settings(as_of=AS_OF, reasoner="reasonable", workers=2)
+SETTINGS = batch_run.Settings(as_of=AS_OF, reasoner="compiled", workers=2)
 PICKED = ["status-confirmed-b12-179_9-ng-per-l.json", "rejected-malformed-json.json", "rejected-unknown-unit-mg-per-h.json",
           "risk-metformin-fires-atc-a10ba02.json", "combo-untreated-since-june-vegan-metformin.json"]
 
@@ -66,7 +66,7 @@ def tree(tmp_path_factory) -> Path:
 
 def test_workers_keep_input_order_and_agree_with_serial(assessor, tree):
     sink = ListSink()
-    counts = batch_run.run([tree], batch_run.Settings(as_of=AS_OF, reasoner="reasonable", workers=2, chunk_size=2), sink)
+    counts = batch_run.run([tree], batch_run.Settings(as_of=AS_OF, reasoner="compiled", workers=2, chunk_size=2), sink)
     files = discover([tree]).files
     assert [r["source"] for r in sink.records] == [str(f) for f in files] and len(files) == len(PICKED)
     for record, path in zip(sink.records, files, strict=True):
@@ -253,7 +253,7 @@ class Bar:
 
 def test_progress_moves_patient_by_patient(tree):
     bar = Bar()
-    batch_run.run([tree], batch_run.Settings(as_of=AS_OF, reasoner="reasonable", workers=1, chunk_size=100), ListSink(), progress=bar)
+    batch_run.run([tree], batch_run.Settings(as_of=AS_OF, reasoner="compiled", workers=1, chunk_size=100), ListSink(), progress=bar)
     assert bar.total == len(PICKED) and bar.steps == [1] * len(PICKED)
 
 
@@ -283,7 +283,7 @@ def test_synthea_bundles_as_a_bulk_export_give_the_bundle_answers(assessor, tmp_
               folder / "Clemente_Kreiger_1484a42d-0eaf-4654-9cbf-6b050a5cd73b.json"]
     write_export([json.loads(p.read_text()) for p in picked], tmp_path / "bulk")
     sink = ListSink()
-    batch_run.run([tmp_path / "bulk"], batch_run.Settings(as_of=AS_OF, reasoner="reasonable", workers=1), sink)
+    batch_run.run([tmp_path / "bulk"], batch_run.Settings(as_of=AS_OF, reasoner="compiled", workers=1), sink)
     expected = {doc["patient"]: doc for doc in (serial(assessor, p) for p in picked)}
     got = {r["patient"]: answer(r) for r in sink.records}
     assert got.keys() == expected.keys()
