@@ -31,3 +31,9 @@ FACTS = {
     "blank": "[] :p :y ; a :F . :x :all [ a :Target ] .",
     "lang": ":x :p :y ; :q 'hello'@en ; :dp2 '01'^^xsd:integer .",
 }
+
+CLASSIFIED = [  # (subject, predicate, lexical form, datatype) made by a SPARQL rule: lexical forms rdflib rewrites
+    ("x", "dp2", "1.50", "decimal"), ("x", "other", "2.0", "decimal"), ("y", "p", "+3", "integer"),
+    ("a", "f", "1", "integer"), ("a", "f", "2", "integer"), ("b", "p", "01", "integer"), ("c", "f", "01", "integer"),
+    ("c", "f", "+1", "integer"),
+]

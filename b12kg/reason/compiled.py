@@ -17,7 +17,7 @@ import gc
 import pyoxigraph as ox
 
 from .engine import Run, SchemaChanged, closure
-from .rules import FIRST, REST, RESOURCE, SAME_AS, THING, TYPE, container_axioms
+from .rules import FIRST, LITERAL, REST, RESOURCE, SAME_AS, THING, TYPE, container_axioms
 
 
 class CompiledReasoner:
@@ -33,26 +33,54 @@ class CompiledReasoner:
         self._base, self._tables, self._templates, self._index = closure(self._axioms)
 
     def materialise(self, store: ox.Store, graphs: list[ox.NamedNode], inferred: ox.NamedNode) -> None:
-        """Add to `inferred` what the ontology entails about the facts of `graphs` (see reason.INFERRED_LEAVES_OUT)."""
+        """Add to `inferred` what the ontology entails about the facts of `graphs` (the asserted
+        graph, then the inferred one), filtered as reason.INFERRED_LEAVES_OUT says."""
         collecting = gc.isenabled()
         gc.disable()  # tens of thousands of short-lived tuples, none in a cycle: no collection pass for them
         try:
-            facts = {(q.subject, q.predicate, q.object) for g in graphs for q in store.quads_for_pattern(None, None, None, g)}
-            store.extend([ox.Quad(s, p, o, inferred) for s, p, o in self.entail(facts)])
+            asserted, classified = ({(q.subject, q.predicate, q.object) for q in store.quads_for_pattern(None, None, None, g)}
+                                    for g in (graphs[0], graphs[-1]))
+            store.extend([ox.Quad(s, p, o, inferred) for s, p, o in self.entail(asserted, classified)])
         finally:
             if collecting:
                 gc.enable()
 
-    def entail(self, facts: set) -> list[tuple]:
-        """The readable entailments of the facts (pyoxigraph terms), in no order."""
+    def entail(self, facts: set, classified: set = frozenset()) -> list[tuple]:
+        """The readable entailments of the facts (pyoxigraph terms), in no order. `classified`:
+        more facts, made by SPARQL rules, whose literals the reference path hands to the
+        reasoner through rdflib (which rewrites the lexical form of a number or a date)."""
+        handed = facts | self._handed(classified, every=False)
+        known, equality = self._entail(handed)
+        if equality and any(type(o) is ox.Literal for _, _, o in classified):  # eq-rep reads every literal
+            handed = facts | self._handed(classified, every=True)
+            known, _ = self._entail(handed)
+        return _readable(known, handed, self._base)
+
+    def _entail(self, facts: set) -> tuple[set, bool]:
         predicates = {p for _, p, _ in facts}
         try:
             if FIRST in predicates or REST in predicates or container_axioms((None, p, None) for p in predicates):
                 raise SchemaChanged("lists or container memberships")
-            known = Run(self._tables, self._templates, self._index, self._base).add(facts)
+            run = Run(self._tables, self._templates, self._index, self._base)
+            return run.add(facts), run.index.equality
         except SchemaChanged:  # reasoned from scratch, with the tables these facts make
-            known, *_ = closure([*self._axioms, *facts, *container_axioms(facts)])
-        return _readable(known, facts, self._base)
+            return closure([*self._axioms, *facts, *container_axioms(facts)])[0], True
+
+    def _handed(self, classified: set, every: bool) -> set:
+        """The classified facts as the reasoner would see them: their literals through rdflib
+        where a join reads them (or `every` literal)."""
+        templates, values, handed = self._templates, self._templates.values, set()
+        for triple in classified:
+            s, p, o = triple
+            if type(o) is ox.Literal:
+                key = (p, s if s in values else None, LITERAL)
+                template = templates.get(key, False)
+                if template is False:
+                    template = templates.make(key)
+                if every or template is None or template.reads_object:
+                    triple = (s, p, _returned(o))
+            handed.add(triple)
+        return handed
 
 
 def _readable(known: set, facts: set, base: frozenset) -> list[tuple]:

@@ -145,7 +145,7 @@ class HermitReasoner:
         import shutil
 
         if shutil.which("java") is None:
-            from .errors import EnvironmentProblem
+            from ..errors import EnvironmentProblem
 
             raise EnvironmentProblem("--reasoner hermit needs Java, and no `java` command was found on PATH: install a Java "
                                      "runtime (e.g. `apt-get install default-jre-headless`), or leave out --reasoner to use "

@@ -183,7 +183,7 @@ class Template:
     blank nodes, about a literal or in the ontology's own closure, unless a join reads
     them."""
 
-    __slots__ = ("live", "joined", "seed_joined", "trivial")
+    __slots__ = ("live", "joined", "seed_joined", "trivial", "reads_object")
 
     def __init__(self, seed: Triple, closure: set, tables: Tables, symbolic: bool, base: frozenset | None,
                  literal: bool = False):
@@ -220,6 +220,8 @@ class Template:
         self.live = function([t for t in entailed if tables.relevant(t) or shown(t)])
         self.seed_joined = tables.relevant(seed)
         self.trivial = self.live is None and not self.seed_joined
+        self.reads_object = not symbolic or any(_O in t for t in closure if tables.relevant(t))
+        """Whether a join reads the object (then its exact term matters)."""
 
 
 LITERAL = object()
