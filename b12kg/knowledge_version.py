@@ -115,6 +115,6 @@ def knowledge_packs(spec: str | Path) -> tuple:
 
 def load_version(spec: str | Path):
     """The Knowledge a --knowledge value names (cached per set of packs, as load_knowledge is)."""
-    from ..knowledge import load_packs
+    from .knowledge import load_packs
 
     return load_packs(knowledge_packs(spec))

@@ -37,7 +37,6 @@ from .namespaces import (
     PROVENANCE_GRAPH,
 )
 from .provenance import CITED_KNOWLEDGE_QUERIES, assessment_node, assessment_quads, provenance_queries
-from .rdfterms import to_ox, to_rdflib
 from .render.contract import documents
 from .sparql import add, construct
 from .validate import validate_chunk, validate_input
@@ -191,19 +190,15 @@ class Assessor:
         asserted, ignored = (fact_term(str(g)) for g in (ASSERTED_GRAPH, IGNORED_GRAPH))
         put_facts(store, [p.facts for p in patients], asserted)
         put_facts(store, [p.ignored_facts for p in patients], ignored)
-        facts = []
         for loaded in patients:
             store.extend(assessment_quads(loaded.node, as_of, self.knowledge, self.reasoner.name,
                                           loaded.file, loaded.source_sha256, ox.NamedNode(str(ASSESSMENT_GRAPH))))
             if self.in_population:
                 store.extend(population_asserted(loaded, as_of, ox.NamedNode(str(ASSESSMENT_GRAPH))))
-            facts.extend(rdflib_triples(loaded.facts))
 
         run_rules(store, self.classify_rules, inferred, check)
-        facts += [tuple(to_rdflib(t) for t in (q.subject, q.predicate, q.object))
-                  for q in store.quads_for_pattern(None, None, None, inferred)]
-        entailed = reason.readable(self.reasoner.infer(facts), facts)
-        store.extend([ox.Quad(to_ox(s), to_ox(p), to_ox(o), inferred) for s, p, o in entailed])
+        reason.materialise(self.reasoner, store, lambda: [t for p in patients for t in rdflib_triples(p.facts)],
+                           [ox.NamedNode(str(ASSERTED_GRAPH)), inferred], inferred)
         check(f"the {self.reasoner.name} reasoner")
 
         provenance = ox.NamedNode(str(PROVENANCE_GRAPH))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from records import slow_record
 
 from b12kg.batch import run as batch_run
 from b12kg.batch.ndjson import BulkExport, read_types, write_export
@@ -21,7 +22,7 @@ from b12kg.errors import InputRejected
 
 CASES = Path(__file__).resolve().parent / "cases"
 AS_OF = date(2026, 11, 24)
-SETTINGS = batch_run.Settings(as_of=AS_OF, reasoner="reasonable", workers=2)
+SETTINGS = batch_run.Settings(as_of=AS_OF, reasoner="compiled", workers=2)
 PICKED = ["status-confirmed-b12-179_9-ng-per-l.json", "rejected-malformed-json.json", "rejected-unknown-unit-mg-per-h.json",
           "risk-metformin-fires-atc-a10ba02.json", "combo-untreated-since-june-vegan-metformin.json"]
 
@@ -66,7 +67,7 @@ def tree(tmp_path_factory) -> Path:
 
 def test_workers_keep_input_order_and_agree_with_serial(assessor, tree):
     sink = ListSink()
-    counts = batch_run.run([tree], batch_run.Settings(as_of=AS_OF, reasoner="reasonable", workers=2, chunk_size=2), sink)
+    counts = batch_run.run([tree], batch_run.Settings(as_of=AS_OF, reasoner="compiled", workers=2, chunk_size=2), sink)
     files = discover([tree]).files
     assert [r["source"] for r in sink.records] == [str(f) for f in files] and len(files) == len(PICKED)
     for record, path in zip(sink.records, files, strict=True):
@@ -110,21 +111,6 @@ def test_sink_writes_whole_lines(tmp_path):
     sink.write({"source": "a", "text": "line\nbreak"})
     sink.close()
     assert out.read_text().count("\n") == 1 and json.loads(out.read_text())["text"] == "line\nbreak"
-
-
-def slow_record(case: Path, per_analyte: int = 990) -> dict:
-    """A valid record that takes seconds (about 5 s of CPU here): 990 results of each test the guideline reads."""
-    bundle = json.loads(case.read_text())
-    template = next(e for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation")
-    for code, unit, value in (("2132-9", "ng/L", 300), ("13964-2", "nmol/L", 300), ("13965-9", "umol/L", 12)):
-        for n in range(per_analyte):
-            entry = json.loads(json.dumps(template))
-            entry["resource"].update(id=f"extra-{code}-{n}", code={"coding": [{"system": "http://loinc.org", "code": code}]},
-                                     valueQuantity={"value": value + n % 7, "unit": unit, "system": "http://unitsofmeasure.org",
-                                                    "code": unit},
-                                     effectiveDateTime=f"20{10 + n % 16:02d}-{1 + n % 12:02d}-{1 + n % 28:02d}")
-            bundle["entry"].append(entry)
-    return bundle
 
 
 def test_a_patient_over_the_time_budget_is_stopped_once_and_the_rest_assessed(assessor, tmp_path):
@@ -255,7 +241,7 @@ class Bar:
 
 def test_progress_moves_patient_by_patient(tree):
     bar = Bar()
-    batch_run.run([tree], batch_run.Settings(as_of=AS_OF, reasoner="reasonable", workers=1, chunk_size=100), ListSink(), progress=bar)
+    batch_run.run([tree], batch_run.Settings(as_of=AS_OF, reasoner="compiled", workers=1, chunk_size=100), ListSink(), progress=bar)
     assert bar.total == len(PICKED) and bar.steps == [1] * len(PICKED)
 
 
@@ -285,7 +271,7 @@ def test_synthea_bundles_as_a_bulk_export_give_the_bundle_answers(assessor, tmp_
               folder / "Clemente_Kreiger_1484a42d-0eaf-4654-9cbf-6b050a5cd73b.json"]
     write_export([json.loads(p.read_text()) for p in picked], tmp_path / "bulk")
     sink = ListSink()
-    batch_run.run([tmp_path / "bulk"], batch_run.Settings(as_of=AS_OF, reasoner="reasonable", workers=1), sink)
+    batch_run.run([tmp_path / "bulk"], batch_run.Settings(as_of=AS_OF, reasoner="compiled", workers=1), sink)
     expected = {doc["patient"]: doc for doc in (serial(assessor, p) for p in picked)}
     got = {r["patient"]: answer(r) for r in sink.records}
     assert got.keys() == expected.keys()

@@ -20,7 +20,7 @@ from b12kg.batch import run as batch_run
 from b12kg.batch.ndjson import BulkExport, write_export
 
 CASES = Path(__file__).resolve().parent / "cases"
-SETTINGS = batch_run.Settings(as_of=date(2026, 11, 24), reasoner="reasonable", workers=1)
+SETTINGS = batch_run.Settings(as_of=date(2026, 11, 24), reasoner="compiled", workers=1)
 LOG = [{"eventId": "kickoff", "eventDetail": {"exportUrl": "https://bulk-data.smarthealthit.org/fhir/$export", "status": 202}},
        {"eventId": "status_complete", "eventDetail": {"transactionTime": "2026-11-24T10:00:00Z"}},
        {"eventId": "download_complete", "eventDetail": {"fileUrl": "https://bulk-data.smarthealthit.org/1.Patient.ndjson"}},

@@ -281,7 +281,7 @@ def test_a_failed_batch_rolls_the_store_load_back(assessor, tmp_path):
     for path in SAMPLE[2:8]:
         (inputs / path.name).write_bytes(path.read_bytes())
     store = StoreSink(directory, assessor.knowledge.quads, DATASET_KEY)
-    settings = batch_run.Settings(as_of=AS_OF, reasoner="reasonable", workers=1, datasets=True)
+    settings = batch_run.Settings(as_of=AS_OF, reasoner="compiled", workers=1, datasets=True)
     with pytest.raises(OSError, match="disk full"):
         batch_run.run([inputs], settings, Tee(Breaks(), store))
     assert store.loader.added == 2  # two were written before the failure ...

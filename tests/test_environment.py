@@ -36,7 +36,7 @@ def assert_clean_failure(result: subprocess.CompletedProcess, *words: str) -> No
 def test_hermit_without_java_names_java_and_the_default(b12kg_command, tmp_path):
     result = run(b12kg_command, "assess", str(EXAMPLE), "--as-of", "2026-11-24", "--reasoner", "hermit",
                  env={"PATH": str(tmp_path)})  # an empty folder: no java
-    assert_clean_failure(result, "java", "Java", "--reasoner", "reasonable")
+    assert_clean_failure(result, "java", "Java", "--reasoner", "compiled")
     assert result.stdout == ""
 
 

@@ -83,7 +83,7 @@ def test_header_names_patient_date_guideline_software_reasoner_and_input_hash(ex
     header = next(iter(_sections(out).values()))
     digest = hashlib.sha256((CASES / f"{INDETERMINATE}.json").read_bytes()).hexdigest()
     for expected in (doc["patient"], "2026-11-24", "Treatment of Peripheral Neuropathy with Mildly Low Vitamin B12",
-                     f"version {doc['guideline']['version']}", "b12kg ", "reasonable", digest):
+                     f"version {doc['guideline']['version']}", "b12kg ", "compiled", digest):
         assert expected in header, f"{expected!r} missing from the header:\n{header}"
 
 

@@ -128,6 +128,25 @@ def deciding_serum_b12(bundle: dict) -> float | None:
     return min(value for day, value in results if day == latest)
 
 
+def deficient_longer_under_200(bundle: dict) -> bool:
+    """By hand: an untreated patient (no cyanocobalamin statement) whose serum B12 results
+    below 180 ng/L all lie within the 3 months before the as-of date, with an earlier result
+    below 200 ng/L dated more than 3 months before it: under a cut-off of 200 the deficiency
+    is older than 3 months (urgent-untreated-deficiency appears), under 180 it is not."""
+    resources = [e["resource"] for e in bundle["entry"]]
+    if any("B03BA01" in [c["code"] for c in r.get("medicationCodeableConcept", {}).get("coding", [])] for r in resources):
+        return False
+    results = []
+    for r in resources:
+        codes = [c["code"] for c in r.get("code", {}).get("coding", [])] if r["resourceType"] == "Observation" else []
+        if "2132-9" in codes or "14685-2" in codes:
+            quantity = r["valueQuantity"]
+            results.append((r["effectiveDateTime"][:10], quantity["value"] * (1.355 if quantity["unit"] == "pmol/L" else 1)))
+    three_months_before = "2026-08-24"  # AS_OF 2026-11-24 minus 3 calendar months
+    old = [value for day, value in results if day < three_months_before]
+    return AS_OF == "2026-11-24" and not any(v < 180 for v in old) and any(v < 200 for v in old)
+
+
 def test_impact_of_moving_the_deficiency_cut_off_to_200(store, cohort_dir, b12kg_command, tmp_path):
     new = tmp_path / "b12"
     shutil.copytree(ROOT / "ontology" / "b12", new / "ontology")
@@ -136,11 +155,14 @@ def test_impact_of_moving_the_deficiency_cut_off_to_200(store, cohort_dir, b12kg
     text = ttl.read_text()
     assert text.count("gm:thresholdValue 180.0") == 1
     ttl.write_text(text.replace("gm:thresholdValue 180.0", "gm:thresholdValue 200.0"))
-    expected = set()
+    expected, urgent = set(), set()
     for path in cohort_dir.glob("*.json"):
-        value = deciding_serum_b12(json.loads(path.read_text()))
+        bundle = json.loads(path.read_text())
+        value = deciding_serum_b12(bundle)
         if value is not None and 180 <= value < 200:  # indeterminate (or functional, unlikely) under 180; confirmed under 200
             expected.add(f"{PATIENT}{path.stem}")
+        elif value is not None and value < 180 and deficient_longer_under_200(bundle):
+            urgent.add(f"{PATIENT}{path.stem}")  # confirmed either way, but deficient for over 3 months only under 200
     report_file, page = tmp_path / "impact.json", tmp_path / "impact.html"
     started = time.monotonic()
     done = run(b12kg_command, "impact", store, "--knowledge", "installed", "--knowledge", new, "--json", report_file, "--html", page)
@@ -156,10 +178,13 @@ def test_impact_of_moving_the_deficiency_cut_off_to_200(store, cohort_dir, b12kg
             assert c["explained_by"] == [THRESHOLD], c
             if c["key"] == "b12-status":
                 assert c["new"] == "confirmed" and c["old"] != "confirmed" and "via" not in c
-    assert {p["patient"] for p in report["patients"]} == expected  # only they change at all
+    for p in report["patients"]:
+        if p["patient"] in urgent:
+            assert [(c["key"], c["change"]) for c in p["changes"]] == [("urgent-untreated-deficiency", "appears")], p
+    assert {p["patient"] for p in report["patients"]} == expected | urgent  # only they change at all
     assert report["counts"]["assessed"] == N and report["counts"]["refused"] == 0
-    assert report["edits"][0]["patients"] == len(expected)
-    assert "threshold-b12-deficient" in page.read_text() and f"{len(expected)} of {N} patients change" in done.stderr
+    assert report["edits"][0]["patients"] == len(expected | urgent)
+    assert "threshold-b12-deficient" in page.read_text() and f"{len(expected | urgent)} of {N} patients change" in done.stderr
 
 
 RECORD = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in [

@@ -1,4 +1,5 @@
-"""Reasoner backends agree: the fast default against the reference implementations."""
+"""Reasoner backends agree: the compiled default against `reasonable` on every case and record
+(inferred graphs equal), and against the reference implementations (owlrl, HermiT)."""
 
 from __future__ import annotations
 
@@ -51,8 +52,8 @@ def owlrl_documents() -> dict[Path, dict]:
 
 
 @pytest.mark.parametrize("case", OWLRL_CASES, ids=lambda p: p.stem)
-def test_reasonable_and_owlrl_conclude_the_same(case: Path, assessor, owlrl_documents):
-    """owlrl is the pure-Python OWL 2 RL reference; reasonable must match it exactly."""
+def test_default_and_owlrl_conclude_the_same(case: Path, assessor, owlrl_documents):
+    """owlrl is the pure-Python OWL 2 RL reference; the default (compiled) must match it exactly."""
     owlrl = owlrl_documents[case]
     assert not isinstance(owlrl, Exception), owlrl
     assert _comparable(assessor.assess(case, _as_of(case)).document) == _comparable(owlrl)
@@ -68,6 +69,89 @@ def test_hermit_concludes_the_same(name: str, assessor):
     as_of = date.fromisoformat(json.loads((CASES / f"{name}.expected.json").read_text())["as_of"])
     hermit = Assessor(reasoner="hermit")
     assert _comparable(hermit.assess(case, as_of).document) == _comparable(assessor.assess(case, as_of).document)
+
+
+AGREEMENT_DATES = (date(2026, 11, 24), date(2021, 4, 1))
+INPUT_SUFFIXES = {".json", ".ttl", ".jsonld", ".nt", ".ndjson"}
+
+
+def _every_input() -> list[Path]:
+    """Every input under tests/cases and tests/realworld, subfolders and native RDF included."""
+    roots = (CASES, CASES.parent / "realworld")
+    return sorted(p for root in roots for p in root.rglob("*")
+                  if p.suffix in INPUT_SUFFIXES and not p.name.endswith(".expected.json"))
+
+
+@pytest.mark.parametrize("as_of", AGREEMENT_DATES, ids=str)
+def test_compiled_infers_what_reasonable_infers(as_of: date, monkeypatch):
+    """Chunk by chunk, on the same facts (asserted and classified), the compiled backend's
+    inferred graph is the one reasonable's entailments make after reason.readable."""
+    import pyoxigraph as ox
+
+    from b12kg import reason
+
+    RDF_TYPE, PATIENT = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"), ox.NamedNode("https://w3id.org/b12kg/patient#Patient")
+    reference = Assessor(reasoner="reasonable")
+    compiled = reason.make_reasoner("compiled", reference.knowledge.graph)
+    materialise, chunks, differences = reason.materialise, [], []
+
+    def both(reasoner, store, asserted, graphs, inferred):
+        before = {(q.subject, q.predicate, q.object) for q in store.quads_for_pattern(None, None, None, inferred)}
+        facts = {(q.subject, q.predicate, q.object) for q in store.quads_for_pattern(None, None, None, graphs[0])}
+        materialise(reasoner, store, asserted, graphs, inferred)
+        expected = {(q.subject, q.predicate, q.object) for q in store.quads_for_pattern(None, None, None, inferred)} - before
+        found = compiled.entail(facts, before)
+        chunks.append(sum(1 for _, p, o in facts if p == RDF_TYPE and o == PATIENT))  # patients in this chunk
+        if set(found) != expected or len(found) != len(expected):
+            differences.append((sorted(map(str, expected - set(found)))[:5], sorted(map(str, set(found) - expected))[:5]))
+
+    monkeypatch.setattr(reason, "materialise", both)
+    inputs = _every_input()
+    assessed = [outcome for _, outcome in reference.assess_many(inputs, as_of) if not isinstance(outcome, Exception)]
+    assert len(inputs) > 280 and len(assessed) > 200 and sum(chunks) >= len(assessed)
+    assert differences == []
+
+
+def test_compiled_equals_reasonable_on_every_rule():
+    """The rules this ontology does not fire on patients (inverse, symmetric, transitive and
+    functional properties, sameAs, allValuesFrom, facts that change the schema, lists,
+    container memberships, blank nodes, language tags), on a small ontology of each."""
+    import pyoxigraph as ox
+    import rdflib
+    from reasoner_rules import CLASSIFIED, FACTS, ONTOLOGY
+
+    from b12kg import reason
+    from b12kg.rdfterms import to_ox, to_rdflib
+
+    ontology = rdflib.Graph().parse(data=ONTOLOGY, format="turtle")
+    reference, compiled = reason.make_reasoner("reasonable", ontology), reason.make_reasoner("compiled", ontology)
+    for name, text in FACTS.items():
+        facts = list(rdflib.Graph().parse(data=f"@prefix : <urn:t#> . @prefix xsd: <{rdflib.XSD}> . {text}", format="turtle"))
+        expected = {tuple(to_ox(t) for t in triple) for triple in reason.readable(reference.infer(facts), facts)}
+        found = compiled.entail({tuple(to_ox(t) for t in triple) for triple in facts})
+        assert set(found) == expected and len(found) == len(expected), name
+
+    # facts of the classification rules: the reference hands their literals to the reasoner through rdflib
+    classified = {(ox.NamedNode(f"urn:t#{s}"), ox.NamedNode(f"urn:t#{p}"), ox.Literal(lexical, datatype=ox.NamedNode(f"{rdflib.XSD}{d}")))
+                  for s, p, lexical, d in CLASSIFIED}
+    facts = [tuple(to_rdflib(t) for t in triple) for triple in classified]
+    expected = {tuple(to_ox(t) for t in triple) for triple in reason.readable(reference.infer(facts), facts)}
+    found = compiled.entail(set(), classified)
+    assert set(found) == expected and len(found) == len(expected) and len(expected) > 3
+
+
+def test_the_compiled_reasoner_holds_the_closure_reasonable_computes():
+    """The ontology's closure, computed once at load (the compiled backend's base), is reasonable's."""
+    from pyoxigraph import Literal
+
+    from b12kg import reason
+    from b12kg.knowledge import load_knowledge
+    from b12kg.rdfterms import to_ox
+
+    graph = load_knowledge().graph
+    reference, compiled = reason.make_reasoner("reasonable", graph), reason.make_reasoner("compiled", graph)
+    expected = {tuple(to_ox(t) for t in triple) for triple in reference._tbox_closure}
+    assert {t for t in compiled._base if type(t[0]) is not Literal} == expected
 
 
 def test_unknown_reasoner_is_refused():

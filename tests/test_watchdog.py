@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from records import slow_record
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "ex1-confirmed-oral.json"
 
@@ -51,7 +53,7 @@ def _many_results(path: Path, count: int) -> None:
 
 def test_a_patient_over_budget_is_rejected_with_exit_2(tmp_path: Path, b12kg_command):
     path = tmp_path / "many.json"
-    _many_results(path, 2000)
+    path.write_text(json.dumps(slow_record(EXAMPLE)))  # seconds to assess, within every input limit
     env = {**os.environ, "B12KG_TIME_BUDGET": "0.5"}
     done = subprocess.run([*b12kg_command, "assess", str(path), "--as-of", "2026-11-24"], capture_output=True, text=True,
                           timeout=300, env=env)

@@ -23,7 +23,7 @@ class Job:
     """What every worker of a batch needs to know (shipped once to each worker, local or Dask)."""
 
     as_of: date
-    reasoner: str = "reasonable"
+    reasoner: str = "compiled"
     input_format: str | None = None
     in_population: bool = False
     budget: float | None = None

@@ -1,76 +1,16 @@
-"""OWL reasoning behind one small interface, with interchangeable backends.
-
-Each backend takes the ontology's axioms (TBox, prepared once) and one patient's facts
-(ABox) and returns only the new triples about the patient, so asserted and inferred
-facts stay in separate graphs. Backends:
-
-- ``reasonable``: OWL 2 RL in Rust. Default: fastest, and complete for this ontology
-  (value sets are class assertions, bands are computed by queries/classify).
-- ``owlrl``: OWL 2 RL in pure Python, the reference implementation; slow.
-- ``hermit``: OWL 2 DL with owlready2 + HermiT (needs Java); slowest, for checking.
-
-The choice and its measurements are in README.md and benchmarks/.
-"""
+"""The reference reasoners, on rdflib terms: `reasonable` (OWL 2 RL in Rust), `owlrl` (OWL 2 RL
+in pure Python, the W3C rules) and HermiT (OWL 2 DL, Java). Each takes the ontology's
+axioms and one chunk's facts and returns the new triples (reason.readable filters them);
+the default backend (compiled.py) must equal `reasonable` (tests/test_reason.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol
 
 import rdflib
-from rdflib import OWL, RDF, RDFS, XSD, BNode, Literal
+from rdflib import RDF, XSD, Literal
 
-Triple = tuple[rdflib.term.Node, rdflib.term.Node, rdflib.term.Node]
-
-
-def axioms(ontology: rdflib.Graph) -> list[Triple]:
-    """The ontology's logical triples: annotations with literal values are left out."""
-    return [t for t in ontology if not isinstance(t[2], Literal)]
-
-
-INFERRED_LEAVES_OUT = (
-    "The inferred graph holds what the OWL reasoner entails about the patient's facts, "
-    "without: statements about the ontology's blank nodes (memberships of anonymous "
-    "restriction and union classes), owl:sameAs of a node with itself, memberships of owl:Thing and "
-    "rdfs:Resource, and copies of asserted facts (the same triple, a plain literal "
-    "re-typed as xsd:string).")
-"""What `readable` drops, stated in the output (README: Reproducible RDF)."""
-
-_TAUTOLOGICAL_CLASSES = {OWL.Thing, RDFS.Resource}
-
-
-def _plain(term: rdflib.term.Node) -> rdflib.term.Node:
-    """A literal typed xsd:string as the plain literal it equals in RDF 1.1."""
-    if isinstance(term, Literal) and term.datatype == XSD.string:
-        return Literal(str(term))
-    return term
-
-
-def readable(inferred: Iterable[Triple], facts: Iterable[Triple]) -> set[Triple]:
-    """The entailments a reader can use (see INFERRED_LEAVES_OUT); they go to a store, so
-    unordered (sorting rdflib terms cost 0.3 ms per patient)."""
-    facts = list(facts)
-    known = {(s, p, _plain(o)) for s, p, o in facts}
-    own_blanks = {term for triple in facts for term in triple if isinstance(term, BNode)}
-    kept = set()
-    for s, p, o in inferred:
-        o = _plain(o)
-        if (s, p, o) in known or (p == RDF.type and o in _TAUTOLOGICAL_CLASSES) or (p == OWL.sameAs and s == o):
-            continue
-        if any(isinstance(term, BNode) and term not in own_blanks for term in (s, p, o)):
-            continue
-        kept.add((s, p, o))
-    return kept
-
-
-class Reasoner(Protocol):
-    """Computes what the ontology entails about one patient's facts."""
-
-    name: str
-
-    def infer(self, facts: Iterable[Triple]) -> set[Triple]:
-        """New triples entailed by the ontology and `facts` (neither already present)."""
-        ...
+from . import DEFAULT, Triple, axioms
 
 
 class ReasonableReasoner:
@@ -205,7 +145,7 @@ class HermitReasoner:
         import shutil
 
         if shutil.which("java") is None:
-            from .errors import EnvironmentProblem
+            from ..errors import EnvironmentProblem
 
             raise EnvironmentProblem("--reasoner hermit needs Java, and no `java` command was found on PATH: install a Java "
                                      "runtime (e.g. `apt-get install default-jre-headless`), or leave out --reasoner to use "
@@ -271,15 +211,3 @@ def _walk(todo: list, seen: set[str], owlready2) -> None:
         seen.add(iri)
         todo.extend(getattr(cls, "is_a", []))
         todo.extend(eq for eq in getattr(cls, "equivalent_to", []) if not isinstance(eq, owlready2.Or))
-
-
-BACKENDS: dict[str, type] = {"reasonable": ReasonableReasoner, "owlrl": OwlrlReasoner, "hermit": HermitReasoner}
-DEFAULT = "reasonable"
-
-
-def make_reasoner(name: str, ontology: rdflib.Graph) -> Reasoner:
-    """A prepared reasoner backend by name."""
-    try:
-        return BACKENDS[name](ontology)
-    except KeyError:
-        raise ValueError(f"unknown reasoner {name!r}; choose from {', '.join(BACKENDS)}") from None
