@@ -6,37 +6,7 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 
-from .facts import RDF_LANGSTRING, XSD_STRING, Blank, Facts
-
-
-def to_rdflib(term):
-    """A term as rdflib's."""
-    import rdflib
-
-    kind = type(term)
-    if kind is str:
-        return rdflib.URIRef(term)
-    if kind is tuple:
-        if len(term) == 3:
-            return rdflib.Literal(term[0], lang=term[2])
-        if term[1] == XSD_STRING:
-            return rdflib.Literal(term[0])
-        return rdflib.Literal(term[0], datatype=rdflib.URIRef(term[1]))
-    return rdflib.BNode(term)
-
-
-def from_rdflib(term):
-    """An rdflib term as a term here."""
-    import rdflib
-
-    if isinstance(term, rdflib.URIRef):
-        return str(term)
-    if isinstance(term, rdflib.Literal):
-        if term.language:
-            return (str(term), RDF_LANGSTRING, term.language)
-        return (str(term), str(term.datatype) if term.datatype else XSD_STRING)
-    return Blank(str(term))
-
+from .facts import XSD_STRING, Blank, Facts, from_rdflib, to_rdflib  # noqa: F401 (from_rdflib: a name of this stage)
 
 _OX: dict = {}
 """Term -> its pyoxigraph term, memoised (classes, properties and codes recur in every record)."""

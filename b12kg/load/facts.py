@@ -15,7 +15,11 @@ them: the order of problems found while reading a file stays what it was.
 from __future__ import annotations
 
 import json
+import logging
 import re
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -102,8 +106,6 @@ def _valid_datetime(lexical: str) -> bool:
 def _rdflib_literal(lexical: str, datatype: str) -> tuple[tuple, bool]:
     """rdflib's reading of a typed literal: (the literal with rdflib's lexical form, ill-typed)."""
     import rdflib
-
-    from .vocabulary import rdflib_quiet
 
     with rdflib_quiet():
         literal = rdflib.Literal(lexical, datatype=rdflib.URIRef(datatype))
@@ -254,8 +256,6 @@ class Facts:
         """The facts as an rdflib Graph (for pySHACL, the reference engine, and tests)."""
         import rdflib
 
-        from .convert import to_rdflib
-
         graph = rdflib.Graph(bind_namespaces="none")
         for triple in self:
             graph.add(tuple(to_rdflib(t) for t in triple))
@@ -278,8 +278,6 @@ def python_date(term) -> date | None:
 def _rdflib_date(lexical: str, datatype: str) -> date | None:
     import rdflib
 
-    from .vocabulary import rdflib_quiet
-
     with rdflib_quiet():
         value = rdflib.Literal(lexical, datatype=rdflib.URIRef(datatype)).toPython()
     return value if isinstance(value, date) else None
@@ -299,7 +297,49 @@ def truthy(term) -> bool:
 def _rdflib_truth(lexical: str, datatype: str) -> bool:
     import rdflib
 
-    from .vocabulary import rdflib_quiet
-
     with rdflib_quiet():
         return bool(rdflib.Literal(lexical, datatype=rdflib.URIRef(datatype)))
+
+
+@contextmanager
+def rdflib_quiet() -> Iterator[None]:
+    """rdflib logs a traceback (or warns) for every ill-typed literal it builds; b12kg
+    reports them as problems instead."""
+    logger = logging.getLogger("rdflib.term")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def to_rdflib(term):
+    """A term as rdflib's."""
+    import rdflib
+
+    kind = type(term)
+    if kind is str:
+        return rdflib.URIRef(term)
+    if kind is tuple:
+        if len(term) == 3:
+            return rdflib.Literal(term[0], lang=term[2])
+        if term[1] == XSD_STRING:
+            return rdflib.Literal(term[0])
+        return rdflib.Literal(term[0], datatype=rdflib.URIRef(term[1]))
+    return rdflib.BNode(term)
+
+
+def from_rdflib(term):
+    """An rdflib term as a term here."""
+    import rdflib
+
+    if isinstance(term, rdflib.URIRef):
+        return str(term)
+    if isinstance(term, rdflib.Literal):
+        if term.language:
+            return (str(term), RDF_LANGSTRING, term.language)
+        return (str(term), str(term.datatype) if term.datatype else XSD_STRING)
+    return Blank(str(term))

@@ -4,18 +4,13 @@ values b12kg computes are refused."""
 
 from __future__ import annotations
 
-import logging
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import rdflib
 from rdflib import OWL, RDF, RDFS, XSD, URIRef
 
 from ..errors import InputRejected, Problem
 from ..knowledge import Knowledge
 from ..namespaces import PT
-from .facts import RDF_TYPE, XSD_DECIMAL, Blank, Facts, decimal, ill_typed, lexical
+from .facts import RDF_TYPE, XSD_DECIMAL, Blank, Facts, decimal, ill_typed, lexical, rdflib_quiet
 from .locate import describe, field_name
 from .numbers import DECIMAL, decimal_value, inexact
 
@@ -25,21 +20,6 @@ NUMBERS = frozenset(str(t) for t in (XSD.decimal, XSD.integer, XSD.double))
 ANNOTATIONS = frozenset(str(t) for t in (RDFS.label, RDFS.comment, OWL.imports))
 """Properties outside the patient vocabulary an input may use: they state no fact
 (owl:imports only of b12kg's own ontologies, see native.refuse_imports)."""
-
-
-@contextmanager
-def rdflib_quiet() -> Iterator[None]:
-    """rdflib logs a traceback (or warns) for every ill-typed literal it builds; b12kg
-    reports them as problems instead."""
-    logger = logging.getLogger("rdflib.term")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        logger.setLevel(level)
 
 
 def short(graph: rdflib.Graph, iri: str) -> str:
@@ -145,7 +125,7 @@ def check_terms(graph: Facts, knowledge: Knowledge, file: str) -> None:
                 accepted.clear()
             accepted[(prop, value)] = True
     if refused:
-        from .convert import to_rdflib
+        from .facts import to_rdflib
 
         with rdflib_quiet():  # ordered as rdflib orders its terms
             ordered = sorted(((tuple(to_rdflib(t) for t in triple), triple), reason) for triple, reason in refused)

@@ -21,7 +21,7 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import reader_v3  # noqa: E402
+import reader_v3
 
 ROOT = Path(__file__).resolve().parents[2]
 # data_quality codes the contract names (C3, C5, C6); others are extras and only listed.
@@ -96,8 +96,7 @@ def against_expected(f, exp):
 def run_b12kg(cmd, paths, as_of, args, save):
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.jsonl"
-        proc = subprocess.run(cmd + ["batch", *map(str, paths), "--as-of", as_of, "--output", str(out),
-                                     "--workers", "1", "--no-progress", *args],
+        proc = subprocess.run([*cmd, "batch", *map(str, paths), "--as-of", as_of, "--output", str(out), "--workers", "1", "--no-progress", *args],
                               capture_output=True, text=True)
         if proc.returncode not in (0, 2):
             print(f"b12kg batch exit {proc.returncode}: {proc.stderr[-500:]}", file=sys.stderr)

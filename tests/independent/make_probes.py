@@ -225,7 +225,7 @@ def main():
     OUT.mkdir(exist_ok=True)
     for name, (resources, exp) in PROBES.items():
         patient = {"resourceType": "Patient", "id": name[:64], "birthDate": "1956-03-02"}
-        entries = [{"fullUrl": f"urn:uuid:{name}-{i}", "resource": r} for i, r in enumerate([patient] + resources)]
+        entries = [{"fullUrl": f"urn:uuid:{name}-{i}", "resource": r} for i, r in enumerate([patient, *resources])]
         for e in entries[1:]:
             e["resource"]["subject"] = {"reference": f"Patient/{patient['id']}"}
         (OUT / f"{name}.json").write_text(json.dumps({"resourceType": "Bundle", "type": "collection",

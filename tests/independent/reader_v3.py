@@ -84,7 +84,7 @@ def day(value):
     """The calendar date of a FHIR date/dateTime ('1994', '1994-01', full); None when absent."""
     if not value or not isinstance(value, str):
         return None
-    parts = (value[:10].split("-") + ["01", "01"])[:3]
+    parts = ([*value[:10].split("-"), "01", "01"])[:3]
     try:
         return dt.date(int(parts[0]), int(parts[1]), int(parts[2]))
     except ValueError:
@@ -121,7 +121,7 @@ def load_bundle(path):
     try:
         doc = json.loads(Path(path).read_text())
     except (OSError, ValueError) as exc:
-        raise Rejected(f"unreadable: {exc}")
+        raise Rejected(f"unreadable: {exc}") from exc
     if doc.get("resourceType") != "Bundle":
         raise Rejected("not a FHIR Bundle")
     resources = []
@@ -384,7 +384,7 @@ def record_period(res, cls, parenteral, as_of, dispense_dates):
         validity = (res.get("dispenseRequest") or {}).get("validityPeriod") or {}
         start = day(bounds.get("start")) or day(validity.get("start")) or day(res.get("authoredOn"))
         end = day(bounds.get("end")) or day(validity.get("end"))
-        latest = max(filter(None, [start, day(res.get("authoredOn"))] + dispense_dates.get(res["id"], [])),
+        latest = max(filter(None, [start, day(res.get("authoredOn")), *dispense_dates.get(res["id"], [])]),
                      default=None)
     elif rt == "MedicationDispense":
         start = day(res.get("whenHandedOver") or res.get("whenPrepared"))
@@ -455,7 +455,7 @@ def read_medications(resources, by_ref, as_of, dq, ignored):
         period = record_period(res, cls, parenteral, as_of, dispense_dates)
         if period is None:
             continue
-        start, latest, end, stale = period
+        start, _latest, end, stale = period
         if parenteral and rt != "MedicationAdministration":
             # C3 (v3): "a parenteral episode covers its dosing interval after each dose": the
             # last dose of a statement or order falls at its end at the latest.
@@ -698,7 +698,7 @@ def assess(resources, as_of, in_population=False):
                 break
         raised = [m["date"] for m, cut in ((mma, MMA_ELEVATED), (hcy, HCY_ELEVATED))
                   if m and status == "functional" and all(x > cut for x in points(m["iv"], (cut,)))]
-        shown = [d for d in [start_run] + raised if d]
+        shown = [d for d in [start_run, *raised] if d]
         earliest = min(shown) if shown else deciding["date"]
         treated_since = any(e["end"] >= earliest for e in therapy_eps)
         if earliest < add_months(as_of, -3) and not treated_since:
@@ -708,9 +708,9 @@ def assess(resources, as_of, in_population=False):
         dose = last["dose_ug"]
         if dose is None:
             dq.append((last["id"], "dose-unknown"))
-        if dose is None or dose > FOLATE_MAX_MG * 1000:
-            if (in_pop and status != "unlikely") or status in ("confirmed", "functional", "indeterminate"):
-                recs.add("avoid-folic-acid-alone")
+        if (dose is None or dose > FOLATE_MAX_MG * 1000) and (
+                (in_pop and status != "unlikely") or status in ("confirmed", "functional", "indeterminate")):
+            recs.add("avoid-folic-acid-alone")
 
     follow_up = None
     if in_pop:
