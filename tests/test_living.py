@@ -129,22 +129,39 @@ def deciding_serum_b12(bundle: dict) -> float | None:
 
 
 def deficient_longer_under_200(bundle: dict) -> bool:
-    """By hand: an untreated patient (no cyanocobalamin statement) whose serum B12 results
-    below 180 ng/L all lie within the 3 months before the as-of date, with an earlier result
-    below 200 ng/L dated more than 3 months before it: under a cut-off of 200 the deficiency
-    is older than 3 months (urgent-untreated-deficiency appears), under 180 it is not."""
+    """By hand: an untreated patient (no cyanocobalamin statement), deficient now under a cut-off
+    of 180 ng/L (confirmed, or functional), none of whose serum B12
+    results more than 3 months before the as-of date showed deficiency under a cut-off of 180
+    ng/L (below 180, or 180-350 with an MMA over 0.4 umol/L or a homocysteine over 15 umol/L
+    within 90 days, contract section 4), but one of which lay in 180-200: under a cut-off of
+    200 the deficiency is older than 3 months (urgent-untreated-deficiency appears)."""
     resources = [e["resource"] for e in bundle["entry"]]
     if any("B03BA01" in [c["code"] for c in r.get("medicationCodeableConcept", {}).get("coding", [])] for r in resources):
         return False
-    results = []
+    b12, elevated = [], []
     for r in resources:
         codes = [c["code"] for c in r.get("code", {}).get("coding", [])] if r["resourceType"] == "Observation" else []
+        if not codes:
+            continue
+        day, quantity = date.fromisoformat(r["effectiveDateTime"][:10]), r["valueQuantity"]
         if "2132-9" in codes or "14685-2" in codes:
-            quantity = r["valueQuantity"]
-            results.append((r["effectiveDateTime"][:10], quantity["value"] * (1.355 if quantity["unit"] == "pmol/L" else 1)))
-    three_months_before = "2026-08-24"  # AS_OF 2026-11-24 minus 3 calendar months
-    old = [value for day, value in results if day < three_months_before]
-    return AS_OF == "2026-11-24" and not any(v < 180 for v in old) and any(v < 200 for v in old)
+            b12.append((day, quantity["value"] * (1.355 if quantity["unit"] == "pmol/L" else 1)))
+        elif (("13964-2" in codes and quantity["value"] / (1000 if quantity["unit"] == "nmol/L" else 1) > 0.4)
+              or ("13965-9" in codes and quantity["value"] > 15)):
+            elevated.append(day)
+
+    def functional(day: date, value: float) -> bool:
+        return 180 <= value <= 350 and any(abs((day - other).days) <= 90 for other in elevated)
+
+    if not b12:
+        return False
+    latest = max(day for day, _ in b12)
+    deciding = min(value for day, value in b12 if day == latest)
+    if not (deciding < 180 or functional(latest, deciding)):
+        return False  # no deficiency now under either cut-off: no urgent warning
+    old = [(day, value) for day, value in b12 if day < date(2026, 8, 24)]  # AS_OF 2026-11-24 minus 3 months
+    assert AS_OF == "2026-11-24"
+    return not any(value < 180 or functional(day, value) for day, value in old) and any(180 <= v < 200 for _, v in old)
 
 
 def test_impact_of_moving_the_deficiency_cut_off_to_200(store, cohort_dir, b12kg_command, tmp_path):
@@ -161,7 +178,7 @@ def test_impact_of_moving_the_deficiency_cut_off_to_200(store, cohort_dir, b12kg
         value = deciding_serum_b12(bundle)
         if value is not None and 180 <= value < 200:  # indeterminate (or functional, unlikely) under 180; confirmed under 200
             expected.add(f"{PATIENT}{path.stem}")
-        elif value is not None and value < 180 and deficient_longer_under_200(bundle):
+        elif value is not None and deficient_longer_under_200(bundle):
             urgent.add(f"{PATIENT}{path.stem}")  # confirmed either way, but deficient for over 3 months only under 200
     report_file, page = tmp_path / "impact.json", tmp_path / "impact.html"
     started = time.monotonic()
