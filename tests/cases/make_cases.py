@@ -1858,6 +1858,57 @@ case("risk-metformin-no-dose-unknown-for-exposure-drug",
        "effectivePeriod": {"start": "2025-01-01"}}],
      "unlikely", [MONITOR], [METFORMIN_RF], no_data_quality_codes=["dose-unknown"])
 
+# ---- contract v3, section 6: a medication not recognised by code but named in its text -----------
+
+LOCAL_FORMULARY = "http://example.org/formulary"
+
+case("data-quality-medication-unrecognised-local-code-metformin-text",
+     "An active metformin order (authored 2026-01-10) coded only in a local formulary (MET500) "
+     "with text 'Metformin 500 mg tablet'; peripheral neuropathy, serum B12 600 pg/mL. The code is "
+     "not recognised, so the order is not used (no metformin risk factor, no enhanced monitoring), "
+     "and it is reported: medication-unrecognised-code naming the order (contract 6: 'a medication "
+     "whose code is not recognised but whose text names a drug the guideline reads is reported in "
+     "data_quality ... never used silently either way').",
+     [PN, NORMAL_B12,
+      {"resourceType": "MedicationRequest", "id": "med-local", "status": "active", "intent": "order",
+       "medicationCodeableConcept": {"coding": [_coding(LOCAL_FORMULARY, "MET500")], "text": "Metformin 500 mg tablet"},
+       "authoredOn": "2026-01-10"}],
+     "unlikely", [], quality=["med-local"], data_quality_codes=["medication-unrecognised-code"],
+     risk_factors_exclude=[METFORMIN_RF])
+
+case("data-quality-medication-unrecognised-text-only-metformin",
+     "An active metformin statement since 2025-01-01 with no coding at all, only the text "
+     "'Metformin 850 mg twice daily'; peripheral neuropathy, serum B12 600 pg/mL: no code, so not "
+     "used (no metformin risk factor), and reported as medication-unrecognised-code (contract 6).",
+     [PN, NORMAL_B12,
+      {"resourceType": "MedicationStatement", "id": "med-text", "status": "active",
+       "medicationCodeableConcept": {"text": "Metformin 850 mg twice daily"}, "effectivePeriod": {"start": "2025-01-01"}}],
+     "unlikely", [], quality=["med-text"], data_quality_codes=["medication-unrecognised-code"],
+     risk_factors_exclude=[METFORMIN_RF])
+
+case("data-quality-medication-unrecognised-local-code-brand-text",
+     "An active order (authored 2026-01-10) coded only in a local formulary with text 'Glucophage "
+     "500 mg tablet': Glucophage is a brand of metformin, so the text names a drug the guideline "
+     "reads; the code is not recognised: not used (no metformin risk factor) and reported "
+     "(medication-unrecognised-code, contract 6).",
+     [PN, NORMAL_B12,
+      {"resourceType": "MedicationRequest", "id": "med-brand", "status": "active", "intent": "order",
+       "medicationCodeableConcept": {"coding": [_coding(LOCAL_FORMULARY, "GLU500", "Glucophage 500 mg tablet")],
+                                     "text": "Glucophage 500 mg tablet"},
+       "authoredOn": "2026-01-10"}],
+     "unlikely", [], quality=["med-brand"], data_quality_codes=["medication-unrecognised-code"],
+     risk_factors_exclude=[METFORMIN_RF])
+
+case("data-quality-medication-unrecognised-not-for-other-drug-text",
+     "An active order coded only in a local formulary with text 'Lisinopril 10 mg tablet' (a drug "
+     "the guideline does not read): nothing to report about it (contract 6: what the guideline does "
+     "not read never rejects a record, and a note is given where it could change a conclusion).",
+     [PN, NORMAL_B12,
+      {"resourceType": "MedicationRequest", "id": "med-other", "status": "active", "intent": "order",
+       "medicationCodeableConcept": {"coding": [_coding(LOCAL_FORMULARY, "LIS10")], "text": "Lisinopril 10 mg tablet"},
+       "authoredOn": "2026-01-10"}],
+     "unlikely", [], no_data_quality_codes=["medication-unrecognised-code"])
+
 SUBJECT_AFTER = {"Observation": "code", "Condition": "id", "Procedure": "code",
                  "MedicationStatement": "medicationCodeableConcept"}
 
