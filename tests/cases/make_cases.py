@@ -1909,6 +1909,38 @@ case("data-quality-medication-unrecognised-not-for-other-drug-text",
        "authoredOn": "2026-01-10"}],
      "unlikely", [], no_data_quality_codes=["medication-unrecognised-code"])
 
+# ---- issue 23, item 5: medication codes no table resolves, counted once per record ---------------
+
+ATORVASTATIN = (RXNORM, "259255", "Atorvastatin 80 MG Oral Tablet")
+AMLODIPINE = (RXNORM, "197361", "Amlodipine 5 MG Oral Tablet")
+
+case("data-quality-medication-code-unresolved-summary-once-per-record",
+     "Metformin ordered by its RxNorm product 860975 (active, authored 2026-01-15: the risk factor and "
+     "enhanced monitoring), two active atorvastatin orders (RxNorm 259255), an amlodipine statement "
+     "(RxNorm 197361) and a cancelled simvastatin order (RxNorm 312961); serum B12 600 pg/mL. The three "
+     "counting records coded by RxNorm codes no table resolves are summarised in one note about no fact "
+     "(medication-code-unresolved: 3 records, 2 codes); the cancelled order is set aside whatever its code "
+     "and not counted; the metformin product is resolved and read.",
+     [PN, NORMAL_B12, med_request("med-metformin", *METFORMIN_860975, "2026-01-15"),
+      med_request("med-statin-1", *ATORVASTATIN, "2026-01-15"), med_request("med-statin-2", *ATORVASTATIN, "2026-06-15"),
+      {"resourceType": "MedicationStatement", "id": "med-amlodipine", "status": "active",
+       "medicationCodeableConcept": {"coding": [_coding(*AMLODIPINE)], "text": AMLODIPINE[2]},
+       "effectivePeriod": {"start": "2024-03-01"}},
+      med_request("med-simvastatin", RXNORM, "312961", "Simvastatin 20 MG Oral Tablet", "2026-02-01", status="cancelled")],
+     "unlikely", [MONITOR], [METFORMIN_RF], based_on=bo(metformin_over_4_months=["med-metformin"]),
+     data_quality_codes=["medication-code-unresolved"])
+
+case("data-quality-medication-code-unresolved-not-when-another-coding-resolves",
+     "An active order coded by an RxNorm code no table holds (99999999) and by ATC A10BA02 (metformin), "
+     "authored 2026-01-15; serum B12 600 pg/mL: the ATC coding resolves the record (metformin for more "
+     "than 4 months), so nothing is unresolved: no medication-code-unresolved.",
+     [PN, NORMAL_B12,
+      {"resourceType": "MedicationRequest", "id": "med-metformin", "status": "active", "intent": "order",
+       "medicationCodeableConcept": {"coding": [_coding(RXNORM, "99999999"), _coding(ATC, "A10BA02")], "text": "metformin"},
+       "authoredOn": "2026-01-15"}],
+     "unlikely", [MONITOR], [METFORMIN_RF], based_on=bo(metformin_over_4_months=["med-metformin"]),
+     no_data_quality_codes=["medication-code-unresolved", "medication-unrecognised-code"])
+
 SUBJECT_AFTER = {"Observation": "code", "Condition": "id", "Procedure": "code",
                  "MedicationStatement": "medicationCodeableConcept"}
 
