@@ -1914,19 +1914,34 @@ case("data-quality-medication-unrecognised-not-for-other-drug-text",
 ATORVASTATIN = (RXNORM, "259255", "Atorvastatin 80 MG Oral Tablet")
 AMLODIPINE = (RXNORM, "197361", "Amlodipine 5 MG Oral Tablet")
 
+def bare_code(resource):
+    """The resource with its medication coded by code alone: no display, no text (no name to read)."""
+    concept = resource["medicationCodeableConcept"]
+    concept.pop("text", None)
+    for coding in concept["coding"]:
+        coding.pop("display", None)
+    return resource
+
+
 case("data-quality-medication-code-unresolved-summary-once-per-record",
      "Metformin ordered by its RxNorm product 860975 (active, authored 2026-01-15: the risk factor and "
      "enhanced monitoring), two active atorvastatin orders (RxNorm 259255), an amlodipine statement "
-     "(RxNorm 197361) and a cancelled simvastatin order (RxNorm 312961); serum B12 600 pg/mL. The three "
-     "counting records coded by RxNorm codes no table resolves are summarised in one note about no fact "
-     "(medication-code-unresolved: 3 records, 2 codes); the cancelled order is set aside whatever its code "
+     "(RxNorm 197361) and a cancelled simvastatin order (RxNorm 312961), all four coded by code alone "
+     "(no display, no text), and an active lisinopril order (RxNorm 314076) with its display; serum "
+     "B12 600 pg/mL. The three counting records coded by RxNorm codes no table resolves and carrying no "
+     "name are summarised in one note about no fact (medication-code-unresolved: 3 records, 2 codes): "
+     "they could be a drug the guideline reads; the lisinopril order is read by its name (which names "
+     "no drug a guideline reads) and not counted; the cancelled order is set aside whatever its code "
      "and not counted; the metformin product is resolved and read.",
      [PN, NORMAL_B12, med_request("med-metformin", *METFORMIN_860975, "2026-01-15"),
-      med_request("med-statin-1", *ATORVASTATIN, "2026-01-15"), med_request("med-statin-2", *ATORVASTATIN, "2026-06-15"),
+      bare_code(med_request("med-statin-1", *ATORVASTATIN, "2026-01-15")),
+      bare_code(med_request("med-statin-2", *ATORVASTATIN, "2026-06-15")),
       {"resourceType": "MedicationStatement", "id": "med-amlodipine", "status": "active",
-       "medicationCodeableConcept": {"coding": [_coding(*AMLODIPINE)], "text": AMLODIPINE[2]},
+       "medicationCodeableConcept": {"coding": [_coding(AMLODIPINE[0], AMLODIPINE[1])]},
        "effectivePeriod": {"start": "2024-03-01"}},
-      med_request("med-simvastatin", RXNORM, "312961", "Simvastatin 20 MG Oral Tablet", "2026-02-01", status="cancelled")],
+      med_request("med-lisinopril", RXNORM, "314076", "Lisinopril 10 MG Oral Tablet", "2026-03-01"),
+      bare_code(med_request("med-simvastatin", RXNORM, "312961", "Simvastatin 20 MG Oral Tablet", "2026-02-01",
+                            status="cancelled"))],
      "unlikely", [MONITOR], [METFORMIN_RF], based_on=bo(metformin_over_4_months=["med-metformin"]),
      data_quality_codes=["medication-code-unresolved"])
 
