@@ -1858,6 +1858,104 @@ case("risk-metformin-no-dose-unknown-for-exposure-drug",
        "effectivePeriod": {"start": "2025-01-01"}}],
      "unlikely", [MONITOR], [METFORMIN_RF], no_data_quality_codes=["dose-unknown"])
 
+# ---- contract v3, section 6: a medication not recognised by code but named in its text -----------
+
+LOCAL_FORMULARY = "http://example.org/formulary"
+
+case("data-quality-medication-unrecognised-local-code-metformin-text",
+     "An active metformin order (authored 2026-01-10) coded only in a local formulary (MET500) "
+     "with text 'Metformin 500 mg tablet'; peripheral neuropathy, serum B12 600 pg/mL. The code is "
+     "not recognised, so the order is not used (no metformin risk factor, no enhanced monitoring), "
+     "and it is reported: medication-unrecognised-code naming the order (contract 6: 'a medication "
+     "whose code is not recognised but whose text names a drug the guideline reads is reported in "
+     "data_quality ... never used silently either way').",
+     [PN, NORMAL_B12,
+      {"resourceType": "MedicationRequest", "id": "med-local", "status": "active", "intent": "order",
+       "medicationCodeableConcept": {"coding": [_coding(LOCAL_FORMULARY, "MET500")], "text": "Metformin 500 mg tablet"},
+       "authoredOn": "2026-01-10"}],
+     "unlikely", [], quality=["med-local"], data_quality_codes=["medication-unrecognised-code"],
+     risk_factors_exclude=[METFORMIN_RF])
+
+case("data-quality-medication-unrecognised-text-only-metformin",
+     "An active metformin statement since 2025-01-01 with no coding at all, only the text "
+     "'Metformin 850 mg twice daily'; peripheral neuropathy, serum B12 600 pg/mL: no code, so not "
+     "used (no metformin risk factor), and reported as medication-unrecognised-code (contract 6).",
+     [PN, NORMAL_B12,
+      {"resourceType": "MedicationStatement", "id": "med-text", "status": "active",
+       "medicationCodeableConcept": {"text": "Metformin 850 mg twice daily"}, "effectivePeriod": {"start": "2025-01-01"}}],
+     "unlikely", [], quality=["med-text"], data_quality_codes=["medication-unrecognised-code"],
+     risk_factors_exclude=[METFORMIN_RF])
+
+case("data-quality-medication-unrecognised-local-code-brand-text",
+     "An active order (authored 2026-01-10) coded only in a local formulary with text 'Glucophage "
+     "500 mg tablet': Glucophage is a brand of metformin, so the text names a drug the guideline "
+     "reads; the code is not recognised: not used (no metformin risk factor) and reported "
+     "(medication-unrecognised-code, contract 6).",
+     [PN, NORMAL_B12,
+      {"resourceType": "MedicationRequest", "id": "med-brand", "status": "active", "intent": "order",
+       "medicationCodeableConcept": {"coding": [_coding(LOCAL_FORMULARY, "GLU500", "Glucophage 500 mg tablet")],
+                                     "text": "Glucophage 500 mg tablet"},
+       "authoredOn": "2026-01-10"}],
+     "unlikely", [], quality=["med-brand"], data_quality_codes=["medication-unrecognised-code"],
+     risk_factors_exclude=[METFORMIN_RF])
+
+case("data-quality-medication-unrecognised-not-for-other-drug-text",
+     "An active order coded only in a local formulary with text 'Lisinopril 10 mg tablet' (a drug "
+     "the guideline does not read): nothing to report about it (contract 6: what the guideline does "
+     "not read never rejects a record, and a note is given where it could change a conclusion).",
+     [PN, NORMAL_B12,
+      {"resourceType": "MedicationRequest", "id": "med-other", "status": "active", "intent": "order",
+       "medicationCodeableConcept": {"coding": [_coding(LOCAL_FORMULARY, "LIS10")], "text": "Lisinopril 10 mg tablet"},
+       "authoredOn": "2026-01-10"}],
+     "unlikely", [], no_data_quality_codes=["medication-unrecognised-code"])
+
+# ---- issue 23, item 5: medication codes no table resolves, counted once per record ---------------
+
+ATORVASTATIN = (RXNORM, "259255", "Atorvastatin 80 MG Oral Tablet")
+AMLODIPINE = (RXNORM, "197361", "Amlodipine 5 MG Oral Tablet")
+
+def bare_code(resource):
+    """The resource with its medication coded by code alone: no display, no text (no name to read)."""
+    concept = resource["medicationCodeableConcept"]
+    concept.pop("text", None)
+    for coding in concept["coding"]:
+        coding.pop("display", None)
+    return resource
+
+
+case("data-quality-medication-code-unresolved-summary-once-per-record",
+     "Metformin ordered by its RxNorm product 860975 (active, authored 2026-01-15: the risk factor and "
+     "enhanced monitoring), two active atorvastatin orders (RxNorm 259255), an amlodipine statement "
+     "(RxNorm 197361) and a cancelled simvastatin order (RxNorm 312961), all four coded by code alone "
+     "(no display, no text), and an active lisinopril order (RxNorm 314076) with its display; serum "
+     "B12 600 pg/mL. The three counting records coded by RxNorm codes no table resolves and carrying no "
+     "name are summarised in one note about no fact (medication-code-unresolved: 3 records, 2 codes): "
+     "they could be a drug the guideline reads; the lisinopril order is read by its name (which names "
+     "no drug a guideline reads) and not counted; the cancelled order is set aside whatever its code "
+     "and not counted; the metformin product is resolved and read.",
+     [PN, NORMAL_B12, med_request("med-metformin", *METFORMIN_860975, "2026-01-15"),
+      bare_code(med_request("med-statin-1", *ATORVASTATIN, "2026-01-15")),
+      bare_code(med_request("med-statin-2", *ATORVASTATIN, "2026-06-15")),
+      {"resourceType": "MedicationStatement", "id": "med-amlodipine", "status": "active",
+       "medicationCodeableConcept": {"coding": [_coding(AMLODIPINE[0], AMLODIPINE[1])]},
+       "effectivePeriod": {"start": "2024-03-01"}},
+      med_request("med-lisinopril", RXNORM, "314076", "Lisinopril 10 MG Oral Tablet", "2026-03-01"),
+      bare_code(med_request("med-simvastatin", RXNORM, "312961", "Simvastatin 20 MG Oral Tablet", "2026-02-01",
+                            status="cancelled"))],
+     "unlikely", [MONITOR], [METFORMIN_RF], based_on=bo(metformin_over_4_months=["med-metformin"]),
+     data_quality_codes=["medication-code-unresolved"])
+
+case("data-quality-medication-code-unresolved-not-when-another-coding-resolves",
+     "An active order coded by an RxNorm code no table holds (99999999) and by ATC A10BA02 (metformin), "
+     "authored 2026-01-15; serum B12 600 pg/mL: the ATC coding resolves the record (metformin for more "
+     "than 4 months), so nothing is unresolved: no medication-code-unresolved.",
+     [PN, NORMAL_B12,
+      {"resourceType": "MedicationRequest", "id": "med-metformin", "status": "active", "intent": "order",
+       "medicationCodeableConcept": {"coding": [_coding(RXNORM, "99999999"), _coding(ATC, "A10BA02")], "text": "metformin"},
+       "authoredOn": "2026-01-15"}],
+     "unlikely", [MONITOR], [METFORMIN_RF], based_on=bo(metformin_over_4_months=["med-metformin"]),
+     no_data_quality_codes=["medication-code-unresolved", "medication-unrecognised-code"])
+
 SUBJECT_AFTER = {"Observation": "code", "Condition": "id", "Procedure": "code",
                  "MedicationStatement": "medicationCodeableConcept"}
 
