@@ -45,7 +45,7 @@ def request(bundle: dict, templates: dict[str, str]) -> dict:
 def bundles(with_cases: bool) -> list[dict]:
     paths = sorted((ROOT / "examples").glob("*.json"))
     if with_cases:
-        for expected in sorted((ROOT / "tests" / "cases").glob("*.expected.json")):
+        for expected in sorted((ROOT / "tests" / "cases" / "b12").glob("*.expected.json")):
             spec = json.loads(expected.read_text())
             path = expected.with_name(expected.name.replace(".expected.json", ".json"))
             if spec.get("as_of") == AS_OF and spec.get("exit_code", 0) == 0 and path.exists():

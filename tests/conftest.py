@@ -18,6 +18,8 @@ os.environ.setdefault("B12KG_TIME_BUDGET", "600")
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ROOT / "tests" / "cases"
+B12_CASES = CASES / "b12"
+"""The primary pack's cases (each pack's cases in tests/cases/<pack>/)."""
 SHARED = ROOT.parent / "shared"
 
 
@@ -100,14 +102,14 @@ def cohort(assessor, tmp_path_factory):
     folder = tmp_path_factory.mktemp("cohort")
     extra = folder / "inputs"
     extra.mkdir()
-    base = (CASES / "combo-untreated-since-june-vegan-metformin.json").read_text(encoding="utf-8")
+    base = (B12_CASES / "combo-untreated-since-june-vegan-metformin.json").read_text(encoding="utf-8")
     bundle = _json.loads(base.replace("combo-untreated-since-june-vegan-metformin", "metformin-no-recent-b12"))
     for entry in bundle["entry"]:
         if entry["resource"]["resourceType"] == "Observation":
             entry["resource"]["effectiveDateTime"] = "2025-06-01"
     (extra / "metformin-no-recent-b12.json").write_text(_json.dumps(bundle), encoding="utf-8")
     by_date: dict[str, list[Path]] = {}
-    for expected in sorted(CASES.glob("*.expected.json")):
+    for expected in sorted(B12_CASES.glob("*.expected.json")):
         source = expected.with_name(expected.name.replace(".expected.json", ".json"))
         if not source.exists():
             source = next((expected.with_name(expected.name.replace(".expected.json", s)) for s in (".ttl", ".jsonld", ".nt")

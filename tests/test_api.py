@@ -13,7 +13,7 @@ from b12kg.api import Api
 from b12kg.errors import InputRejected
 
 ROOT = Path(__file__).resolve().parent.parent
-CASES = ROOT / "tests" / "cases"
+CASES = ROOT / "tests" / "cases" / "b12"
 SOME = ["combo-functional-ataxia-crohns-ppi-folic-acid-neuralgia", "status-unknown-no-b12", "avoid-folic-acid-alone-fires-1-mg-weekly-atc",
         "escalate-to-parenteral-fires-completed-3-month-course", "risk-ppi-fires-atc-a02bc07"]
 

@@ -20,7 +20,7 @@ from b12kg.batch.sources import discover
 from b12kg.cli import main
 from b12kg.errors import InputRejected
 
-CASES = Path(__file__).resolve().parent / "cases"
+CASES = Path(__file__).resolve().parent / "cases" / "b12"
 AS_OF = date(2026, 11, 24)
 SETTINGS = batch_run.Settings(as_of=AS_OF, reasoner="compiled", workers=2)
 PICKED = ["status-confirmed-b12-179_9-ng-per-l.json", "rejected-malformed-json.json", "rejected-unknown-unit-mg-per-h.json",

@@ -20,7 +20,7 @@ import pytest
 
 from b12kg.render.explain import render
 
-CASES = Path(__file__).resolve().parent / "cases"
+CASES = Path(__file__).resolve().parent / "cases" / "b12"
 REALWORLD = Path(__file__).resolve().parent / "realworld"
 SYNTHEA_RECORDS = (  # a real Synthea record (status unknown, 408 resources not read) and a variant (confirmed, treated)
     next(p for p in (REALWORLD / "synthea").glob("Dirk_Kuhlman_*.json") if not p.name.endswith(".expected.json")),

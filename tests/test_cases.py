@@ -1,7 +1,7 @@
 """Clinical cases: a patient file + the conclusions a clinician expects.
 
-Each tests/cases/NAME.json (FHIR R4 Bundle) or NAME.ttl (native RDF) has
-NAME.expected.json beside it (format of shared/bin/check-contract, plus
+The primary pack's cases: each tests/cases/b12/NAME.json (FHIR R4 Bundle) or NAME.ttl
+(native RDF) has NAME.expected.json beside it (format of shared/bin/check-contract, plus
 "description" and "based_on"). See tests/cases/README.md for the index.
 """
 
@@ -16,9 +16,9 @@ import pytest
 
 from b12kg.errors import InputRejected
 
-CASES = Path(__file__).resolve().parent / "cases"
+CASES = Path(__file__).resolve().parent / "cases" / "b12"
 SHARED_SCHEMA = Path(__file__).resolve().parent.parent.parent / "shared" / "contract" / "assessment.schema.json"
-SCHEMA = json.loads((SHARED_SCHEMA if SHARED_SCHEMA.exists() else CASES.parent / "contract" / "assessment.schema.json").read_text())
+SCHEMA = json.loads((SHARED_SCHEMA if SHARED_SCHEMA.exists() else CASES.parent.parent / "contract" / "assessment.schema.json").read_text())
 EXPECTED = sorted(CASES.glob("*.expected.json"))
 
 

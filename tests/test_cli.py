@@ -47,7 +47,7 @@ def test_native_turtle_example_matches_fhir_example(b12kg_command):
 
 
 def test_rejected_input_exits_2_with_located_message(b12kg_command):
-    bad = ROOT / "tests" / "cases" / "rejected-unknown-unit-mg-per-h.json"
+    bad = ROOT / "tests" / "cases" / "b12" / "rejected-unknown-unit-mg-per-h.json"
     result = run(b12kg_command, "assess", str(bad), "--as-of", "2026-11-24")
     assert result.returncode == 2
     assert str(bad) in result.stderr and "obs-b12-1" in result.stderr and "valueQuantity" in result.stderr and "mg/h" in result.stderr

@@ -19,7 +19,7 @@ from b12kg.dataset import partition
 from b12kg.render.rdf import to_rdf
 
 ROOT = Path(__file__).resolve().parent.parent
-CASES = ROOT / "tests" / "cases"
+CASES = ROOT / "tests" / "cases" / "b12"
 AS_OF = date(2026, 11, 24)
 STARTED = "http://www.w3.org/ns/prov#startedAtTime"
 INPUT_FILE = "https://w3id.org/b12kg/model#inputFile"

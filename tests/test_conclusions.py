@@ -15,7 +15,7 @@ import rdflib
 from b12kg import resources
 from b12kg.rdfterms import to_rdflib
 
-CASES = Path(__file__).resolve().parent / "cases"
+CASES = Path(__file__).resolve().parent / "cases" / "b12"
 
 
 def _assessable() -> list[tuple[Path, date]]:

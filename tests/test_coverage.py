@@ -40,7 +40,7 @@ def test_a_missing_statement_individual_is_a_gap():
 
 
 def test_a_rule_without_cases_is_a_gap(tmp_path):
-    for case in CASES.glob("status-*"):
+    for case in (CASES / "b12").glob("status-*"):
         shutil.copy(case, tmp_path / case.name)
     gaps = build(load_knowledge(), tmp_path).gaps
     assert any("escalate-to-parenteral" in gap and "fire" in gap for gap in gaps)

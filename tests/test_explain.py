@@ -17,7 +17,7 @@ import pytest
 
 from b12kg.render.explain import FORMATS, render
 
-CASES = Path(__file__).resolve().parent / "cases"
+CASES = Path(__file__).resolve().parent / "cases" / "b12"
 AS_OF = date(2026, 11, 24)
 INDETERMINATE = "status-indeterminate-b12-258_3-pmol-per-l"
 UNTREATED = "combo-untreated-since-june-vegan-metformin"

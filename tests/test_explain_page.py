@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parent
 CASES = ROOT / "cases"
 AS_OF = date(2026, 11, 24)
 SYNTHEA = next(p for p in (ROOT / "realworld" / "synthea").glob("Dirk_Kuhlman_*.json") if not p.name.endswith(".expected.json"))
-UNTREATED = CASES / "combo-untreated-since-june-vegan-metformin.json"
-ON_THERAPY = CASES / "escalate-to-parenteral-not-im-already-running.json"  # oral then IM B12, a worsened response
+UNTREATED = CASES / "b12" / "combo-untreated-since-june-vegan-metformin.json"
+ON_THERAPY = CASES / "b12" / "escalate-to-parenteral-not-im-already-running.json"  # oral then IM B12, a worsened response
 CONTRADICTION = CASES / "interactions" / "contradiction-fires-could-become-pregnant-folic-acid-0_4-mg.json"
 STARTED = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z?")
 

@@ -14,8 +14,8 @@ from fhir.resources.R4B.bundle import Bundle
 from b12kg.render.fhir import to_bundle
 from b12kg.render.vocabulary import vocabulary
 
-CASES = Path(__file__).resolve().parent / "cases"
-ROOT = CASES.parent.parent
+CASES = Path(__file__).resolve().parent / "cases" / "b12"
+ROOT = CASES.parent.parent.parent
 ASSESSABLE = [p for p in sorted(CASES.glob("*.expected.json")) if json.loads(p.read_text()).get("exit_code", 0) == 0]
 
 

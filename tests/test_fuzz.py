@@ -34,7 +34,7 @@ from b12kg.cli import main
 EXAMPLES = int(os.environ.get("B12KG_FUZZ_EXAMPLES", "40"))
 AS_OF = "2026-11-24"
 ROOT = Path(__file__).resolve().parent.parent
-CASES = ROOT / "tests" / "cases"
+CASES = ROOT / "tests" / "cases" / "b12"
 PT = "https://w3id.org/b12kg/patient#"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 

@@ -61,6 +61,19 @@ def test_derive_query_opens_with_its_header(path: Path):
     assert "# rec:" in header or "# derives: b12kg" in header
 
 
+def test_what_a_query_header_names_under_tests_exists():
+    """Every test module and case glob a query's `# tests:` header names matches a file (each
+    pack's cases in tests/cases/<pack>/): moving or renaming cases updates the headers."""
+    missing = []
+    for path in QUERIES:
+        header = path.read_text().split("PREFIX", 1)[0]
+        for block in re.findall(r"^# tests:(.*(?:\n#\s{2,}\S.*)*)", header, re.M):
+            for name in re.findall(r"tests/[^\s,()]+", block):
+                if "<" not in name and not any(ROOT.glob(name)):
+                    missing.append(f"{path.relative_to(resources.data_dir('queries'))}: {name}")
+    assert not missing, "\n".join(missing)
+
+
 @pytest.mark.parametrize("path", QUERIES, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_queries_never_reach_out(path: Path):
     text = re.sub(r"#.*", "", path.read_text())

@@ -140,7 +140,7 @@ def test_data_quality_is_data_a_sparql_user_can_query(tmp_path, assessor):
     """Contract 6: data_quality is in the patient's dataset as pt:DataQualityNote nodes."""
     import pyoxigraph as ox
 
-    path = ROOT / "tests" / "cases" / "status-indeterminate-fires-censored-below-200-spans-180.json"
+    path = ROOT / "tests" / "cases" / "b12" / "status-indeterminate-fires-censored-below-200-spans-180.json"
     result = assessor.assess(path, date(2026, 11, 24))
     store = ox.Store()
     store.extend(result.quads)

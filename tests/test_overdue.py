@@ -10,7 +10,7 @@ import pytest
 
 from b12kg.render.explain import render
 
-CASE = Path(__file__).resolve().parent / "cases" / "follow-up-3-months-due-from-earliest-active-therapy.json"
+CASE = Path(__file__).resolve().parent / "cases" / "b12" / "follow-up-3-months-due-from-earliest-active-therapy.json"
 
 
 @pytest.fixture(scope="module")

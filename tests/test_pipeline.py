@@ -9,7 +9,7 @@ from pathlib import Path
 
 from b12kg.errors import InputRejected
 
-CASES = Path(__file__).resolve().parent / "cases"
+CASES = Path(__file__).resolve().parent / "cases" / "b12"
 AS_OF = date(2026, 11, 24)
 
 

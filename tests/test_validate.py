@@ -13,7 +13,7 @@ from b12kg.load import load_patient
 from b12kg.validate import ENGINES, conforms, engine, shapes_graph
 
 TESTS = Path(__file__).resolve().parent
-INPUTS = sorted(p for folder in ("cases", "bad_inputs") for p in (TESTS / folder).iterdir()
+INPUTS = sorted(p for folder in ("cases/b12", "bad_inputs") for p in (TESTS / folder).iterdir()
                 if p.suffix in {".json", ".ttl", ".jsonld", ".nt"} and not p.name.endswith(".expected.json"))
 
 

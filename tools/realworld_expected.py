@@ -1,7 +1,7 @@
 """Shared by the real-record case writers: the expected-conclusions file format and the
 look-ups that find a record's fact ids by code (so no id is typed by hand).
 
-The format is that of tests/cases/*.expected.json (shared/bin/check-contract), plus the
+The format is that of tests/cases/b12/*.expected.json (shared/bin/check-contract), plus the
 contract fields: `population` {in, reason, based_on} with `population_in` for check-contract,
 `data_quality` [{fact, code}] with `data_quality_facts`, and the version 3 keys
 `data_quality_codes` / `no_data_quality_codes`.

@@ -17,7 +17,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
-CASES = ROOT / "tests" / "cases"
+CASES = ROOT / "tests" / "cases" / "b12"
 AS_OF = "2026-11-24"
 """Every fixture is assessed as of this date (the service runs with --as-of)."""
 
