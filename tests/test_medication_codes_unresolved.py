@@ -13,7 +13,7 @@ from pathlib import Path
 
 from b12kg.knowledge import load_knowledge
 
-CASES = Path(__file__).resolve().parent / "cases"
+CASES = Path(__file__).resolve().parent / "cases" / "b12"
 AS_OF = date(2026, 11, 24)
 NDC = "http://hl7.org/fhir/sid/ndc"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
