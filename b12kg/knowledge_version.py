@@ -77,7 +77,8 @@ def _pack_files(pack, pack_names: set[str]) -> list[tuple[str, Path]]:
 def _sha_of_files(files: list[tuple[str, Path]]) -> str:
     digest = hashlib.sha256()
     for name, path in files:
-        digest.update(name.encode("utf-8") + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+        entry = name.encode("utf-8") + b"\0" + hashlib.sha256(path.read_bytes()).digest()
+        digest.update(entry)
     return digest.hexdigest()
 
 

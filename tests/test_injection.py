@@ -56,14 +56,14 @@ def _formatted(node: ast.expr) -> bool:
 
 def test_no_query_is_built_by_formatting_a_string():
     offenders = []
-    for path in sorted((ROOT / "b12kg").glob("*.py")):
+    for path in sorted((ROOT / "b12kg").rglob("*.py")):  # every module, packages included
         for node in ast.walk(ast.parse(path.read_text())):
             if not isinstance(node, ast.Call):
                 continue
             name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
             arguments = node.args[:1] + [k.value for k in node.keywords if k.arg in {"query", "query_object", "update"}]
             if name in QUERY_METHODS and any(_formatted(a) for a in arguments):
-                offenders.append(f"{path.name}:{node.lineno}")
+                offenders.append(f"{path.relative_to(ROOT).as_posix()}:{node.lineno}")
     assert not offenders, offenders
 
 
