@@ -80,7 +80,8 @@ class Assessor:
         """Seconds one patient may take (checked between steps; the watchdog or the batch worker enforces it inside one)."""
         self.in_population = in_population
         """The caller asserts every patient belongs to the guideline's population (--in-population, contract section 5)."""
-        self.reasoner = reason.make_reasoner(reasoner, self.knowledge.graph)
+        # the compiled reasoner reads the knowledge's quads: no rdflib graph for it (knowledge_image.py)
+        self.reasoner = reason.make_reasoner(reasoner, self.knowledge if reasoner == "compiled" else self.knowledge.graph)
         missing = [f"{r.iri} ({r.pack}: {r.query_path})" for r in self.knowledge.rules if not r.query]
         if missing:
             raise FileNotFoundError(f"rules whose query file is missing: {', '.join(missing)}")
