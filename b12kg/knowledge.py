@@ -44,7 +44,8 @@ _GRAPH_LOCK = threading.Lock()
 
 class _LazyGraph:
     """Knowledge.graph: the rdflib graph given, or, for a Knowledge read from a knowledge image
-    (knowledge_image.py), the packs' Turtle parsed again the first time it is asked for."""
+    (knowledge_image.py), built from its quads (the same triples, blank nodes included, and
+    prefixes) the first time it is asked for."""
 
     def __get__(self, knowledge, owner=None):
         if knowledge is None:
@@ -54,7 +55,9 @@ class _LazyGraph:
             with _GRAPH_LOCK:
                 graph = knowledge.__dict__.get("_graph")
                 if graph is None:
-                    graph = knowledge.__dict__["_graph"] = _merged(knowledge.packs)[0]
+                    rebuild = knowledge.__dict__.get("_graph_from_image")
+                    graph = rebuild() if rebuild is not None else _merged(knowledge.packs)[0]
+                    knowledge.__dict__["_graph"] = graph
         return graph
 
     def __set__(self, knowledge, graph) -> None:

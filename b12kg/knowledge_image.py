@@ -196,7 +196,41 @@ def _knowledge(packs: tuple, header: dict, nquads: bytes):
     tables = {k: decode(v, classes) for k, v in header["knowledge"].items()}
     knowledge = Knowledge(graph=None, quads=quads, packs=packs, **tables)
     knowledge.__dict__["_image_tables"] = {name: decode(v, classes) for name, v in header["derived"].items()}
+    bindings = [(str(prefix), str(namespace)) for prefix, namespace in header["bindings"]]
+    knowledge.__dict__["_graph_from_image"] = lambda: graph_of(quads, bindings)
     return knowledge
+
+
+def graph_of(quads: tuple, bindings: list[tuple[str, str]]):
+    """The rdflib graph the quads were made from (load_knowledge): the same triples in the same
+    order, with the same blank nodes as the quads, and the same prefixes."""
+    import pyoxigraph as ox
+    import rdflib
+
+    xsd_string = ox.NamedNode("http://www.w3.org/2001/XMLSchema#string")
+    terms: dict = {}
+
+    def term(node):
+        found = terms.get(node)
+        if found is None:
+            if type(node) is ox.NamedNode:
+                found = rdflib.URIRef(node.value)
+            elif type(node) is ox.BlankNode:
+                found = rdflib.BNode(node.value)
+            elif node.language:
+                found = rdflib.Literal(node.value, lang=node.language)
+            elif node.datatype == xsd_string:
+                found = rdflib.Literal(node.value)  # a plain literal of the Turtle, as rdflib parsed it
+            else:
+                found = rdflib.Literal(node.value, datatype=rdflib.URIRef(node.datatype.value))
+            terms[node] = found
+        return found
+
+    graph = rdflib.Graph()
+    for prefix, namespace in bindings:
+        graph.bind(prefix, namespace, override=False)
+    graph.addN((term(q.subject), term(q.predicate), term(q.object), graph) for q in quads)
+    return graph
 
 
 KNOWLEDGE_FIELDS = ("analytes", "code_systems", "rules", "guideline_iri", "guideline_version", "version_iris", "guidelines",
@@ -217,6 +251,7 @@ def write(knowledge, packs: tuple) -> None:
             "knowledge": {name: encode(getattr(knowledge, name)) for name in KNOWLEDGE_FIELDS},
             "derived": derived,
             "quads": len(knowledge.quads),
+            "bindings": [[prefix, str(namespace)] for prefix, namespace in knowledge.graph.namespaces()],
         }, ensure_ascii=True, separators=(",", ":")).encode("ascii")
         body = header + b"\n" + ox.serialize(knowledge.quads, format=ox.RdfFormat.N_QUADS)
         first = MAGIC + b" " + hashlib.sha256(body).hexdigest().encode()
