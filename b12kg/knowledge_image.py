@@ -256,6 +256,9 @@ def write(knowledge, packs: tuple) -> None:
         body = header + b"\n" + ox.serialize(knowledge.quads, format=ox.RdfFormat.N_QUADS)
         first = MAGIC + b" " + hashlib.sha256(body).hexdigest().encode()
         folder = cache_dir()
+        holder = folder.parent if os.environ.get("B12KG_CACHE_DIR") else folder.parent.parent.parent
+        if not holder.is_dir():
+            return  # no home (or no folder holding the one named) to keep a cache in: none is created
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not _trusted_folder(folder):
             return
