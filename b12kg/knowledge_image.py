@@ -161,16 +161,16 @@ def _trusted_folder(folder: Path) -> bool:
     return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o022
 
 
-def read(packs: tuple):
-    """The Knowledge of these packs from their image, or None (no image, not trusted, corrupt)."""
+def read_private(name: str) -> bytes | None:
+    """The body of the cache file `name`, or None: disabled, missing, not the user's own and
+    private (file and folder), not a regular file, or not matching its SHA-256 line."""
     if not enabled():
         return None
     try:
         folder = cache_dir()
-        path = folder / f"{key(packs)}.image"
         if not _trusted_folder(folder):
             return None
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        fd = os.open(folder / name, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
         with os.fdopen(fd, "rb") as stream:
             info = os.fstat(stream.fileno())
             if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o022:
@@ -178,6 +178,51 @@ def read(packs: tuple):
             first, body = stream.readline(), stream.read()
         if first.split() != [MAGIC, hashlib.sha256(body).hexdigest().encode()]:
             return None  # not an image, or truncated or altered since it was written
+        return body
+    except Exception:  # any failure: as if there were none
+        return None
+
+
+def writable() -> Path | None:
+    """The cache folder, made when missing (0700), if it can hold files: enabled, its holder
+    exists (no home is created for it), the user's own and private, writable."""
+    if not enabled():
+        return None
+    try:
+        folder = cache_dir()
+        holder = folder.parent if os.environ.get("B12KG_CACHE_DIR") else folder.parent.parent.parent
+        if not holder.is_dir():
+            return None  # no home (or no folder holding the one named) to keep a cache in: none is created
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return folder if _trusted_folder(folder) and os.access(folder, os.W_OK) else None
+    except Exception:
+        return None
+
+
+def write_private(name: str, body: bytes) -> None:
+    """Keep `body` as the cache file `name` (private, written whole or not at all); failures are ignored."""
+    try:
+        folder = writable()
+        if folder is None:
+            return
+        fd, temporary = tempfile.mkstemp(dir=folder, prefix=".image-", suffix=".tmp")  # mode 0600
+        try:
+            with os.fdopen(fd, "wb") as stream:
+                stream.write(MAGIC + b" " + hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
+            os.replace(temporary, folder / name)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    except Exception:  # a cache that cannot be written changes nothing
+        return
+
+
+def read(packs: tuple):
+    """The Knowledge of these packs from their image, or None (no image, not trusted, corrupt)."""
+    try:
+        body = read_private(f"{key(packs)}.image")
+        if body is None:
+            return None
         header, nquads = body.split(b"\n", 1)
         return _knowledge(packs, json.loads(header), nquads)
     except Exception:  # any failure: parse the packs instead
@@ -254,21 +299,6 @@ def write(knowledge, packs: tuple) -> None:
             "bindings": [[prefix, str(namespace)] for prefix, namespace in knowledge.graph.namespaces()],
         }, ensure_ascii=True, separators=(",", ":")).encode("ascii")
         body = header + b"\n" + ox.serialize(knowledge.quads, format=ox.RdfFormat.N_QUADS)
-        first = MAGIC + b" " + hashlib.sha256(body).hexdigest().encode()
-        folder = cache_dir()
-        holder = folder.parent if os.environ.get("B12KG_CACHE_DIR") else folder.parent.parent.parent
-        if not holder.is_dir():
-            return  # no home (or no folder holding the one named) to keep a cache in: none is created
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not _trusted_folder(folder):
-            return
-        fd, temporary = tempfile.mkstemp(dir=folder, prefix=".image-", suffix=".tmp")  # mode 0600
-        try:
-            with os.fdopen(fd, "wb") as stream:
-                stream.write(first + b"\n" + body)
-            os.replace(temporary, folder / f"{key(packs)}.image")
-        except BaseException:
-            os.unlink(temporary)
-            raise
+        write_private(f"{key(packs)}.image", body)
     except Exception:  # a cache that cannot be written changes nothing
         return

@@ -159,3 +159,36 @@ def test_the_command_line_is_the_same_cold_and_warm(tmp_path):
     assert outputs[0] == outputs[1]
     assert json.loads(outputs[0])["b12_status"]["value"] == "confirmed"
     assert len(list((tmp_path / ".cache" / "b12kg" / "knowledge").glob("*.image"))) == 1
+
+
+def test_the_fhir_check_tables_kept_equal_the_models(cache):
+    """load/fhir_check.py keeps what it reads of fhir.resources' models beside the image: kept,
+    they are the models' own tables, and they answer as the models' do."""
+    from b12kg.load import bundle, fhir_check
+
+    assert set(fhir_check.KEPT_TYPES) == bundle.VALIDATED
+    for cached in (fhir_check._kept, fhir_check.keep_tables, fhir_check._model, fhir_check._resource_key, fhir_check._primitives):
+        cached.cache_clear()
+    try:
+        assert fhir_check._kept() is None
+        fhir_check._kept.cache_clear()
+        fhir_check.keep_tables()
+        fhir_check._kept.cache_clear()
+        fhir_check._model.cache_clear()
+        fhir_check._resource_key.cache_clear()
+        kept = fhir_check._kept()
+        assert kept is not None and (cache / fhir_check._kept_name()).is_file()
+        for name in fhir_check.KEPT_TYPES:
+            key = kept["resources"][name]
+            assert key == fhir_check._key_of(fhir_check._resource_class(name))
+        for key, description in kept["models"].items():
+            assert description == json.loads(json.dumps(fhir_check.describe(fhir_check._class_of(key)))), key
+        assert kept["patterns"] == {n: getattr(__import__("fhir_core.types").types, n).pattern.pattern for n in fhir_check.PATTERNS}
+        resources = [e["resource"] for e in json.loads(EXAMPLE.read_text())["entry"]]
+        broken = [{**r, "status": 3} for r in resources] + [{**r, "unknownElement": "x"} for r in resources]
+        answers = [fhir_check.certainly_valid(r) for r in resources + broken]
+        assert answers == [True] * len(resources) + [False] * len(broken)
+    finally:
+        for cached in (fhir_check._kept, fhir_check.keep_tables, fhir_check._model, fhir_check._resource_key,
+                       fhir_check._primitives):
+            cached.cache_clear()
