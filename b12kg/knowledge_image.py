@@ -37,6 +37,8 @@ from decimal import Decimal
 from pathlib import Path
 
 FORMAT = 1
+KEEP = 8
+"""Images (and FHIR check tables) kept in the folder, the newest."""
 MAGIC = b"b12kg-knowledge-image"
 IMAGE_TABLES = (
     "b12kg.knowledge:Knowledge.value_set_members",
@@ -77,15 +79,16 @@ def key(packs: tuple) -> str:
 
     names = {p.name for p in packs}
     code = hashlib.sha256()  # the code that computes what the image holds: an edit names another image
-    for module in sorted({name.split(":")[0] for name in IMAGE_TABLES} | {__name__}):
+    for module in sorted({name.split(":")[0] for name in IMAGE_TABLES} | {__name__, "b12kg.namespaces"}):
         code.update(Path(__file__).parent.joinpath(*module.split(".")[1:]).with_suffix(".py").read_bytes())
     digest = hashlib.sha256(f"{code.hexdigest()}\n".encode())
-    digest.update(f"{MAGIC.decode()} {FORMAT} {__version__} {sys.version} {pyoxigraph.__version__} "
-                            f"{rdflib.__version__}\n".encode())
+    digest.update(f"{MAGIC.decode()} {FORMAT} {__version__} {sys.version} {pyoxigraph.__version__} {rdflib.__version__}\n"
+                  .encode())
     for pack in packs:
         digest.update(f"{pack.name} {_sha_of_files(_pack_files(pack, names))}\n".encode())
-        if pack.queries is not None and pack.queries.is_dir():  # rule files outside the hashed queries, if any
-            digest.update(" ".join(sorted(str(p.relative_to(pack.queries)) for p in pack.queries.rglob("*.rq"))).encode())
+        if pack.queries is not None and pack.queries.is_dir():  # every query file a rule may name, hashed or not above
+            queries = sorted((p.relative_to(pack.queries).as_posix(), p) for p in pack.queries.rglob("*.rq"))
+            digest.update(f"queries {_sha_of_files(queries)}\n".encode())
     return digest.hexdigest()
 
 
@@ -213,6 +216,10 @@ def write_private(name: str, body: bytes) -> None:
         except BaseException:
             os.unlink(temporary)
             raise
+        suffix = Path(name).suffix  # keep the newest KEEP of a kind: an edited pack leaves its old image behind
+        kept = sorted(folder.glob(f"*{suffix}"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in kept[KEEP:]:
+            old.unlink(missing_ok=True)
     except Exception:  # a cache that cannot be written changes nothing
         return
 

@@ -98,6 +98,9 @@ def test_an_edited_pack_file_names_another_image(cache, tmp_path):
     assert len(list(cache.glob("*.image"))) == 2
     again = fresh(packs)
     assert from_image(again) and list(again.quads) == list(after.quads)
+    for n in range(knowledge_image.KEEP + 2):  # old images do not pile up
+        knowledge_image.write_private(f"{n:064x}.image", b"x")
+    assert len(list(cache.glob("*.image"))) == knowledge_image.KEEP
 
 
 def _corrupt(path: Path) -> None:
