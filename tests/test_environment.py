@@ -110,14 +110,15 @@ def test_an_unusable_home_or_cache_changes_nothing(b12kg_command, tmp_path, home
 
 
 def test_an_ordinary_home_holds_only_the_knowledge_image(b12kg_command, tmp_path):
-    """The one thing b12kg writes in a home: the knowledge image, private to the user
-    (a 0700 folder, a 0600 file) under the cache folder; with B12KG_NO_CACHE=1, nothing."""
+    """The one thing b12kg writes in a home: the knowledge image and the FHIR check tables, private
+    to the user (a 0700 folder, 0600 files) under the cache folder; with B12KG_NO_CACHE=1, nothing."""
     env = {"HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / ".cache"), "B12KG_CACHE_DIR": ""}
     result = run(b12kg_command, "assess", str(EXAMPLE), "--as-of", "2026-11-24", env=env)
     assert result.returncode == 0, result.stderr
     written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*"))
-    assert written[:3] == [".cache", ".cache/b12kg", ".cache/b12kg/knowledge"] and len(written) == 4, written
-    assert written[3].endswith(".image") and oct((tmp_path / written[3]).stat().st_mode & 0o777) == oct(0o600)
+    assert written[:3] == [".cache", ".cache/b12kg", ".cache/b12kg/knowledge"] and len(written) == 5, written
+    assert written[3].endswith(".image") and written[4].startswith(".cache/b12kg/knowledge/fhir-check-"), written
+    assert {oct((tmp_path / w).stat().st_mode & 0o777) for w in written[3:]} == {oct(0o600)}
     assert oct((tmp_path / written[2]).stat().st_mode & 0o777) == oct(0o700)
     home = tmp_path / "off"
     home.mkdir()
