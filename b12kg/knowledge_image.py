@@ -4,8 +4,11 @@ Parsing the packs' Turtle with rdflib is most of a one-patient `assess` (about 1
 2). The image holds what the pipeline reads from that parse: the knowledge's quads (N-Quads,
 parsed by pyoxigraph in about 30 ms), the tables load_knowledge reads from them, the derived
 tables an assessment reads from the rdflib graph (IMAGE_TABLES).
-The rdflib graph itself is not kept: a Knowledge from an image parses the Turtle again the
-first time something asks for `knowledge.graph` (QC, coverage, exports; not `assess`).
+The rdflib graph itself is not kept: a Knowledge from an image builds it from its quads and
+prefixes the first time something asks for `knowledge.graph` (QC, coverage, the reference
+reasoners; not `assess` with the default reasoner). load/fhir_check.py keeps the tables it
+reads from the FHIR models in the same folder, in the same way (read_private/write_private).
+At most KEEP images are kept, the newest.
 
 The image is named by a SHA-256 of every file that makes the knowledge (the packs' ontology,
 shapes and SPARQL, as knowledge_version hashes them), the b12kg, Python, pyoxigraph and
@@ -19,8 +22,11 @@ code). Any failure to find, read, trust or write it falls back silently to parsi
 and the answers are the same. It is read only when the file and its folder belong to the
 user running b12kg and nobody else may write them (the folder is made 0700, the file 0600,
 written to a temporary file and renamed into place), and only when its body matches the
-SHA-256 in its header (a truncated or corrupt image is rebuilt, never believed). Whoever can
-write as the user could also edit an installed pack: the image is trusted like the packs.
+SHA-256 in its header (a truncated or corrupt image is rebuilt, never believed). The checksum
+catches damage, not a deliberate edit: whoever can write as the user can rewrite an image and
+its checksum, as they could edit a pack installed for that user; the image is trusted as far
+as the user's own files are (issue 14 removed the UCUM cache for this reason; the image is
+kept because it makes a warm start about three times faster).
 """
 
 from __future__ import annotations
