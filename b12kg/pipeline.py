@@ -91,9 +91,20 @@ class Assessor:
         """The rules after the reasoner, phase by phase (derivation, then interactions between guidelines): data, not code."""
         self.provenance = provenance_queries(self.knowledge)
         self.cited_knowledge = [self.knowledge.queries[q] for q in CITED_KNOWLEDGE_QUERIES]
-        self.store = self.new_store()
-        """The store of the latest run (each run gets a fresh one: a store cleared and
-        refilled gets slower and keeps its memory, PERFORMANCE-NOTES.md)."""
+        self._store: ox.Store | None = None
+
+    @property
+    def store(self) -> ox.Store:
+        """The store of the latest run (each run gets a fresh one: a store cleared and refilled
+        gets slower and keeps its memory, PERFORMANCE-NOTES.md); before any run, one holding the
+        ontology, made when first asked for (not at start-up: a run makes its own)."""
+        if self._store is None:
+            self._store = self.new_store()
+        return self._store
+
+    @store.setter
+    def store(self, store: ox.Store) -> None:
+        self._store = store
 
     def new_store(self) -> ox.Store:
         """A fresh in-memory store holding the ontology (about 2.5 ms)."""
