@@ -9,6 +9,7 @@ after it, interaction last), then gm:dependsOn and gm:stage within a phase.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -27,10 +28,40 @@ from .sparql import select
 T = TypeVar("T")
 
 
+DERIVED_TABLES: dict[str, Callable] = {}
+"""'module:qualname' -> the function of each derived_table (the knowledge image names them so)."""
+
+
 def derived_table(compute: Callable[[Knowledge], T]) -> property:
     """A Knowledge attribute computed from the knowledge once, through Knowledge.derived: the
     one caching mechanism for what is read from a Knowledge (here and in other modules alike)."""
+    DERIVED_TABLES[f"{compute.__module__}:{compute.__qualname__}"] = compute
     return property(lambda knowledge: knowledge.derived(compute), doc=compute.__doc__)
+
+
+_GRAPH_LOCK = threading.Lock()
+
+
+class _LazyGraph:
+    """Knowledge.graph: the rdflib graph given, or, for a Knowledge read from a knowledge image
+    (knowledge_image.py), built from its quads (the same triples, blank nodes included, and
+    prefixes) the first time it is asked for."""
+
+    def __get__(self, knowledge, owner=None):
+        if knowledge is None:
+            raise AttributeError("graph")  # a field without a default
+        graph = knowledge.__dict__.get("_graph")
+        if graph is None:
+            with _GRAPH_LOCK:
+                graph = knowledge.__dict__.get("_graph")
+                if graph is None:
+                    rebuild = knowledge.__dict__.get("_graph_from_image")
+                    graph = rebuild() if rebuild is not None else _merged(knowledge.packs)[0]
+                    knowledge.__dict__["_graph"] = graph
+        return graph
+
+    def __set__(self, knowledge, graph) -> None:
+        knowledge.__dict__["_graph"] = graph
 
 
 @dataclass(frozen=True)
@@ -89,7 +120,8 @@ def _decimal(term: ox.Literal | None) -> Decimal | None:
 class Knowledge:
     """Everything b12kg knows about the guideline, prepared once."""
 
-    graph: rdflib.Graph
+    graph: rdflib.Graph = _LazyGraph()  # type: ignore[assignment]
+    """The merged ontology as an rdflib graph (parsed on first use when the knowledge came from an image)."""
     quads: tuple[ox.Quad, ...]
     analytes: tuple[Analyte, ...]
     code_systems: tuple[CodeSystem, ...]
@@ -166,7 +198,9 @@ class Knowledge:
         the knowledge (patient vocabulary, medication statuses, FHIR output vocabulary)."""
         table = self.__dict__.setdefault("_derived", {})  # a frozen dataclass: its own dict
         if compute not in table:
-            table[compute] = compute(self)
+            kept = self.__dict__.get("_image_tables", {})  # a Knowledge read from a knowledge image
+            name = f"{getattr(compute, '__module__', '')}:{getattr(compute, '__qualname__', '')}"
+            table[compute] = kept[name] if name in kept else compute(self)
         return table[compute]
 
     def analyte_for_code(self, concept_iri: str) -> Analyte | None:
@@ -319,7 +353,20 @@ def _parse(pack) -> rdflib.Graph:
 
 @cache
 def _load(packs: tuple) -> Knowledge:
-    """Parse every pack's ontology and read the tables the pipeline needs."""
+    """The knowledge of the packs: from its image when one is kept for these very files
+    (knowledge_image.py), otherwise parsed (and its image written)."""
+    from . import knowledge_image
+
+    knowledge = knowledge_image.read(packs)
+    if knowledge is None:
+        knowledge = _parsed(packs)
+        knowledge_image.write(knowledge, packs)
+    return knowledge
+
+
+def _merged(packs: tuple) -> tuple[rdflib.Graph, set[tuple[str, str]], dict[str, str], dict[str, str]]:
+    """Every pack's ontology parsed and merged: the graph, (subject, pack) definitions,
+    the prefixes, and the pack that first defines each subject."""
     graph = rdflib.Graph()
     defined_in: set[tuple[str, str]] = set()
     prefixes = dict(PREFIXES)
@@ -335,6 +382,12 @@ def _load(packs: tuple) -> Knowledge:
             graph.bind(prefix, namespace, override=False)
             if prefix and prefix not in prefixes and str(namespace) not in prefixes.values():
                 prefixes[prefix] = str(namespace)
+    return graph, defined_in, prefixes, pack_of_subject
+
+
+def _parsed(packs: tuple) -> Knowledge:
+    """Parse every pack's ontology and read the tables the pipeline needs."""
+    graph, defined_in, prefixes, pack_of_subject = _merged(packs)
     by_name = {pack.name: pack for pack in packs}
     store = ox.Store()
     quads = tuple(ox.Quad(to_ox(s), to_ox(p), to_ox(o), ox.NamedNode(str(ONTOLOGY_GRAPH))) for s, p, o in graph)

@@ -80,7 +80,8 @@ class Assessor:
         """Seconds one patient may take (checked between steps; the watchdog or the batch worker enforces it inside one)."""
         self.in_population = in_population
         """The caller asserts every patient belongs to the guideline's population (--in-population, contract section 5)."""
-        self.reasoner = reason.make_reasoner(reasoner, self.knowledge.graph)
+        # the compiled reasoner reads the knowledge's quads: no rdflib graph for it (knowledge_image.py)
+        self.reasoner = reason.make_reasoner(reasoner, self.knowledge if reasoner == "compiled" else self.knowledge.graph)
         missing = [f"{r.iri} ({r.pack}: {r.query_path})" for r in self.knowledge.rules if not r.query]
         if missing:
             raise FileNotFoundError(f"rules whose query file is missing: {', '.join(missing)}")
@@ -90,9 +91,20 @@ class Assessor:
         """The rules after the reasoner, phase by phase (derivation, then interactions between guidelines): data, not code."""
         self.provenance = provenance_queries(self.knowledge)
         self.cited_knowledge = [self.knowledge.queries[q] for q in CITED_KNOWLEDGE_QUERIES]
-        self.store = self.new_store()
-        """The store of the latest run (each run gets a fresh one: a store cleared and
-        refilled gets slower and keeps its memory, PERFORMANCE-NOTES.md)."""
+        self._store: ox.Store | None = None
+
+    @property
+    def store(self) -> ox.Store:
+        """The store of the latest run (each run gets a fresh one: a store cleared and refilled
+        gets slower and keeps its memory, PERFORMANCE-NOTES.md); before any run, one holding the
+        ontology, made when first asked for (not at start-up: a run makes its own)."""
+        if self._store is None:
+            self._store = self.new_store()
+        return self._store
+
+    @store.setter
+    def store(self, store: ox.Store) -> None:
+        self._store = store
 
     def new_store(self) -> ox.Store:
         """A fresh in-memory store holding the ontology (about 2.5 ms)."""

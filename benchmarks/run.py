@@ -2,7 +2,7 @@
 
     python -m benchmarks.run [--patients 10000] [--large] [--baseline-patients 8]
                              [--peer-patients 2000] [--synthea DIR] [--no-dask] [--seed 42]
-                             [--plots DIR]
+                             [--plots DIR] [--startup-only] [--startup-runs 5]
 
 On the seeded synthetic cohort (benchmarks/cohort.py; 10k patients, and 100k with
 --large) and on the Synthea sample (../shared/realworld/synthea), it measures:
@@ -16,7 +16,9 @@ On the seeded synthetic cohort (benchmarks/cohort.py; 10k patients, and 100k wit
 - `b12kg batch --workers 1`, `b12kg batch` on every core, and `b12kg batch --scheduler`
   on a Dask LocalCluster with one single-threaded worker per core (cluster start-up
   excluded, the workers' preparation included);
-- one-patient `b12kg assess` wall time (median of 3);
+- one-patient `b12kg assess` wall time, cold (no knowledge image), without cache and warm
+  (the image read), median of --startup-runs, and warm `Api().assess` latency
+  (benchmarks/startup.py; `--startup-only` runs this part alone);
 - incremental re-assessment (benchmarks/incremental.py): the cohort of --patients into a
   store, then `--incremental` unchanged and with 1% of the records changed
   (`--incremental-only` runs this part alone).
@@ -39,7 +41,6 @@ import hashlib
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -131,17 +132,6 @@ def in_process(function) -> tuple[Usage, object]:
     result = function()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return Usage(time.perf_counter() - start, time.process_time() - cpu, peak), result
-
-
-def one_patient_assess(as_of: date) -> float:
-    example = ROOT / "examples" / "ex1-confirmed-oral.json"
-    times = []
-    for _ in range(3):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "b12kg.cli", "assess", str(example), "--as-of", as_of.isoformat()],
-                       capture_output=True, check=True)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def compare(name: str, results: list[Result], reference: dict[str, dict]) -> int:
@@ -247,8 +237,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plots", type=Path, help="write an SVG of memory and cost against patients done, per cohort, here")
     parser.add_argument("--incremental-only", action="store_true",
                         help="only the incremental re-assessment (1%% of --patients changed; benchmarks/incremental.py)")
+    parser.add_argument("--startup-only", action="store_true",
+                        help="only the one-patient cold/warm start-up and warm Api().assess (benchmarks/startup.py)")
+    parser.add_argument("--startup-runs", type=int, default=5, help="subprocess runs per start-up figure (median)")
     args = parser.parse_args(argv)
     as_of = date.fromisoformat(args.as_of)
+    from benchmarks import startup
+
+    if args.startup_only:
+        startup.print_rows(as_of, args.startup_runs, 30)
+        return 0
     from b12kg.batch.local import default_workers
 
     cores = default_workers()
@@ -259,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
             incremental.print_rows(args.patients, incremental.measure(args.patients, args.seed, as_of, Path(tmp), cores))
         return 0
     print(f"machine: {os.cpu_count()} cores ({cores} usable), load average at start {os.getloadavg()[0]:.2f}")
-    print(f"one-patient b12kg assess (wall, median of 3): {one_patient_assess(as_of):.2f} s")
+    startup.print_rows(as_of, args.startup_runs, 30)
     sizes = [args.patients] + ([100_000] if args.large else [])
     with tempfile.TemporaryDirectory(prefix="b12kg-bench-") as tmp:
         work = Path(tmp)

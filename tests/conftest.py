@@ -40,6 +40,15 @@ def b12kg_command() -> list[str]:
     return [found] if found else [sys.executable, "-m", "b12kg.cli"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_knowledge_image(tmp_path_factory):
+    """The knowledge image (b12kg/knowledge_image.py) of this test session, out of the user's
+    cache folder; shared by the session's commands (tests naming their own cache set it empty)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("B12KG_CACHE_DIR", str(tmp_path_factory.mktemp("cache") / "knowledge"))
+        yield
+
+
 # --- headless Chromium for the HTML pages (review page, cohort page) ---------------------------
 
 CHROMIUM_ARGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",

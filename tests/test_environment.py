@@ -96,21 +96,33 @@ def _umask() -> int:
 
 @pytest.mark.parametrize("home", ["missing", "a-file", "read-only"])
 def test_an_unusable_home_or_cache_changes_nothing(b12kg_command, tmp_path, home):
-    """b12kg keeps nothing in the home or cache folder (unit factors ship with the package):
-    a home that does not exist, is a file, or lies where no file can be created (/proc)
-    changes nothing, and an ordinary home is left as it was."""
+    """b12kg keeps only an optional knowledge image in the cache folder (knowledge_image.py;
+    unit factors ship with the package): a home that does not exist, is a file, or lies where
+    no file can be created (/proc) changes nothing, and none is created."""
     location = {"missing": tmp_path / "no-home", "a-file": tmp_path / "home-file", "read-only": Path("/proc/b12kg-home")}[home]
     if home == "a-file":
         location.write_text("")
     result = run(b12kg_command, "assess", str(EXAMPLE), "--as-of", "2026-11-24",
-                 env={"HOME": str(location), "XDG_CACHE_HOME": str(location / ".cache")})
+                 env={"HOME": str(location), "XDG_CACHE_HOME": str(location / ".cache"), "B12KG_CACHE_DIR": ""})
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["b12_status"]["value"] == "confirmed"
     assert not (tmp_path / "no-home").exists()
 
 
-def test_an_ordinary_home_is_left_as_it_was(b12kg_command, tmp_path):
-    result = run(b12kg_command, "assess", str(EXAMPLE), "--as-of", "2026-11-24",
-                 env={"HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / ".cache")})
+def test_an_ordinary_home_holds_only_the_knowledge_image(b12kg_command, tmp_path):
+    """The one thing b12kg writes in a home: the knowledge image and the FHIR check tables, private
+    to the user (a 0700 folder, 0600 files) under the cache folder; with B12KG_NO_CACHE=1, nothing."""
+    env = {"HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / ".cache"), "B12KG_CACHE_DIR": ""}
+    result = run(b12kg_command, "assess", str(EXAMPLE), "--as-of", "2026-11-24", env=env)
     assert result.returncode == 0, result.stderr
-    assert list(tmp_path.iterdir()) == []
+    written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*"))
+    assert written[:3] == [".cache", ".cache/b12kg", ".cache/b12kg/knowledge"] and len(written) == 5, written
+    assert written[3].endswith(".image") and written[4].startswith(".cache/b12kg/knowledge/fhir-check-"), written
+    assert {oct((tmp_path / w).stat().st_mode & 0o777) for w in written[3:]} == {oct(0o600)}
+    assert oct((tmp_path / written[2]).stat().st_mode & 0o777) == oct(0o700)
+    home = tmp_path / "off"
+    home.mkdir()
+    result = run(b12kg_command, "assess", str(EXAMPLE), "--as-of", "2026-11-24",
+                 env={**env, "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache"), "B12KG_NO_CACHE": "1"})
+    assert result.returncode == 0, result.stderr
+    assert list(home.iterdir()) == []

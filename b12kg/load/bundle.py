@@ -18,7 +18,7 @@ from ..knowledge import Knowledge
 from .codes import tables
 from .facts import RDF_TYPE, P, plain
 from .fhir_base import EARLIEST_DATE, Mapper, code_segment, fact_iri, patient_iri
-from .fhir_check import certainly_valid
+from .fhir_check import certainly_valid, keep_tables
 from .fhir_clinical import map_condition, map_patient, map_procedure
 from .fhir_medication import MEDICATIONS, map_medication
 from .fhir_observation import map_observation
@@ -189,6 +189,7 @@ def _entries(bundle: dict, file: str, knowledge: Knowledge, ignored: list[dict],
         problems.extend(model_problems)
         if not model_problems:
             found.append((index, resource, full_url))
+    keep_tables()  # the FHIR check tables kept for the next run, once (fhir_check.py)
     if problems:
         raise InputRejected(problems)
     if bundle.get("type") == "history":

@@ -125,17 +125,30 @@ def _date_kind(pattern: re.Pattern, time_allowed: bool, time_required: bool):
     return check
 
 
-def _primitives() -> dict[str, Any]:
+PATTERNS = ("Date", "DateTime", "Instant")
+
+
+def _patterns() -> dict[str, str]:
+    """The models' own patterns of the date kinds (from the check tables when kept)."""
+    kept = _kept()
+    if kept is not None:
+        return kept["patterns"]
     from fhir_core import types as fhir_types
 
+    return {name: getattr(fhir_types, name).pattern.pattern for name in PATTERNS}
+
+
+@cache
+def _primitives() -> dict[str, Any]:
+    patterns = {name: re.compile(text) for name, text in _patterns().items()}
     return {
         "String": _text, "Markdown": _text, "Xhtml": _text, "Code": _code, "Id": _id, "Uri": _uri, "Canonical": _uri,
         "Decimal": _decimal, "bool": _boolean,
         "Integer": _integer(-2147483648, 2147483647), "UnsignedInt": _integer(0, 2147483647),
         "PositiveInt": _integer(1, 2147483647),
-        "Date": _date_kind(fhir_types.Date.pattern, False, False),
-        "DateTime": _date_kind(fhir_types.DateTime.pattern, True, False),
-        "Instant": _date_kind(fhir_types.Instant.pattern, True, True),
+        "Date": _date_kind(patterns["Date"], False, False),
+        "DateTime": _date_kind(patterns["DateTime"], True, False),
+        "Instant": _date_kind(patterns["Instant"], True, True),
     }
 
 
@@ -159,51 +172,84 @@ def _unwrap_optional(annotation: Any) -> Any:
     return annotation
 
 
-def _field_check(annotation: Any, primitives: dict) -> tuple[Any, bool] | None:
-    """(check, is_list) of an element's type, None when it is not one certainly_valid reads."""
+def _field_kind(annotation: Any) -> list | None:
+    """[kind, name] of an element's type: ["p", primitive], ["c", ""] (a contained resource) or
+    ["m", model key]; None when it is not one certainly_valid reads."""
     from fhir_core.types import FhirBase, FhirElementOrResourceBase
 
-    annotation = _unwrap_optional(annotation)
-    is_list = typing.get_origin(annotation) is list
-    if is_list:
-        annotation = _unwrap_optional(typing.get_args(annotation)[0])
     if annotation is bool:
-        return primitives["bool"], is_list
+        return ["p", "bool"]
     if typing.get_origin(annotation) is typing.Annotated:
         kinds = [type(meta).__name__ for meta in annotation.__metadata__]
-        if len(kinds) == 1 and kinds[0] in primitives:
-            return primitives[kinds[0]], is_list
+        if len(kinds) == 1 and kinds[0] in _primitives():
+            return ["p", kinds[0]]
         return None
     if isinstance(annotation, type) and issubclass(annotation, FhirElementOrResourceBase):
-        return _contained, is_list
+        return ["c", ""]
     if isinstance(annotation, type) and issubclass(annotation, FhirBase):
-        model_class = annotation.get_model_klass()
-        return (lambda value: _valid(value, _model(model_class))), is_list
+        return ["m", _key_of(annotation.get_model_klass())]
     return None
 
 
-@cache
-def _model(model_class: type) -> _Model:
-    primitives = _primitives()
-    model = _Model()
-    required, choices = [], {}
+def _key_of(model_class: type) -> str:
+    return f"{model_class.__module__}:{model_class.__qualname__}"
+
+
+def _class_of(key: str) -> type:
+    import importlib
+
+    module, qualname = key.split(":")
+    found: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        found = getattr(found, part)
+    return found
+
+
+def describe(model_class: type) -> dict:
+    """What certainly_valid reads of one model class, as data: its elements (JSON name ->
+    [kind, name, is_list]), the required ones, the choice groups and its resource type."""
+    fields, required, choices = {}, [], {}
     for name, info in model_class.model_fields.items():
         extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
         alias = info.alias or name
         if name == "fhir_comments" or name.endswith("__ext") or not extra.get("element_property"):
             continue
-        check = _field_check(info.annotation, primitives)
-        if check is not None:
-            model.fields[alias] = check
+        annotation = _unwrap_optional(info.annotation)
+        is_list = typing.get_origin(annotation) is list
+        if is_list:
+            annotation = _unwrap_optional(typing.get_args(annotation)[0])
+        kind = _field_kind(annotation)
+        if kind is not None:
+            fields[alias] = [*kind, is_list]
         if info.is_required() or extra.get("element_required"):
             required.append(alias)
         if extra.get("one_of_many"):  # a choice [x]: required when any of its types says so (stricter, never looser)
             members = choices.setdefault(extra["one_of_many"], [])
             members.append((alias, bool(extra.get("one_of_many_required"))))
-    model.required = tuple(required)
-    model.choices = tuple((tuple(a for a, _ in members), any(n for _, n in members)) for members in choices.values())
-    if model_class.has_resource_base():
-        model.resource_type = model_class.get_resource_type()
+    return {"fields": fields, "required": required,
+            "choices": [[[a for a, _ in members], any(n for _, n in members)] for members in choices.values()],
+            "resource_type": model_class.get_resource_type() if model_class.has_resource_base() else None}
+
+
+def _nested(key: str):
+    return lambda value: _valid(value, _model(key))
+
+
+@cache
+def _model(key: str) -> _Model:
+    """The _Model of a model class by its key: from the kept check tables, else read from the class."""
+    kept = _kept()
+    description = kept["models"].get(key) if kept is not None else None
+    if description is None:
+        description = describe(_class_of(key))
+    primitives = _primitives()
+    model = _Model()
+    for alias, (kind, name, is_list) in description["fields"].items():
+        check = primitives[name] if kind == "p" else _contained if kind == "c" else _nested(name)
+        model.fields[alias] = (check, is_list)
+    model.required = tuple(description["required"])
+    model.choices = tuple((tuple(names), needed) for names, needed in description["choices"])
+    model.resource_type = description["resource_type"]
     return model
 
 
@@ -240,11 +286,19 @@ def _contained(value: Any) -> bool:
     """A contained resource: a dict naming a FHIR resource type, valid as that resource."""
     if type(value) is not dict or type(value.get("resourceType")) is not str:
         return False
-    model_class = _resource_class(value["resourceType"])
-    return model_class is not None and _valid(value, _model(model_class))
+    key = _resource_key(value["resourceType"])
+    return key is not None and _valid(value, _model(key))
 
 
 @cache
+def _resource_key(resource_type: str) -> str | None:
+    kept = _kept()
+    if kept is not None and resource_type in kept["resources"]:
+        return kept["resources"][resource_type]
+    model_class = _resource_class(resource_type)
+    return _key_of(model_class) if model_class is not None else None
+
+
 def _resource_class(resource_type: str) -> type | None:
     from fhir.resources.R4B import get_fhir_model_class
 
@@ -260,5 +314,67 @@ def certainly_valid(resource: dict) -> bool:
     resource_type = resource.get("resourceType")
     if type(resource_type) is not str:
         return False
-    model_class = _resource_class(resource_type)
-    return model_class is not None and "resourceType" in resource and _valid(resource, _model(model_class))
+    key = _resource_key(resource_type)
+    return key is not None and "resourceType" in resource and _valid(resource, _model(key))
+
+
+# --- the check tables kept between runs (knowledge_image.read_private: private, checksummed) --------
+
+KEPT_TYPES = ("Patient", "Observation", "Condition", "Procedure", "Medication", "MedicationStatement", "MedicationRequest",
+              "MedicationDispense", "MedicationAdministration")
+"""Resource types whose tables are kept (with every model they reach): those the loader validates
+(load.bundle.VALIDATED; tests/test_knowledge_image.py checks they are the same). Others are read from
+the models when met."""
+
+
+def _kept_name() -> str:
+    import hashlib
+    from importlib.metadata import version
+    from pathlib import Path
+
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for package in ("fhir.resources", "fhir-core", "pydantic"):
+        digest.update(f"{package} {version(package)}\n".encode())
+    return f"fhir-check-{digest.hexdigest()}.json"
+
+
+@cache
+def _kept() -> dict | None:
+    """The check tables of KEPT_TYPES from an earlier run, or None (then read from the models, and kept)."""
+    import json
+
+    from ..knowledge_image import read_private
+
+    try:
+        body = read_private(_kept_name())
+        found = json.loads(body) if body is not None else None
+        if found is not None and set(found) == {"patterns", "models", "resources"}:
+            return found
+    except Exception:  # any failure: the models are read instead
+        pass
+    return None
+
+
+@cache
+def keep_tables() -> None:
+    """Read the tables of KEPT_TYPES from the models and keep them (once per process, when none
+    are kept and the cache folder can hold them)."""
+    import json
+
+    from ..knowledge_image import writable, write_private
+
+    if _kept() is not None or not writable():
+        return
+    try:
+        resources = {name: _resource_key(name) for name in KEPT_TYPES}
+        models: dict[str, dict] = {}
+        pending = [key for key in resources.values() if key is not None]
+        while pending:
+            key = pending.pop()
+            if key not in models:
+                models[key] = describe(_class_of(key))
+                pending.extend(name for kind, name, _ in models[key]["fields"].values() if kind == "m")
+        write_private(_kept_name(), json.dumps({"patterns": _patterns(), "models": models, "resources": resources},
+                                               sort_keys=True).encode("utf-8"))
+    except Exception:  # a cache that cannot be written changes nothing
+        return

@@ -22,8 +22,11 @@ ANNOTATIONS = frozenset(str(t) for t in (RDFS.label, RDFS.comment, OWL.imports))
 (owl:imports only of b12kg's own ontologies, see native.refuse_imports)."""
 
 
-def short(graph: rdflib.Graph, iri: str) -> str:
-    """'xsd:decimal' rather than the full IRI, where the vocabulary has a prefix for it."""
+def short(graph: rdflib.Graph | Knowledge, iri: str) -> str:
+    """'xsd:decimal' rather than the full IRI, where the vocabulary has a prefix for it (the
+    prefixes of a graph, or of a Knowledge's graph)."""
+    if not isinstance(graph, rdflib.Graph):
+        graph = graph.graph
     return URIRef(iri).n3(graph.namespace_manager)
 
 
@@ -43,7 +46,7 @@ def input_terms(knowledge: Knowledge) -> tuple[set, set, dict, frozenset]:
     return kinds[OWL.Class], kinds[OWL.ObjectProperty] | kinds[OWL.DatatypeProperty], ranges, computed
 
 
-def _term_problem(graph: Facts, triple, terms: tuple[set, set, dict, frozenset], names: rdflib.Graph) -> str | None:
+def _term_problem(graph: Facts, triple, terms: tuple[set, set, dict, frozenset], names: Knowledge) -> str | None:
     """Why one triple is not a patient fact in the patient vocabulary (None if it is)."""
     _, prop, value = triple
     classes, properties, ranges, computed = terms
@@ -77,7 +80,7 @@ def _number_problem(text: str) -> tuple[object, str | None]:
     return number, _EXACT[text]
 
 
-def _literal_problem(graph: Facts, triple, expected: str | None, names: rdflib.Graph) -> str | None:
+def _literal_problem(graph: Facts, triple, expected: str | None, names: Knowledge) -> str | None:
     """Why a literal is ill-typed, inexact or of the wrong datatype (None if it is fine). A
     number where xsd:decimal is expected (xsd:integer, or xsd:double from a JSON-LD number)
     is rewritten as the decimal its digits spell."""
@@ -117,7 +120,7 @@ def check_terms(graph: Facts, knowledge: Knowledge, file: str) -> None:
         _, prop, value = triple
         if (value in classes if prop == RDF_TYPE else type(value) is tuple and (prop, value) in accepted):
             continue
-        reason = _term_problem(graph, triple, terms, knowledge.graph)
+        reason = _term_problem(graph, triple, terms, knowledge)  # its graph read only to name a refused term
         if reason:
             refused.append((triple, reason))
         elif type(value) is tuple and triple in graph:  # fine, and not rewritten

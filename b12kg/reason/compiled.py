@@ -26,10 +26,15 @@ class CompiledReasoner:
     name = "compiled"
 
     def __init__(self, ontology):
-        from ..rdfterms import to_ox
-        from . import axioms
+        """`ontology`: the ontology's rdflib graph, or a Knowledge (its quads: the same triples in
+        the same order, with no rdflib graph to build when the knowledge came from an image)."""
+        if hasattr(ontology, "quads"):
+            self._axioms = [(q.subject, q.predicate, q.object) for q in ontology.quads if type(q.object) is not ox.Literal]
+        else:
+            from ..rdfterms import to_ox
+            from . import axioms
 
-        self._axioms = [(to_ox(s), to_ox(p), to_ox(o)) for s, p, o in axioms(ontology)]
+            self._axioms = [(to_ox(s), to_ox(p), to_ox(o)) for s, p, o in axioms(ontology)]
         self._base, self._tables, self._templates, self._index = closure(self._axioms)
 
     def materialise(self, store: ox.Store, graphs: list[ox.NamedNode], inferred: ox.NamedNode) -> None:
