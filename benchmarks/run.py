@@ -270,7 +270,8 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(work / f"cohort-{n}")
         incremental.print_rows(args.patients, incremental.measure(args.patients, args.seed, as_of, work, cores))
         if args.synthea.is_dir():
-            files = sorted(p for p in args.synthea.glob("*.json") if not p.name.startswith("practitioner"))
+            files = sorted(p for p in args.synthea.glob("*.json")
+                           if not p.name.startswith("practitioner") and not p.name.endswith(".expected.json"))
             folder = work / "synthea"
             folder.mkdir()
             for path in files:
