@@ -125,6 +125,16 @@ class CohortStore:
         names = [v.value for v in solutions.variables]
         return [{n: row[n] for n in names if row[n] is not None} for row in solutions]
 
+    def history(self) -> dict[str, list[tuple[str, str, str]]]:
+        """(as-of, started, assessment) of every committed assessment, by patient IRI, in time order."""
+        from ..resources import query_text
+
+        found: dict[str, list[tuple[str, str, str]]] = {}
+        for row in self.select(query_text("living/assessments.rq")):
+            started = row["started"].value if "started" in row else ""
+            found.setdefault(row["patient"].value, []).append((row["asOf"].value, started, row["assessment"].value))
+        return found
+
     def pending_loads(self) -> list[ox.NamedNode]:
         return [q.subject for q in self.store.quads_for_pattern(None, _P["loadState"], ox.Literal("pending"), CATALOG_GRAPH)]
 
@@ -166,11 +176,13 @@ class CohortStore:
     def loading(self, knowledge_quads: Iterable[ox.Quad] | None = None):
         """A transactional load: yields a Loader; commits on success, rolls back on any exception."""
         load = ox.NamedNode(f"{LOAD_NS}{uuid.uuid4()}")
+        history = self.history()  # before the load is journalled: a query over a store with a pending load
+        # must list every graph it may read, which Oxigraph evaluates graph by graph (1.4 s at 2,000 patients)
         journal = [ox.Quad(load, RDF_TYPE, _P["CohortLoad"], CATALOG_GRAPH),
                    ox.Quad(load, _P["loadState"], ox.Literal("pending"), CATALOG_GRAPH),
                    ox.Quad(load, _STARTED, _now(), CATALOG_GRAPH)]
         self.store.extend(journal)
-        loader = Loader(self, load)
+        loader = Loader(self, load, history)
         try:
             if knowledge_quads is not None and not self.store.contains_named_graph(_ONTOLOGY):
                 self.store.extend([*knowledge_quads, ox.Quad(load, _ADDED_KNOWLEDGE, ox.Literal(True), CATALOG_GRAPH)])
@@ -190,11 +202,11 @@ class CohortStore:
 class Loader:
     """Adds assessments within one load, in atomic groups of FLUSH_EVERY."""
 
-    def __init__(self, cohort: CohortStore, load: ox.NamedNode):
+    def __init__(self, cohort: CohortStore, load: ox.NamedNode, history: dict[str, list[tuple[str, str, str]]]):
         self.cohort, self.load = cohort, load
         self.shared_graph = ox.NamedNode(f"{load.value}/derived-knowledge")
         self.added = self.skipped = self.revised = self.graphs_added = 0
-        self._history: dict[str, list[tuple[str, str, str]]] | None = None
+        self._history = history
         self._buffer: list[ox.Quad] = []
         self._catalog: list[ox.Quad] = []
         self._pending: set[str] = set()
@@ -228,16 +240,8 @@ class Loader:
         return True
 
     def history(self) -> dict[str, list[tuple[str, str, str]]]:
-        """(as-of, started, assessment) of every committed assessment, by patient IRI, in time
-        order (read once, kept up to date as this load adds assessments)."""
-        if self._history is None:
-            from ..resources import query_text
-
-            self._history = {}
-            for row in self.cohort.select(query_text("living/assessments.rq")):
-                started = row["started"].value if "started" in row else ""
-                self._history.setdefault(row["patient"].value, []).append(
-                    (row["asOf"].value, started, row["assessment"].value))
+        """(as-of, started, assessment) of every committed assessment when the load began, by
+        patient IRI, in time order; kept up to date as this load adds assessments."""
         return self._history
 
     def _revision(self, assessment: str, patient: str, own: list[ox.Quad]) -> list[ox.Quad]:
