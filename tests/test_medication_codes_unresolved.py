@@ -107,3 +107,17 @@ def test_the_code_is_declared_with_its_systems():
         SELECT ?uri WHERE { ?dq skos:notation "medication-code-unresolved" ; skos:definition ?d ; pt:countsCodesOf ?uri .
                             ?cs a gm:CodeSystem ; gm:systemUri ?uri }""")
     assert {str(row[0]) for row in found} == {RXNORM, NDC}
+
+
+def test_metformin_product_861007_with_and_without_its_display(assessor, tmp_path):
+    """Issue 23's done-when: metformin hydrochloride 500 MG Oral Tablet (RxNorm 861007) ordered
+    2026-01-15 and active gives the metformin risk factor at 2026-11-24 (over 4 months), with or
+    without its display: the code alone resolves it through the product table."""
+    for display in ("metformin hydrochloride 500 MG Oral Tablet", None):
+        coding = {"system": RXNORM, "code": "861007", **({"display": display} if display else {})}
+        order = {"resourceType": "MedicationRequest", "id": "med-861007", "status": "active", "intent": "order",
+                 "medicationCodeableConcept": {"coding": [coding]}, "authoredOn": "2026-01-15"}
+        doc = assessor.assess(_bundle(tmp_path / f"m-{bool(display)}.json", "pat-861007", order), AS_OF).document
+        assert [r["code"] for r in doc["risk_factors"]] == ["metformin-over-4-months"], display
+        assert doc["risk_factors"][0]["based_on"] == ["med-861007"]
+        assert not _notes(doc) and not _notes(doc, "medication-unrecognised-code")
