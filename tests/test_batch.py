@@ -131,7 +131,9 @@ def test_a_patient_over_the_time_budget_is_stopped_once_and_the_rest_assessed(as
     stopped = by_source[str(tmp_path / "b-slow.json")]
     assert "budget" in stopped["rejected"][0]["reason"] and stopped["rejected"][0]["rule"] == "time budget"
     slow_seq = next(i for i, item in enumerate(items) if item.source.endswith("b-slow.json"))
-    assert pool.stats.stopped == [str(tmp_path / "b-slow.json")]
+    # Stopped by the watchdog while its chunk was assessed, or refused by the loader's own check of
+    # the budget (its 990 x 4 resources can take the whole budget to load on a slow machine):
+    assert pool.stats.stopped in ([], [str(tmp_path / "b-slow.json")])
     # Stopped once, never run after that: while loading (the loader's share of the record's time
     # over the budget), or while its chunk was assessed and then once more alone (local.py).
     assert pool.stats.starts.get(slow_seq, 1) <= 2, "a stopped patient never runs again"
