@@ -16,7 +16,7 @@ import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from .errors import InputRejected
 from .load import LoadedPatient, load_document
@@ -72,9 +72,11 @@ class Api:
         validate_input(loaded, self.knowledge)
         return loaded
 
-    def assess(self, document: dict | str, as_of: date | None = None, name: str = DEFAULT_NAME, fmt: str = "fhir") -> Result:
-        """Assess one patient as of a date (default: today). Raises InputRejected for a record b12kg refuses."""
-        as_of = as_of or date.today()
+    def assess(self, document: dict | str, as_of: date | str | None = None, name: str = DEFAULT_NAME,
+               fmt: str = "fhir") -> Result:
+        """Assess one patient as of a date (a date or an ISO text such as "2026-11-24"; default:
+        today). Raises InputRejected for a record b12kg refuses, ValueError for a bad date."""
+        as_of = _as_date(as_of)
         key = self._key(document, as_of, name, fmt) if self.cache_size else None
         with self._lock:
             if key is not None and key in self._cache:
@@ -112,3 +114,19 @@ class Api:
     def assess_json(self, text: str, as_of: date | None = None, name: str = DEFAULT_NAME) -> str:
         """The contract JSON of one FHIR Bundle given as JSON text, as JSON text."""
         return json.dumps(self.assess(text, as_of, name).document, ensure_ascii=False)
+
+
+def _as_date(as_of: date | str | None) -> date:
+    """The as-of date: today when None, an ISO text read as a date (a datetime's time dropped)."""
+    if as_of is None:
+        return date.today()
+    if isinstance(as_of, datetime):
+        return as_of.date()
+    if isinstance(as_of, date):
+        return as_of
+    if isinstance(as_of, str):
+        try:
+            return date.fromisoformat(as_of.strip())
+        except ValueError:
+            raise ValueError(f"as_of: {as_of!r} is not a date (YYYY-MM-DD)") from None
+    raise TypeError(f"as_of: expected a date or an ISO date text, found {type(as_of).__name__}")

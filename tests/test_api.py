@@ -60,3 +60,18 @@ def test_not_a_document(api, document):
 def test_not_json_text(api):
     with pytest.raises(InputRejected):
         api.assess("{not json", date(2026, 11, 24))
+
+
+def test_the_as_of_date_may_be_iso_text(api):
+    """Api.assess(bundle, "2026-11-24") is the same as with the date; a bad date is a clear error."""
+    from datetime import datetime
+
+    doc = json.loads((ROOT / "examples" / "ex1-confirmed-oral.json").read_text())
+    expected = api.assess(doc, date(2026, 11, 24)).document
+    _same(api.assess(doc, "2026-11-24").document, expected)
+    _same(api.assess(doc, datetime(2026, 11, 24, 15, 30)).document, expected)
+    assert expected["as_of"] == "2026-11-24"
+    with pytest.raises(ValueError, match="not a date"):
+        api.assess(doc, "24/11/2026")
+    with pytest.raises(TypeError, match="expected a date"):
+        api.assess(doc, 20261124)
