@@ -18,6 +18,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from .dates import calendar_date
 from .errors import InputRejected
 from .load import LoadedPatient, load_document
 from .pipeline import Assessment, Assessor
@@ -117,7 +118,7 @@ class Api:
 
 
 def _as_date(as_of: date | str | None) -> date:
-    """The as-of date: today when None, an ISO text read as a date (a datetime's time dropped)."""
+    """The as-of date: today when None, YYYY-MM-DD text read as the CLI reads --as-of (a datetime's time dropped)."""
     if as_of is None:
         return date.today()
     if isinstance(as_of, datetime):
@@ -126,7 +127,7 @@ def _as_date(as_of: date | str | None) -> date:
         return as_of
     if isinstance(as_of, str):
         try:
-            return date.fromisoformat(as_of.strip())
-        except ValueError:
-            raise ValueError(f"as_of: {as_of!r} is not a date (YYYY-MM-DD)") from None
+            return calendar_date(as_of.strip())
+        except ValueError as exc:
+            raise ValueError(f"as_of: {exc}") from None
     raise TypeError(f"as_of: expected a date or an ISO date text, found {type(as_of).__name__}")

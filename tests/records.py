@@ -1,4 +1,4 @@
-"""Records built for tests: a valid patient record that takes seconds to assess."""
+"""Records built for tests: a small bundle around a patient, and a valid record that takes seconds to assess."""
 
 from __future__ import annotations
 
@@ -31,3 +31,13 @@ def slow_record(case: Path, per_analyte: int = 990) -> dict:
                                      effectiveDateTime=f"20{10 + n % 16:02d}-{1 + n % 12:02d}-{1 + n % 28:02d}")
             bundle["entry"].append(entry)
     return bundle
+
+
+def write_bundle(path: Path, pid: str, *resources: dict) -> Path:
+    """A collection Bundle of a Patient `pid` (born 1956-03-02) and `resources`, each made the
+    patient's, written to `path`."""
+    entries = [{"fullUrl": f"urn:uuid:{pid}-0", "resource": {"resourceType": "Patient", "id": pid, "birthDate": "1956-03-02"}}]
+    for index, resource in enumerate(resources, 1):
+        entries.append({"fullUrl": f"urn:uuid:{pid}-{index}", "resource": {**resource, "subject": {"reference": f"Patient/{pid}"}}})
+    path.write_text(json.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries}))
+    return path

@@ -9,12 +9,12 @@ peripheral neuropathy (population)."""
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
 
 import pytest
 import rdflib
+from records import write_bundle
 
 from b12kg.knowledge import load_knowledge
 
@@ -22,14 +22,6 @@ AS_OF = date(2026, 11, 24)
 SCT = "http://snomed.info/sct"
 FILE = Path(__file__).resolve().parents[1] / "ontology" / "b12" / "b12-condition-codes.ttl"
 DCT_SOURCE = rdflib.URIRef("http://purl.org/dc/terms/source")
-
-
-def _bundle(path: Path, pid: str, *resources: dict) -> Path:
-    entries = [{"fullUrl": f"urn:uuid:{pid}-0", "resource": {"resourceType": "Patient", "id": pid, "birthDate": "1956-03-02"}}]
-    for index, resource in enumerate(resources, 1):
-        entries.append({"fullUrl": f"urn:uuid:{pid}-{index}", "resource": {**resource, "subject": {"reference": f"Patient/{pid}"}}})
-    path.write_text(json.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries}))
-    return path
 
 
 def _condition(rid: str, code: str, onset: str = "2025-06-01") -> dict:
@@ -50,7 +42,7 @@ def _b12(value: float) -> dict:
 
 
 def _assess(assessor, tmp_path: Path, pid: str, *resources: dict) -> dict:
-    return assessor.assess(_bundle(tmp_path / f"{pid}.json", pid, *resources), AS_OF).document
+    return assessor.assess(write_bundle(tmp_path / f"{pid}.json", pid, *resources), AS_OF).document
 
 
 def _risks(doc: dict) -> dict[str, list[str]]:

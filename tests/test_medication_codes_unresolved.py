@@ -7,9 +7,10 @@ drug a guideline reads). Expectations written by hand from the records."""
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
+
+from records import write_bundle
 
 from b12kg.knowledge import load_knowledge
 
@@ -21,14 +22,6 @@ RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 
 def _notes(doc: dict, code: str = "medication-code-unresolved") -> list[dict]:
     return [note for note in doc["data_quality"] if note["code"] == code]
-
-
-def _bundle(path: Path, pid: str, *resources: dict) -> Path:
-    entries = [{"fullUrl": f"urn:uuid:{pid}-0", "resource": {"resourceType": "Patient", "id": pid, "birthDate": "1956-03-02"}}]
-    for index, resource in enumerate(resources, 1):
-        entries.append({"fullUrl": f"urn:uuid:{pid}-{index}", "resource": {**resource, "subject": {"reference": f"Patient/{pid}"}}})
-    path.write_text(json.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries}))
-    return path
 
 
 def _statement(rid: str, system: str, code: str, text: str | None = None, status: str = "active") -> dict:
@@ -56,7 +49,7 @@ def test_not_when_another_coding_resolves(assessor):
 
 
 def test_ndc_counted_and_local_codes_not(assessor, tmp_path):
-    path = _bundle(tmp_path / "ndc.json", "pat-ndc",
+    path = write_bundle(tmp_path / "ndc.json", "pat-ndc",
                    _statement("med-ndc", NDC, "0069-3060-86"),
                    _statement("med-local", "http://example.org/formulary", "LIS10", "Lisinopril 10 mg"))
     doc = assessor.assess(path, AS_OF).document
@@ -70,7 +63,7 @@ def test_ndc_counted_and_local_codes_not(assessor, tmp_path):
 def test_unresolved_code_of_a_guideline_drug_named_in_text(assessor, tmp_path):
     """An RxNorm product code missing from the tables, with text naming metformin: reported per resource
     (medication-unrecognised-code, contract 6), not again in the summary (it was read by its name)."""
-    path = _bundle(tmp_path / "rx.json", "pat-rx", _statement("med-rx", RXNORM, "99999999", "Metformin 500 mg tablet"))
+    path = write_bundle(tmp_path / "rx.json", "pat-rx", _statement("med-rx", RXNORM, "99999999", "Metformin 500 mg tablet"))
     doc = assessor.assess(path, AS_OF).document
     assert [n["fact"] for n in _notes(doc, "medication-unrecognised-code")] == ["med-rx"]
     assert not _notes(doc)
@@ -80,7 +73,7 @@ def test_unresolved_code_of_a_guideline_drug_named_in_text(assessor, tmp_path):
 def test_a_record_named_for_another_drug_is_read_by_its_name(assessor, tmp_path):
     """A Synthea-like record: RxNorm codes the tables do not hold, each with its display naming a drug
     no guideline reads: nothing unresolved, nothing unrecognised."""
-    path = _bundle(tmp_path / "named.json", "pat-named", _statement("med-a", RXNORM, "308182", "Amoxicillin 250 MG Oral Capsule"),
+    path = write_bundle(tmp_path / "named.json", "pat-named", _statement("med-a", RXNORM, "308182", "Amoxicillin 250 MG Oral Capsule"),
                    _statement("med-b", RXNORM, "313782", "Acetaminophen 325 MG Oral Tablet"))
     doc = assessor.assess(path, AS_OF).document
     assert not _notes(doc) and not _notes(doc, "medication-unrecognised-code")
@@ -89,7 +82,7 @@ def test_a_record_named_for_another_drug_is_read_by_its_name(assessor, tmp_path)
 def test_same_note_alone_and_in_a_chunk(assessor, tmp_path):
     """The codes are listed in one order whatever the other patients of the chunk."""
     case = CASES / "data-quality-medication-code-unresolved-summary-once-per-record.json"
-    other = _bundle(tmp_path / "other.json", "pat-other", _statement("med-x", RXNORM, "197361"),
+    other = write_bundle(tmp_path / "other.json", "pat-other", _statement("med-x", RXNORM, "197361"),
                     _statement("med-y", RXNORM, "1000126"))
     alone = _notes(assessor.assess(case, AS_OF).document)
     together = {str(path): item.document for path, item in assessor.assess_many([other, case], AS_OF)}
@@ -117,7 +110,7 @@ def test_metformin_product_861007_with_and_without_its_display(assessor, tmp_pat
         coding = {"system": RXNORM, "code": "861007", **({"display": display} if display else {})}
         order = {"resourceType": "MedicationRequest", "id": "med-861007", "status": "active", "intent": "order",
                  "medicationCodeableConcept": {"coding": [coding]}, "authoredOn": "2026-01-15"}
-        doc = assessor.assess(_bundle(tmp_path / f"m-{bool(display)}.json", "pat-861007", order), AS_OF).document
+        doc = assessor.assess(write_bundle(tmp_path / f"m-{bool(display)}.json", "pat-861007", order), AS_OF).document
         assert [r["code"] for r in doc["risk_factors"]] == ["metformin-over-4-months"], display
         assert doc["risk_factors"][0]["based_on"] == ["med-861007"]
         assert not _notes(doc) and not _notes(doc, "medication-unrecognised-code")

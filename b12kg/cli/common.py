@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from pathlib import Path
 
 import click
+
+from ..dates import calendar_date
 
 
 def parse_as_of(ctx, param, value: str | None) -> date:
@@ -14,11 +15,9 @@ def parse_as_of(ctx, param, value: str | None) -> date:
     if value is None:
         return date.today()
     try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):  # fromisoformat also takes 2026W482, 20261124...
-            raise ValueError(value)
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date in the form YYYY-MM-DD") from None
+        return calendar_date(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def write(text: str, output: Path | None) -> None:
